@@ -1,0 +1,19 @@
+namespace WeSeek.Messaging;
+
+/// <summary>What a channel can do. Capabilities replace overloads that would throw.</summary>
+public sealed record ChannelCapabilities
+{
+    /// <summary>Longest text one message may carry, in UTF-16 characters. Default 600: about 1,800 UTF-8
+    /// bytes of Chinese, under the 2,048-byte limit of passive, customer-service and WeCom text messages.</summary>
+    public int MaxTextLength { get; init; } = 600;
+
+    /// <summary>Longest text one message may carry in UTF-8 bytes; 0 for no byte limit. Default 2,048 (WeChat).</summary>
+    public int MaxTextBytes { get; init; } = 2048;
+
+    /// <summary>True when the peer is WeChat: the outbox paces sends per chat and applies the account's
+    /// daily cap. Local channels (web chat, terminal) set it false.</summary>
+    public bool RateLimited { get; init; } = true;
+
+    /// <summary>True when the channel shows tokens as they are generated (through the reply stream).</summary>
+    public bool Streaming { get; init; }
+}

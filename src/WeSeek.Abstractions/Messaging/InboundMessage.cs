@@ -1,0 +1,27 @@
+namespace WeSeek.Messaging;
+
+/// <summary>
+/// A message from a user, normalised by its channel. Immutable; the inbox stores it as is.
+/// </summary>
+/// <param name="Channel">The channel that received it.</param>
+/// <param name="AccountId">The bot account on that channel (an Official Account's AppID, a WeCom app, <c>local</c>).</param>
+/// <param name="ExternalMessageId">The platform's id for this message; duplicates are recognised by (channel, this id).</param>
+/// <param name="ChatId">The chat the answer goes to: a user in a private chat, or the group.</param>
+/// <param name="SenderId">Who wrote it; equal to <paramref name="ChatId"/> in private chats.</param>
+/// <param name="Text">The text, or the channel's text rendering of a non-text message.</param>
+/// <param name="SentAt">When the platform says it was sent.</param>
+public sealed record InboundMessage(
+    ChannelId Channel,
+    string AccountId,
+    string ExternalMessageId,
+    string ChatId,
+    string SenderId,
+    string Text,
+    DateTimeOffset SentAt)
+{
+    /// <summary>True in group chats, where context may be shared by the group or kept per member.</summary>
+    public bool IsGroup { get; init; }
+
+    /// <summary>What kind of message this was on the platform. Default <see cref="MessageKind.Text"/>.</summary>
+    public MessageKind Kind { get; init; } = MessageKind.Text;
+}
