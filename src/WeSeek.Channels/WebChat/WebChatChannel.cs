@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using WeSeek.Messaging;
+
+namespace WeSeek.Channels.WebChat;
+
+/// <summary>
+/// The web chat as a channel: messages posted by the page go through the inbox like WeChat's, and replies
+/// from the outbox are pushed to the page's open event streams. A reply is also in the database, so a page
+/// that was closed sees it on its next load; the page drops a reply it already shows by its outbox id, which
+/// makes a re-send after a crash harmless.
+/// </summary>
+internal sealed class WebChatChannel : IChannel
+{
+    /// <summary>The account id of web chat messages: there is one, the local operator's.</summary>
+    public const string AccountId = "local";
+
+    private const int SubscriberCapacity = 256;
+    private readonly ConcurrentDictionary<string, ChannelWriter<OutboundMessage>[]> _subscribers = new();
+    private readonly IOptionsMonitor<WebChatOptions> _options;
+    private readonly TimeProvider _time;
+    private IInboundSink? _sink;
+
+    public WebChatChannel(IOptionsMonitor<WebChatOptions> options, TimeProvider time)
+    {
+        _options = options;
+        _time = time;
+    }
+
+    public static ChannelId ChannelId { get; } = ChannelId.From("webchat");
+
+    public ChannelId Id => ChannelId;
+
+    public ChannelCapabilities Capabilities { get; } = new()
+    {
+        // A browser has no message size limit worth splitting for, and no one to be rate-limited by.
+        MaxTextLength = 100_000,
+        MaxTextBytes = 0,
+        RateLimited = false,
+        Streaming = true,
+    };
+
+    public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
+    {
+        _sink = sink;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _sink = null;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Stores a message the page posted. The page's message id makes its retries harmless.</summary>
+    public async ValueTask<AcceptResult> AcceptAsync(string chatId, string clientMessageId, string text, CancellationToken cancellationToken)
+    {
+        var sink = _sink;
+        if (sink is null)
+        {
+            return new AcceptResult(AcceptOutcome.Rejected, 0, "The web chat is not running (the server is starting or stopping).");
+        }
+
+        if (!WebChatMessageMapper.IsValidId(chatId))
+        {
+            return new AcceptResult(AcceptOutcome.Rejected, 0, "chatId must be 1-64 characters of letters, digits, '-' or '_'.");
+        }
+
+        if (!WebChatMessageMapper.IsValidId(clientMessageId))
+        {
+            return new AcceptResult(AcceptOutcome.Rejected, 0, "clientMessageId must be 1-64 characters of letters, digits, '-' or '_'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return new AcceptResult(AcceptOutcome.Rejected, 0, "The message is empty.");
+        }
+
+        var max = _options.CurrentValue.MaxMessageLength;
+        if (text.Length > max)
+        {
+            return new AcceptResult(AcceptOutcome.Rejected, 0, $"The message is longer than {max} characters.");
+        }
+
+        return await sink.AcceptAsync(WebChatMessageMapper.ToInbound(chatId, clientMessageId, text, _time.GetUtcNow()), cancellationToken);
+    }
+
+    public Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_subscribers.TryGetValue(message.ChatId, out var writers))
+        {
+            foreach (var writer in writers)
+            {
+                writer.TryWrite(message);
+            }
+        }
+
+        return Task.FromResult(new SendReceipt($"webchat-{message.OutboxId}"));
+    }
+
+    /// <summary>Replies sent to <paramref name="chatId"/> from now until <paramref name="cancellationToken"/>.
+    /// Bounded; a stalled page loses its oldest replies here and finds them in the history.</summary>
+    public ChannelReader<OutboundMessage> SubscribeReplies(string chatId, CancellationToken cancellationToken)
+    {
+        var queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.DropOldest });
+        _subscribers.AddOrUpdate(chatId, _ => [queue.Writer], (_, writers) => [.. writers, queue.Writer]);
+        cancellationToken.Register(() =>
+        {
+            queue.Writer.TryComplete();
+            while (_subscribers.TryGetValue(chatId, out var current))
+            {
+                var remaining = current.Where(w => w != queue.Writer).ToArray();
+                if (remaining.Length == 0
+                    ? _subscribers.TryRemove(new KeyValuePair<string, ChannelWriter<OutboundMessage>[]>(chatId, current))
+                    : _subscribers.TryUpdate(chatId, remaining, current))
+                {
+                    break;
+                }
+            }
+        });
+        return queue.Reader;
+    }
+}

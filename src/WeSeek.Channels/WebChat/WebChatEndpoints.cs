@@ -1,0 +1,162 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using WeSeek.Channels.WebChat;
+using WeSeek.Conversations;
+using WeSeek.Messaging;
+using WeSeek.Streaming;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Maps the web chat page and its API.</summary>
+public static class WebChatEndpoints
+{
+    private const string PageResource = "WeSeek.Channels.WebChat.index.html";
+
+    /// <summary>Maps <c>GET /</c> (the page) and <c>/api/webchat/…</c>: post a message, list chats, read a
+    /// chat, and an event stream (SSE) of reasoning and answer tokens and stored replies.</summary>
+    public static IEndpointRouteBuilder MapWebChat(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var options = endpoints.ServiceProvider.GetRequiredService<IOptions<WebChatOptions>>().Value;
+        if (!options.Enabled)
+        {
+            return endpoints;
+        }
+
+        endpoints.MapGet("/", ServePage);
+        var api = endpoints.MapGroup("/api/webchat");
+        api.MapPost("/messages", PostMessageAsync);
+        api.MapGet("/chats", ListChatsAsync);
+        api.MapGet("/chats/{chatId}/messages", ReadChatAsync);
+        api.MapGet("/chats/{chatId}/events", StreamEvents);
+        return endpoints;
+    }
+
+    private static Microsoft.AspNetCore.Http.HttpResults.FileStreamHttpResult ServePage()
+    {
+        var stream = typeof(WebChatChannel).Assembly.GetManifestResourceStream(PageResource)
+            ?? throw new InvalidOperationException($"The web chat page ({PageResource}) is missing from the build.");
+        return TypedResults.Stream(stream, "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> PostMessageAsync(PostMessageRequest? request, WebChatChannel channel, CancellationToken cancellationToken)
+    {
+        if (request is null)
+        {
+            return TypedResults.Problem(detail: "Send JSON: {\"chatId\", \"clientMessageId\", \"text\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+        }
+
+        var result = await channel.AcceptAsync(request.ChatId ?? "", request.ClientMessageId ?? "", request.Text ?? "", cancellationToken);
+        return result.Outcome switch
+        {
+            AcceptOutcome.Rejected when result.Reason?.StartsWith("The web chat is not running", StringComparison.Ordinal) == true =>
+                TypedResults.Problem(detail: result.Reason, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Not running"),
+            AcceptOutcome.Rejected => TypedResults.Problem(detail: result.Reason, statusCode: StatusCodes.Status400BadRequest, title: "Message refused"),
+            _ => TypedResults.Accepted((string?)null, new PostMessageResponse(result.InboxId, result.Outcome == AcceptOutcome.Duplicate)),
+        };
+    }
+
+    private static async Task<IResult> ListChatsAsync(ITranscriptReader transcripts, CancellationToken cancellationToken)
+    {
+        var chats = await transcripts.ListChatsAsync(WebChatChannel.ChannelId, 100, cancellationToken);
+        return TypedResults.Ok(chats.Select(WebChatMessageMapper.ToJson));
+    }
+
+    private static async Task<IResult> ReadChatAsync(string chatId, ITranscriptReader transcripts, IOptions<WebChatOptions> options, CancellationToken cancellationToken)
+    {
+        if (!WebChatMessageMapper.IsValidId(chatId))
+        {
+            return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var entries = await transcripts.ReadAsync(WebChatChannel.ChannelId, chatId, options.Value.HistoryLimit, cancellationToken);
+        return TypedResults.Ok(entries.Select(WebChatMessageMapper.ToJson));
+    }
+
+    private static IResult StreamEvents(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!WebChatMessageMapper.IsValidId(chatId))
+        {
+            return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        return TypedResults.ServerSentEvents(MergeAsync(chatId, channel, stream, time, cancellationToken));
+    }
+
+    /// <summary>Token deltas from the reply stream and stored replies from the channel, in one event stream,
+    /// with a ping every 15 s so proxies keep the connection open.</summary>
+    private static async IAsyncEnumerable<SseItem<object>> MergeAsync(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var merged = Channel.CreateBounded<SseItem<object>>(new BoundedChannelOptions(512) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var tokens = stream.Subscribe(WebChatChannel.ChannelId, chatId, cts.Token);
+        var replies = channel.SubscribeReplies(chatId, cts.Token);
+        var pumps = Task.WhenAll(
+            PumpAsync(tokens, merged.Writer, ToSse, cts.Token),
+            PumpAsync(replies, merged.Writer, ToSse, cts.Token),
+            PingAsync(merged.Writer, time, cts.Token));
+
+        // The first event tells the page the stream is live, so it can reload history it may have missed.
+        yield return new SseItem<object>(new { chatId }, "ready");
+        try
+        {
+            await foreach (var item in merged.Reader.ReadAllAsync(cancellationToken))
+            {
+                yield return item;
+            }
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await pumps;
+        }
+    }
+
+    private static async Task PumpAsync<T>(ChannelReader<T> source, ChannelWriter<SseItem<object>> target, Func<T, SseItem<object>> map, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var item in source.ReadAllAsync(cancellationToken))
+            {
+                target.TryWrite(map(item));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task PingAsync(ChannelWriter<SseItem<object>> target, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(15), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                target.TryWrite(new SseItem<object>(new { }, "ping"));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static SseItem<object> ToSse(ReplyStreamEvent e) => e.Kind switch
+    {
+        ReplyStreamEventKind.Reasoning => new SseItem<object>(new { inboxId = e.InboxId, text = e.Text }, "reasoning"),
+        ReplyStreamEventKind.Answer => new SseItem<object>(new { inboxId = e.InboxId, text = e.Text }, "answer"),
+        _ => new SseItem<object>(new { inboxId = e.InboxId }, "completed"),
+    };
+
+    private static SseItem<object> ToSse(OutboundMessage m) =>
+        new(new { outboxId = m.OutboxId, inboxId = m.InboxId, sequence = m.Sequence, text = m.Text }, "reply");
+
+    internal sealed record PostMessageRequest(string? ChatId, string? ClientMessageId, string? Text);
+
+    internal sealed record PostMessageResponse(long InboxId, bool Duplicate);
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using Spectre.Console;
+using WeSeek.Channels.Terminal;
+using WeSeek.Streaming;
+
+namespace WeSeek.Host.Commands;
+
+/// <summary>
+/// <c>weseek chat</c>: a terminal chat through the same pipeline as WeChat (inbox, turn, outbox), with the
+/// answer streamed as it is generated and the reasoning shown dimmed (<c>--show-thinking</c>) or hidden.
+/// </summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var showThinking = new Option<bool>("--show-thinking") { Description = "Show the model's reasoning, dimmed, before the answer." };
+        var chat = new Option<string>("--chat") { Description = "Which conversation to continue (default 'local').", DefaultValueFactory = _ => "local" };
+        var command = new Command("chat", "Chat with the bot in the terminal, through the same pipeline as WeChat.")
+        {
+            showThinking,
+            chat,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((result, cancellationToken) =>
+            RunAsync([.. result.UnmatchedTokens], result.GetValue(chat) ?? "local", result.GetValue(showThinking), cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string[] args, string chatId, bool showThinking, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                Args = args,
+                ContentRootPath = AppContext.BaseDirectory,
+            });
+            builder.AddWeSeekConfiguration(args);
+            // The terminal is for the conversation; operational logs go to the server's console, not here.
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.AddWeSeekServices().AddChannel<TerminalChannel>();
+            using var host = builder.Build();
+            await host.StartAsync(cancellationToken);
+            try
+            {
+                await ConverseAsync(host.Services, chatId, showThinking, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+            }
+            finally
+            {
+                await host.StopAsync(CancellationToken.None);
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
+        {
+            return 2;
+        }
+    }
+
+    private static async Task ConverseAsync(IServiceProvider services, string chatId, bool showThinking, CancellationToken stopping)
+    {
+        var channel = services.GetRequiredService<TerminalChannel>();
+        var stream = services.GetRequiredService<IReplyStreamHub>();
+        var console = AnsiConsole.Console;
+        var answered = new ConcurrentDictionary<long, TaskCompletionSource>();
+        var streamed = new ConcurrentDictionary<long, bool>();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        console.MarkupLine("[bold green]WeSeek[/] terminal chat. [grey]/help for commands, Ctrl+D to quit.[/]");
+        var printer = Task.Run(async () =>
+        {
+            var tokens = stream.Subscribe(TerminalChannel.ChannelId, chatId, cts.Token);
+            var thinking = false;
+            await foreach (var e in tokens.ReadAllAsync(cts.Token))
+            {
+                switch (e.Kind)
+                {
+                    case ReplyStreamEventKind.Reasoning when showThinking:
+                        console.Markup("[dim]" + Markup.Escape(e.Text) + "[/]");
+                        thinking = true;
+                        break;
+                    case ReplyStreamEventKind.Reasoning when !thinking:
+                        console.Markup("[grey]思考中…[/]");
+                        thinking = true;
+                        break;
+                    case ReplyStreamEventKind.Answer:
+                        if (thinking)
+                        {
+                            console.WriteLine();
+                            thinking = false;
+                        }
+
+                        streamed[e.InboxId] = true;
+                        console.Write(new Text(e.Text));
+                        break;
+                    case ReplyStreamEventKind.Completed:
+                        thinking = false;
+                        break;
+                }
+            }
+        }, cts.Token);
+
+        var replies = Task.Run(async () =>
+        {
+            await foreach (var reply in channel.Replies.ReadAllAsync(cts.Token))
+            {
+                // An answer already streamed token by token is not printed twice; commands are not streamed.
+                if (!streamed.ContainsKey(reply.InboxId))
+                {
+                    console.Write(new Text(reply.Text));
+                }
+
+                console.WriteLine();
+                if (answered.TryRemove(reply.InboxId, out var done))
+                {
+                    done.TrySetResult();
+                }
+            }
+        }, cts.Token);
+
+        try
+        {
+            while (!cts.IsCancellationRequested)
+            {
+                console.Markup("[bold blue]> [/]");
+                var line = await Console.In.ReadLineAsync(cts.Token);
+                if (line is null)
+                {
+                    break;
+                }
+
+                if (string.IsNullOrWhiteSpace(line))
+                {
+                    continue;
+                }
+
+                var result = await channel.AcceptAsync(chatId, line, cts.Token);
+                if (!result.IsAccepted)
+                {
+                    console.MarkupLine("[red]" + Markup.Escape(result.Reason ?? "Refused.") + "[/]");
+                    continue;
+                }
+
+                var done = answered.GetOrAdd(result.InboxId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                await done.Task.WaitAsync(cts.Token);
+            }
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await cts.CancelAsync();
+            await Task.WhenAll(printer, replies).ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.CommandLine;
+
+namespace WeSeek.Host.Commands;
+
+/// <summary><c>weseek serve</c>: the web host, the dispatcher, the outbox and every configured channel.</summary>
+internal static class ServeCommand
+{
+    /// <summary>Where the web host listens unless told otherwise: loopback only, so a fresh install is not
+    /// reachable from the network until the operator decides it should be.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:5000";
+
+    public static Command Create()
+    {
+        var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on, separated by ';' (default {DefaultUrls})." };
+        var command = new Command("serve", "Run the bot: web chat, WeChat channels, turn dispatcher and outbox.")
+        {
+            urls,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction((result, cancellationToken) =>
+        {
+            var args = result.UnmatchedTokens.ToList();
+            if (result.GetValue(urls) is { } value)
+            {
+                args.Add("--urls=" + value);
+            }
+
+            return RunAsync([.. args], cancellationToken);
+        });
+        return command;
+    }
+
+    public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var app = Build(args);
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
+        {
+            return 2;
+        }
+    }
+
+    /// <summary>Builds the web application. Tests pass <paramref name="configureServices"/> to replace a part
+    /// (the engine) after the host registered its own.</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            // appsettings.json ships beside the executable; the data directory stays relative to where the
+            // operator runs it.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.AddWeSeekConfiguration(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        builder.AddWeSeekServices().AddWebChat();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapHealthChecks("/health/live");
+        app.MapHealthChecks("/health/ready");
+        app.MapWebChat();
+        return app;
+    }
+}

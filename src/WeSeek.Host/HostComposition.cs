@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Options;
+using WeSeek.Inference;
+
+namespace WeSeek.Host;
+
+/// <summary>The one composition root, shared by the verbs: what runs is decided here and only here.</summary>
+internal static class HostComposition
+{
+    /// <summary>Configuration sources, later wins: appsettings.json, appsettings.{Environment}.json,
+    /// environment variables (<c>WESEEK__Outbox__DailyCap</c>), then command-line flags
+    /// (<c>--Outbox:DailyCap=100</c>).</summary>
+    public static void AddWeSeekConfiguration(this IHostApplicationBuilder builder, string[] args)
+    {
+        builder.Configuration.AddEnvironmentVariables("WESEEK__");
+        builder.Configuration.AddCommandLine(args);
+    }
+
+    /// <summary>The core, the configured engine, and health checks.</summary>
+    public static IWeSeekBuilder AddWeSeekServices(this IHostApplicationBuilder builder)
+    {
+        var weseek = builder.Services.AddWeSeek(builder.Configuration);
+        var provider = builder.Configuration["Model:Provider"] ?? new ModelOptions().Provider;
+        if (string.Equals(provider, "remote", StringComparison.OrdinalIgnoreCase))
+        {
+            weseek.AddRemoteEngine();
+        }
+
+        // An unknown provider is reported by ModelOptions' validation at start-up, naming the key.
+        builder.Services.AddHealthChecks();
+        return weseek;
+    }
+
+    /// <summary>
+    /// Prints a configuration error the way an operator needs it (the key, the environment variable, what
+    /// is wrong), instead of a stack trace. Returns false for other exceptions.
+    /// </summary>
+    public static bool TryReportConfigurationError(Exception exception)
+    {
+        switch (exception)
+        {
+            case OptionsValidationException validation:
+                Console.Error.WriteLine("WeSeek cannot start: the configuration is invalid.");
+                foreach (var failure in validation.Failures)
+                {
+                    Console.Error.WriteLine("  " + failure);
+                }
+
+                Console.Error.WriteLine("Fix it in appsettings.json, the environment variable, or the --Section:Key=value flag.");
+                return true;
+            case InvalidOperationException when exception.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
+                Console.Error.WriteLine("WeSeek cannot start: " + exception.Message);
+                return true;
+            default:
+                return false;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using WeSeek;
+using WeSeek.Commands;
+using WeSeek.Composition;
+using WeSeek.Configuration;
+using WeSeek.Conversations;
+using WeSeek.Hosting;
+using WeSeek.Inbox;
+using WeSeek.Inference;
+using WeSeek.Inference.Remote;
+using WeSeek.Messaging;
+using WeSeek.Outbox;
+using WeSeek.Pipeline;
+using WeSeek.Storage;
+using WeSeek.Streaming;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers WeSeek's core: storage, inbox, turn pipeline, outbox.</summary>
+public static class WeSeekServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the durable flow (SQLite inbox and outbox, turn dispatcher, outbox sender, channel host) and the
+    /// standard turn pipeline. Add an engine (<see cref="AddRemoteEngine"/>) and channels on the returned builder.
+    /// </summary>
+    public static IWeSeekBuilder AddWeSeek(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+
+        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddSection<DispatcherOptions>(configuration, "Dispatcher");
+        services.AddSection<OutboxOptions>(configuration, "Outbox")
+            .Validate(o => TimeZones.Exists(o.DailyCapTimeZone), "Outbox:DailyCapTimeZone (environment variable WESEEK__Outbox__DailyCapTimeZone): unknown time zone; use an IANA name such as Asia/Shanghai");
+        services.AddSection<ContextOptions>(configuration, "Context")
+            .Validate(o => TimeZones.Exists(o.TimeZone), "Context:TimeZone (environment variable WESEEK__Context__TimeZone): unknown time zone; use an IANA name such as Asia/Shanghai");
+        services.AddSection<ModelOptions>(configuration, "Model");
+        services.AddSection<ComposerOptions>(configuration, "Composer");
+
+        services.TryAddSingleton<SqliteDatabase>();
+        services.TryAddSingleton<TurnStore>();
+        services.TryAddSingleton<OutboxStore>();
+        services.TryAddSingleton<ConversationStore>();
+        services.TryAddSingleton<DispatchSignal>();
+        services.TryAddSingleton<OutboxSignal>();
+        services.TryAddSingleton<DailyCapCalendar>();
+        services.TryAddSingleton<SqliteInbox>();
+        services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<SqliteInbox>());
+        services.TryAddSingleton<ITranscriptReader, SqliteTranscriptReader>();
+        services.TryAddSingleton<IReplyStreamHub, ReplyStreamHub>();
+        services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
+        services.TryAddSingleton<ChannelRegistry>();
+
+        services.TryAddScoped<OutboxMiddleware>();
+        services.TryAddScoped<GuardMiddleware>();
+        services.TryAddScoped<CommandMiddleware>();
+        services.TryAddScoped<ContextMiddleware>();
+        services.TryAddScoped<ModelMiddleware>();
+        services.TryAddScoped<ComposerMiddleware>();
+        services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
+
+        // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
+        // dispatcher drains running turns, then the sender finishes its pass.
+        services.TryAddSingleton<OutboxSender>();
+        services.TryAddSingleton<TurnDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxSender>());
+        services.AddHostedService(sp => sp.GetRequiredService<TurnDispatcher>());
+        services.AddHostedService<ChannelHost>();
+        return new WeSeekBuilder(services, configuration);
+    }
+
+    /// <summary>
+    /// The standard turn pipeline, outermost first. The order, and why:
+    /// <list type="number">
+    /// <item>outbox: outermost, so whatever the inner steps produced (also when one short-circuits) is stored
+    /// in one transaction with the message marked done;</item>
+    /// <item>guard: quotas first, so no work is done for an answer that could not be sent;</item>
+    /// <item>commands: answered without context or model;</item>
+    /// <item>context: loads and compacts the window, renders the prompt;</item>
+    /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
+    /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
+    /// </list>
+    /// </summary>
+    public static TurnPipelineBuilder BuildStandardPipeline() => new TurnPipelineBuilder()
+        .Use<OutboxMiddleware>()
+        .Use<GuardMiddleware>()
+        .Use<CommandMiddleware>()
+        .Use<ContextMiddleware>()
+        .Use<ModelMiddleware>()
+        .Use<ComposerMiddleware>();
+
+    /// <summary>
+    /// Uses an OpenAI-compatible server (section <c>Model:Remote</c>) as the engine. The chat-client pipeline,
+    /// outermost first: logging (content only at Trace), then the reasoning split, then the server.
+    /// </summary>
+    public static IWeSeekBuilder AddRemoteEngine(this IWeSeekBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSection<RemoteEngineOptions>(builder.Configuration, "Model:Remote");
+        builder.Services.AddHttpClient(RemoteEngineFactory.HttpClientName);
+        builder.Services.AddChatClient(RemoteEngineFactory.Create)
+            .UseLogging()
+            .UseReasoningSplit(sp => sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.ThinkStart);
+        return builder;
+    }
+
+    /// <summary>Adds a channel instance.</summary>
+    public static IWeSeekBuilder AddChannel<TChannel>(this IWeSeekBuilder builder) where TChannel : class, IChannel
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TChannel>();
+        builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<TChannel>());
+        return builder;
+    }
+
+    private sealed class WeSeekBuilder(IServiceCollection services, IConfiguration configuration) : IWeSeekBuilder
+    {
+        public IServiceCollection Services { get; } = services;
+
+        public IConfiguration Configuration { get; } = configuration;
+    }
+}

@@ -1,0 +1,111 @@
+using System.Globalization;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WeSeek.Inference;
+using WeSeek.Logging;
+using WeSeek.Pipeline;
+
+namespace WeSeek.Conversations;
+
+/// <summary>
+/// Loads the conversation's window, compacts it when the next prompt would not fit (an epoch), and renders
+/// the prompt: persona (at the top of the window's first user turn, or as a system message), history, and
+/// the new message with volatile facts (the time) appended to it, never to the persona. Reasoning is never
+/// part of history.
+/// </summary>
+internal sealed partial class ContextMiddleware : ITurnMiddleware
+{
+    private readonly ConversationStore _store;
+    private readonly ITokenCounter _tokens;
+    private readonly ContextOptions _options;
+    private readonly ModelOptions _model;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ContextMiddleware> _logger;
+
+    public ContextMiddleware(ConversationStore store, ITokenCounter tokens, IOptionsSnapshot<ContextOptions> options, IOptionsSnapshot<ModelOptions> model, TimeProvider time, ILogger<ContextMiddleware> logger)
+    {
+        _store = store;
+        _tokens = tokens;
+        _options = options.Value;
+        _model = model.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(Turn turn, TurnDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(turn);
+        ArgumentNullException.ThrowIfNull(next);
+        var state = await _store.LoadAsync(turn.ConversationKey, turn.Aborted);
+        var userContent = RenderUserMessage(turn.Message.Text);
+        var userTokens = _tokens.Count(userContent);
+        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens, _options);
+        if (newStart is long start)
+        {
+            await _store.SetWindowAsync(turn.ConversationKey, start, state.Epoch + 1, turn.Aborted);
+            Log.Compacted(_logger, state.Window.Count - window.Count, state.Epoch + 1);
+        }
+
+        var messages = Render(_options.Persona, _model.PersonaPlacement, window, userContent);
+        var feature = new ConversationFeature(turn.ConversationKey, messages, userContent, userTokens, state.ShowThinking);
+        turn.Features.Set(feature);
+        await next(turn);
+    }
+
+    /// <summary>The prompt for a window and a new message. Deterministic: same inputs, same bytes.</summary>
+    internal static List<ChatMessage> Render(string persona, PersonaPlacement placement, IReadOnlyList<HistoryEntry> window, string userContent)
+    {
+        var messages = new List<ChatMessage>(window.Count + 2);
+        var personaPending = !string.IsNullOrWhiteSpace(persona);
+        if (personaPending && placement == PersonaPlacement.System)
+        {
+            messages.Add(new ChatMessage(ChatRole.System, persona));
+            personaPending = false;
+        }
+
+        foreach (var entry in window)
+        {
+            var role = entry.Role == "user" ? ChatRole.User : ChatRole.Assistant;
+            var content = entry.Content;
+            if (personaPending && role == ChatRole.User)
+            {
+                content = persona + "\n\n" + content;
+                personaPending = false;
+            }
+
+            messages.Add(new ChatMessage(role, content));
+        }
+
+        messages.Add(new ChatMessage(ChatRole.User, personaPending ? persona + "\n\n" + userContent : userContent));
+        return messages;
+    }
+
+    private string RenderUserMessage(string text)
+    {
+        if (!_options.IncludeCurrentTime)
+        {
+            return text;
+        }
+
+        var now = TimeZoneInfo.ConvertTime(_time.GetUtcNow(), TimeZones.Find(_options.TimeZone));
+        return string.Create(CultureInfo.InvariantCulture, $"{text}\n\n（当前时间：{now:yyyy-MM-dd HH:mm} {ChineseDay(now.DayOfWeek)}）");
+    }
+
+    private static string ChineseDay(DayOfWeek day) => day switch
+    {
+        DayOfWeek.Monday => "星期一",
+        DayOfWeek.Tuesday => "星期二",
+        DayOfWeek.Wednesday => "星期三",
+        DayOfWeek.Thursday => "星期四",
+        DayOfWeek.Friday => "星期五",
+        DayOfWeek.Saturday => "星期六",
+        _ => "星期日",
+    };
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.ContextCompacted, LogLevel.Information, "Context compacted: dropped {Dropped} messages, epoch {Epoch}")]
+        public static partial void Compacted(ILogger logger, int dropped, int epoch);
+    }
+}

@@ -1,0 +1,90 @@
+using WeSeek.Storage;
+
+namespace WeSeek.Conversations;
+
+/// <summary>A conversation's persisted state: its window of history and its settings.</summary>
+internal sealed record ConversationState(string Key, long WindowStart, int Epoch, bool ShowThinking, IReadOnlyList<HistoryEntry> Window);
+
+/// <summary>One stored message of a conversation's history (never reasoning).</summary>
+internal sealed record HistoryEntry(long Id, long InboxId, string Role, string Content, int Tokens);
+
+/// <summary>
+/// Conversation memory in SQLite. History is append-only; the window is everything from
+/// <see cref="ConversationState.WindowStart"/> on, so compaction and <c>/reset</c> move one number and delete
+/// nothing (the transcript stays for the operator). Thread-safe.
+/// </summary>
+internal sealed class ConversationStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+
+    public ConversationStore(SqliteDatabase database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+    }
+
+    public async Task<ConversationState> LoadAsync(string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        long windowStart = 0;
+        var epoch = 0;
+        var showThinking = false;
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT window_start, epoch, show_thinking FROM conversations WHERE key = $key;";
+            command.Parameters.AddWithValue("$key", key);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                windowStart = reader.GetInt64(0);
+                epoch = (int)reader.GetInt64(1);
+                showThinking = reader.GetInt64(2) != 0;
+            }
+        }
+
+        var window = new List<HistoryEntry>();
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT id, inbox_id, role, content, tokens FROM history WHERE conversation = $key AND id >= $start ORDER BY id;";
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$start", windowStart);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                window.Add(new HistoryEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), (int)reader.GetInt64(4)));
+            }
+        }
+
+        return new ConversationState(key, windowStart, epoch, showThinking, window);
+    }
+
+    /// <summary>Starts a new epoch whose window begins at history id <paramref name="windowStart"/>.</summary>
+    public Task SetWindowAsync(string key, long windowStart, int epoch, CancellationToken cancellationToken) =>
+        UpsertAsync(key, "window_start = $start, epoch = $epoch", cancellationToken, ("$start", windowStart), ("$epoch", epoch));
+
+    /// <summary>Forgets the context: the window starts after everything stored so far.</summary>
+    public Task ResetAsync(string key, CancellationToken cancellationToken) =>
+        UpsertAsync(key, "window_start = (SELECT COALESCE(MAX(id), 0) + 1 FROM history), epoch = epoch + 1", cancellationToken);
+
+    public Task SetShowThinkingAsync(string key, bool show, CancellationToken cancellationToken) =>
+        UpsertAsync(key, "show_thinking = $show", cancellationToken, ("$show", show ? 1 : 0));
+
+    private async Task UpsertAsync(string key, string assignments, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            INSERT INTO conversations (key, updated_at) VALUES ($key, $now) ON CONFLICT (key) DO NOTHING;
+            UPDATE conversations SET {assignments}, updated_at = $now WHERE key = $key;
+            """;
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

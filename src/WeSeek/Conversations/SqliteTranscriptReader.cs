@@ -1,0 +1,67 @@
+using WeSeek.Messaging;
+using WeSeek.Storage;
+
+namespace WeSeek.Conversations;
+
+/// <summary>Reads chats from the inbox and outbox tables. Thread-safe.</summary>
+internal sealed class SqliteTranscriptReader : ITranscriptReader
+{
+    private readonly SqliteDatabase _database;
+
+    public SqliteTranscriptReader(SqliteDatabase database) => _database = database;
+
+    public async Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT i.chat_id, substr(i.text, 1, 80), i.received_at
+            FROM inbox i
+            WHERE i.channel = $channel
+              AND i.id = (SELECT MAX(j.id) FROM inbox j WHERE j.channel = i.channel AND j.chat_id = i.chat_id)
+            ORDER BY i.id DESC
+            LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$limit", limit);
+        var result = new List<ChatSummary>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new ChatSummary(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+        }
+
+        return result;
+    }
+
+    public async Task<IReadOnlyList<TranscriptEntry>> ReadAsync(ChannelId channel, string chatId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        // User messages and their replies interleaved: by inbox id, then the user message before its replies.
+        command.CommandText = """
+            SELECT id, from_user, text, at, inbox_id, delivered FROM (
+                SELECT id, 1 AS from_user, text, received_at AS at, id AS inbox_id, 1 AS delivered, -1 AS seq
+                FROM inbox WHERE channel = $channel AND chat_id = $chat
+                UNION ALL
+                SELECT id, 0, text, created_at, inbox_id, state = 'sent', seq
+                FROM outbox WHERE channel = $channel AND chat_id = $chat
+                ORDER BY inbox_id DESC, seq DESC
+                LIMIT $limit)
+            ORDER BY inbox_id, seq;
+            """;
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$chat", chatId);
+        command.Parameters.AddWithValue("$limit", limit);
+        var result = new List<TranscriptEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            result.Add(new TranscriptEntry(
+                reader.GetInt64(0), reader.GetInt64(1) != 0, reader.GetString(2),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), reader.GetInt64(4), reader.GetInt64(5) != 0));
+        }
+
+        return result;
+    }
+}

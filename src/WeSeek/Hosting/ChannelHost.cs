@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using WeSeek.Composition;
+using WeSeek.Logging;
+using WeSeek.Messaging;
+
+namespace WeSeek.Hosting;
+
+/// <summary>Starts every registered channel with the inbox as its sink, and stops them on shutdown.</summary>
+internal sealed partial class ChannelHost : IHostedService
+{
+    private readonly ChannelRegistry _channels;
+    private readonly IInboundSink _sink;
+    private readonly ILogger<ChannelHost> _logger;
+
+    public ChannelHost(ChannelRegistry channels, IInboundSink sink, ILogger<ChannelHost> logger)
+    {
+        _channels = channels;
+        _sink = sink;
+        _logger = logger;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var channel in _channels.All)
+        {
+            await channel.StartAsync(_sink, cancellationToken);
+            Log.Started(_logger, channel.Id.Value);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var channel in _channels.All)
+        {
+            try
+            {
+                await channel.StopAsync(cancellationToken);
+                Log.Stopped(_logger, channel.Id.Value);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.StopFailed(_logger, ex, channel.Id.Value);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.ChannelStarted, LogLevel.Information, "Channel {Channel} started")]
+        public static partial void Started(ILogger logger, string channel);
+
+        [LoggerMessage(WeSeekEventId.ChannelStopped, LogLevel.Information, "Channel {Channel} stopped")]
+        public static partial void Stopped(ILogger logger, string channel);
+
+        [LoggerMessage(WeSeekEventId.ChannelStartFailed, LogLevel.Error, "Channel {Channel} failed to stop cleanly")]
+        public static partial void StopFailed(ILogger logger, Exception exception, string channel);
+    }
+}

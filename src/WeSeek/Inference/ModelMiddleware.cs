@@ -1,0 +1,97 @@
+using System.Text;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WeSeek.Conversations;
+using WeSeek.Logging;
+using WeSeek.Pipeline;
+using WeSeek.Streaming;
+
+namespace WeSeek.Inference;
+
+/// <summary>
+/// Calls the model with the prompt the context step prepared, streaming reasoning and answer deltas to the
+/// reply stream as they come, and records the answer (and, for display only, the reasoning) on the
+/// conversation feature. A cut-off generation (no end of reasoning) gets the fallback answer instead.
+/// </summary>
+internal sealed partial class ModelMiddleware : ITurnMiddleware
+{
+    private readonly IChatClient _client;
+    private readonly IReplyStreamHub _stream;
+    private readonly ITokenCounter _tokens;
+    private readonly ModelOptions _options;
+    private readonly ILogger<ModelMiddleware> _logger;
+
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, ILogger<ModelMiddleware> logger)
+    {
+        _client = client;
+        _stream = stream;
+        _tokens = tokens;
+        _options = options.Value;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(Turn turn, TurnDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(turn);
+        ArgumentNullException.ThrowIfNull(next);
+        var conversation = turn.Features.Get<ConversationFeature>()
+            ?? throw new InvalidOperationException("The model step needs the context step before it (ConversationFeature is missing).");
+
+        var options = new ChatOptions
+        {
+            Temperature = _options.Temperature,
+            TopP = _options.TopP,
+            MaxOutputTokens = _options.MaxOutputTokens,
+            ConversationId = conversation.Key,
+        };
+
+        var answer = new StringBuilder();
+        var reasoning = new StringBuilder();
+        ChatFinishReason? finish = null;
+        var message = turn.Message;
+        await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
+        {
+            finish = update.FinishReason ?? finish;
+            foreach (var content in update.Contents)
+            {
+                switch (content)
+                {
+                    case TextReasoningContent { Text.Length: > 0 } thought:
+                        reasoning.Append(thought.Text);
+                        _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
+                        break;
+                    case TextContent { Text.Length: > 0 } delta:
+                        answer.Append(delta.Text);
+                        _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Answer, delta.Text));
+                        break;
+                }
+            }
+        }
+
+        _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
+        conversation.Reasoning = reasoning.Length > 0 ? reasoning.ToString().Trim() : null;
+        var text = answer.ToString().Trim();
+        if (text.Length == 0 || finish == ChatFinishReason.Length && reasoning.Length > 0 && answer.Length == 0)
+        {
+            // No answer at all: the model stopped while reasoning (or said nothing). Never send reasoning as
+            // the answer; send the fallback, and keep this turn out of history.
+            Log.CutOff(_logger, turn.InboxId, reasoning.Length);
+            conversation.CutOff = true;
+            conversation.Answer = _options.CutOffReply;
+        }
+        else
+        {
+            conversation.Answer = text;
+            conversation.AnswerTokens = _tokens.Count(text);
+        }
+
+        await next(turn);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.ModelCutOff, LogLevel.Warning, "The model gave no answer for message {InboxId} ({ReasoningLength} characters of reasoning); sending the fallback")]
+        public static partial void CutOff(ILogger logger, long inboxId, int reasoningLength);
+    }
+}

@@ -1,0 +1,47 @@
+namespace WeSeek.Logging;
+
+/// <summary>
+/// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
+/// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
+/// Next free ids: 1003, 2013, 3007, 4003, 7002, 9004.
+/// </summary>
+internal static class WeSeekEventId
+{
+    public const int ChannelStarted = 1000;
+    public const int ChannelStopped = 1001;
+    public const int ChannelStartFailed = 1002;
+
+    public const int InboxStored = 2000;
+    public const int InboxDuplicate = 2001;
+    public const int TurnStarted = 2002;
+    public const int TurnCompleted = 2003;
+    public const int TurnFailed = 2004;
+    public const int TurnGaveUp = 2005;
+    public const int DispatcherDraining = 2006;
+    public const int OutboxSent = 2007;
+    public const int OutboxSendFailed = 2008;
+    public const int OutboxGaveUp = 2009;
+    public const int OutboxDailyCapReached = 2010;
+    public const int OutboxUnknownChannel = 2011;
+    public const int DispatcherDrainTimedOut = 2012;
+
+    public const int CommandHandled = 3000;
+    public const int ContextCompacted = 3001;
+    public const int ModelCutOff = 3002;
+    public const int GuardDailyCap = 3003;
+    public const int NoReply = 3004;
+    public const int ContextReset = 3005;
+    public const int ReplyTruncated = 3006;
+
+    public const int ModelCall = 4000;
+    public const int ModelCallFailed = 4001;
+    public const int RemoteEngineConfigured = 4002;
+
+    public const int DatabaseOpened = 7000;
+    public const int DatabaseMigrated = 7001;
+
+    public const int HostStarting = 9000;
+    public const int HostListening = 9001;
+    public const int InvalidConfiguration = 9002;
+    public const int HostStopped = 9003;
+}

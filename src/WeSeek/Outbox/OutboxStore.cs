@@ -1,0 +1,124 @@
+using WeSeek.Messaging;
+using WeSeek.Storage;
+
+namespace WeSeek.Outbox;
+
+/// <summary>A pending outbox row with its bookkeeping.</summary>
+internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt);
+
+/// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
+internal sealed class OutboxStore
+{
+    private readonly SqliteDatabase _database;
+
+    public OutboxStore(SqliteDatabase database) => _database = database;
+
+    /// <summary>The oldest pending message of each chat (a chat's next message waits for it), oldest first.</summary>
+    public async Task<IReadOnlyList<OutboxEntry>> GetHeadsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at
+            FROM outbox o
+            WHERE o.state = 'pending'
+              AND o.id = (SELECT MIN(p.id) FROM outbox p
+                          WHERE p.state = 'pending' AND p.channel = o.channel AND p.account = o.account AND p.chat_id = o.chat_id)
+            ORDER BY o.id
+            LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$limit", limit);
+        var result = new List<OutboxEntry>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var message = new OutboundMessage(
+                reader.GetInt64(0), ChannelId.From(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), reader.GetInt64(5), (int)reader.GetInt64(6));
+            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))));
+        }
+
+        return result;
+    }
+
+    /// <summary>When the chat last got a message, if ever.</summary>
+    public async Task<DateTimeOffset?> LastSentAtAsync(ChannelId channel, string account, string chatId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MAX(sent_at) FROM outbox WHERE state = 'sent' AND channel = $channel AND account = $account AND chat_id = $chat;";
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$account", account);
+        command.Parameters.AddWithValue("$chat", chatId);
+        return await command.ExecuteScalarAsync(cancellationToken) is long at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null;
+    }
+
+    /// <summary>Messages an account sent on <paramref name="day"/> (yyyy-MM-dd in the cap's time zone).</summary>
+    public async Task<int> SentCountAsync(ChannelId channel, string account, string day, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count FROM send_counts WHERE channel = $channel AND account = $account AND day = $day;";
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$account", account);
+        command.Parameters.AddWithValue("$day", day);
+        return await command.ExecuteScalarAsync(cancellationToken) is long count ? (int)count : 0;
+    }
+
+    /// <summary>Marks a message sent and, for rate-limited channels, counts it against the day, atomically.</summary>
+    public async Task MarkSentAsync(OutboundMessage message, DateTimeOffset sentAt, string? platformId, string? day, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE outbox SET state = 'sent', sent_at = $at, platform_id = $platform, attempts = attempts + 1, error = NULL WHERE id = $id AND state = 'pending';";
+            update.Parameters.AddWithValue("$at", sentAt.ToUnixTimeMilliseconds());
+            update.Parameters.AddWithValue("$platform", (object?)platformId ?? DBNull.Value);
+            update.Parameters.AddWithValue("$id", message.OutboxId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (day is not null)
+        {
+            await using var count = connection.CreateCommand();
+            count.Transaction = transaction;
+            count.CommandText = """
+                INSERT INTO send_counts (channel, account, day, count) VALUES ($channel, $account, $day, 1)
+                ON CONFLICT (channel, account, day) DO UPDATE SET count = count + 1;
+                """;
+            count.Parameters.AddWithValue("$channel", message.Channel.Value);
+            count.Parameters.AddWithValue("$account", message.AccountId);
+            count.Parameters.AddWithValue("$day", day);
+            await count.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Records a failed attempt: retried at <paramref name="retryAt"/>, or given up when null.</summary>
+    public async Task MarkFailedAttemptAsync(long outboxId, string error, DateTimeOffset? retryAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var update = connection.CreateCommand();
+        update.CommandText = retryAt is null
+            ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = $error WHERE id = $id AND state = 'pending';"
+            : "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $at, error = $error WHERE id = $id AND state = 'pending';";
+        update.Parameters.AddWithValue("$id", outboxId);
+        update.Parameters.AddWithValue("$error", error.Length > 500 ? error[..500] : error);
+        update.Parameters.AddWithValue("$at", retryAt?.ToUnixTimeMilliseconds() ?? 0);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
+    public async Task DeferAsync(long outboxId, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE outbox SET next_attempt_at = $at WHERE id = $id AND state = 'pending';";
+        update.Parameters.AddWithValue("$id", outboxId);
+        update.Parameters.AddWithValue("$at", until.ToUnixTimeMilliseconds());
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

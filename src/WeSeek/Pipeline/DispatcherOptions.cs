@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WeSeek.Pipeline;
+
+/// <summary>How stored messages become turns. Section <c>Dispatcher</c>.</summary>
+public sealed class DispatcherOptions
+{
+    /// <summary>Most turns running at once, across conversations (one conversation runs one turn at a
+    /// time). Default 8: enough to keep a batching engine busy, few enough for a 2-core machine.</summary>
+    [Range(1, 1024)]
+    public int MaxConcurrentTurns { get; set; } = 8;
+
+    /// <summary>How often the dispatcher looks for work without being woken (retries that came due, messages
+    /// stored by another process). Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>On shutdown, how long running turns may finish before they are cancelled (and run again
+    /// after restart). Default 10 s: inside Kubernetes' default 30 s grace period with room for the outbox.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Attempts of one turn before the user gets an apology instead. Default 3.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>Wait before the first retry; doubles with each attempt. Default 2 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>What the user gets when a turn failed <see cref="MaxAttempts"/> times.</summary>
+    [Required]
+    public string FailureReply { get; set; } = "抱歉，我这边出了点问题，暂时无法回答。请稍后再试。";
+}

@@ -1,0 +1,227 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WeSeek.Inbox;
+using WeSeek.Logging;
+
+namespace WeSeek.Pipeline;
+
+/// <summary>
+/// Turns stored messages into turns: at most <see cref="DispatcherOptions.MaxConcurrentTurns"/> at once,
+/// one at a time per conversation and in arrival order, each in its own DI scope (disposed when the turn
+/// ends). On shutdown it stops taking work, lets running turns finish for
+/// <see cref="DispatcherOptions.DrainTimeout"/>, then cancels them; a cancelled turn stays pending and runs
+/// again after restart.
+/// </summary>
+internal sealed partial class TurnDispatcher : BackgroundService
+{
+    private readonly TurnStore _store;
+    private readonly DispatchSignal _signal;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly TurnDelegate _pipeline;
+    private readonly DispatcherOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<TurnDispatcher> _logger;
+    private readonly Dictionary<string, Task> _running = [];
+    private readonly CancellationTokenSource _turnsCts = new();
+
+    public TurnDispatcher(
+        TurnStore store,
+        DispatchSignal signal,
+        IServiceScopeFactory scopes,
+        TurnPipeline pipeline,
+        IOptions<DispatcherOptions> options,
+        TimeProvider time,
+        ILogger<TurnDispatcher> logger)
+    {
+        _store = store;
+        _signal = signal;
+        _scopes = scopes;
+        _pipeline = pipeline.Delegate;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Turns running now.</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_running)
+            {
+                return _running.Count;
+            }
+        }
+    }
+
+    /// <summary>Completes when every turn running now has ended (for tests and diagnostics).</summary>
+    internal Task WhenIdleAsync()
+    {
+        lock (_running)
+        {
+            return Task.WhenAll(_running.Values);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await DispatchAvailableAsync(stoppingToken);
+                await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await DrainAsync();
+    }
+
+    /// <summary>Starts turns for every conversation with due work, up to the concurrency limit.</summary>
+    internal async Task DispatchAvailableAsync(CancellationToken cancellationToken)
+    {
+        HashSet<string> busy;
+        lock (_running)
+        {
+            busy = [.. _running.Keys];
+        }
+
+        var free = _options.MaxConcurrentTurns - busy.Count;
+        if (free <= 0)
+        {
+            return;
+        }
+
+        foreach (var pending in await _store.LeaseAsync(busy, free, cancellationToken))
+        {
+            lock (_running)
+            {
+                _running[pending.Conversation] = RunTurnAsync(pending);
+            }
+        }
+    }
+
+    private async Task RunTurnAsync(PendingTurn pending)
+    {
+        // Yield so the dispatch loop registers this task before it can complete and remove itself.
+        await Task.Yield();
+        var aborted = _turnsCts.Token;
+        try
+        {
+            Log.TurnStarted(_logger, pending.InboxId, pending.Attempts + 1);
+            var scope = _scopes.CreateAsyncScope();
+            await using (scope.ConfigureAwait(false))
+            {
+                var turn = new Turn(pending.InboxId, pending.Message, pending.Conversation, scope.ServiceProvider, aborted);
+                turn.Features.Set(pending);
+                await _pipeline(turn);
+            }
+
+            Log.TurnCompleted(_logger, pending.InboxId);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // Shutdown: the message stays pending and runs again after restart.
+        }
+        catch (Exception ex)
+        {
+            await RecordFailureAsync(pending, ex);
+        }
+        finally
+        {
+            lock (_running)
+            {
+                _running.Remove(pending.Conversation);
+            }
+
+            _signal.Notify();
+        }
+    }
+
+    private async Task RecordFailureAsync(PendingTurn pending, Exception ex)
+    {
+        try
+        {
+            var attempts = pending.Attempts + 1;
+            if (attempts >= _options.MaxAttempts)
+            {
+                Log.TurnGaveUp(_logger, ex, pending.InboxId, attempts);
+                await _store.CompleteAsync(pending, [_options.FailureReply], [], failed: true, ex.GetType().Name + ": " + ex.Message, CancellationToken.None);
+                return;
+            }
+
+            var delay = _options.RetryDelay * Math.Pow(2, attempts - 1);
+            Log.TurnFailed(_logger, ex, pending.InboxId, attempts, delay);
+            await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + ex.Message, _time.GetUtcNow() + delay, CancellationToken.None);
+        }
+        catch (Exception storeEx)
+        {
+            // The message stays pending as it was; it runs again on the next pass or after restart.
+            Log.TurnFailed(_logger, storeEx, pending.InboxId, pending.Attempts + 1, TimeSpan.Zero);
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        Task[] running;
+        lock (_running)
+        {
+            running = [.. _running.Values];
+        }
+
+        if (running.Length == 0)
+        {
+            return;
+        }
+
+        Log.Draining(_logger, running.Length, _options.DrainTimeout);
+        try
+        {
+            await Task.WhenAll(running).WaitAsync(_options.DrainTimeout, _time);
+        }
+        catch (TimeoutException)
+        {
+            Log.DrainTimedOut(_logger, running.Length);
+            await _turnsCts.CancelAsync();
+            await Task.WhenAll(running);
+        }
+    }
+
+    public override void Dispose()
+    {
+        _turnsCts.Dispose();
+        base.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.TurnStarted, LogLevel.Debug, "Turn for message {InboxId} started (attempt {Attempt})")]
+        public static partial void TurnStarted(ILogger logger, long inboxId, int attempt);
+
+        [LoggerMessage(WeSeekEventId.TurnCompleted, LogLevel.Debug, "Turn for message {InboxId} completed")]
+        public static partial void TurnCompleted(ILogger logger, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.TurnFailed, LogLevel.Warning, "Turn for message {InboxId} failed (attempt {Attempt}); retrying in {Delay}")]
+        public static partial void TurnFailed(ILogger logger, Exception exception, long inboxId, int attempt, TimeSpan delay);
+
+        [LoggerMessage(WeSeekEventId.TurnGaveUp, LogLevel.Error, "Turn for message {InboxId} failed {Attempts} times; the user gets the failure reply")]
+        public static partial void TurnGaveUp(ILogger logger, Exception exception, long inboxId, int attempts);
+
+        [LoggerMessage(WeSeekEventId.DispatcherDraining, LogLevel.Information, "Shutting down: waiting up to {Timeout} for {Count} running turns")]
+        public static partial void Draining(ILogger logger, int count, TimeSpan timeout);
+
+        [LoggerMessage(WeSeekEventId.DispatcherDrainTimedOut, LogLevel.Warning, "{Count} turns did not finish in time; cancelled, they run again after restart")]
+        public static partial void DrainTimedOut(ILogger logger, int count);
+    }
+}
+
+/// <summary>The built turn pipeline, a singleton built once from the registered order.</summary>
+internal sealed class TurnPipeline(TurnDelegate pipeline)
+{
+    public TurnDelegate Delegate { get; } = pipeline;
+}

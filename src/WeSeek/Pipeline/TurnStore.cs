@@ -1,0 +1,146 @@
+using Microsoft.Data.Sqlite;
+using WeSeek.Inbox;
+using WeSeek.Messaging;
+using WeSeek.Storage;
+
+namespace WeSeek.Pipeline;
+
+/// <summary>A stored inbound message ready for a turn.</summary>
+internal sealed record PendingTurn(long InboxId, string Conversation, int Attempts, InboundMessage Message);
+
+/// <summary>A message to append to a conversation's history when its turn completes.</summary>
+internal sealed record HistoryAppend(string Role, string Content, int Tokens);
+
+/// <summary>
+/// The dispatcher's side of the inbox. A turn's results (replies, history, the inbox state) are written in
+/// one transaction by <see cref="CompleteAsync"/>: either all of it is stored or none, so a crash during a
+/// turn means the turn runs again after restart, and never that a reply is stored twice (the outbox key is
+/// (inbox id, sequence)). Thread-safe.
+/// </summary>
+internal sealed class TurnStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+
+    public TurnStore(SqliteDatabase database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+    }
+
+    /// <summary>
+    /// The oldest due pending message of each conversation not in <paramref name="busy"/>, oldest first, at
+    /// most <paramref name="limit"/>. Only the oldest of a conversation: the next one waits for it, which is
+    /// what keeps a conversation in order even when its oldest message is waiting for a retry.
+    /// </summary>
+    public async Task<IReadOnlyList<PendingTurn>> LeaseAsync(IReadOnlySet<string> busy, int limit, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, {Prefixed("i.", SqliteInbox.MessageColumns)}
+            FROM inbox i
+            WHERE i.state = 'pending'
+              AND i.id = (SELECT MIN(j.id) FROM inbox j WHERE j.state = 'pending' AND j.conversation = i.conversation)
+            ORDER BY i.id
+            LIMIT $limit;
+            """;
+        command.Parameters.AddWithValue("$limit", limit + busy.Count);
+        var result = new List<PendingTurn>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken) && result.Count < limit)
+        {
+            var conversation = reader.GetString(1);
+            if (busy.Contains(conversation) || reader.GetInt64(3) > now)
+            {
+                continue;
+            }
+
+            result.Add(new PendingTurn(reader.GetInt64(0), conversation, (int)reader.GetInt64(2), SqliteInbox.ReadMessage(reader, 4)));
+        }
+
+        return result;
+    }
+
+    /// <summary>When the earliest waiting retry becomes due, if any.</summary>
+    public async Task<DateTimeOffset?> NextRetryAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MIN(next_attempt_at) FROM inbox WHERE state = 'pending' AND attempts > 0;";
+        return await command.ExecuteScalarAsync(cancellationToken) is long at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null;
+    }
+
+    /// <summary>Stores the turn's replies and history and marks the message done, atomically.</summary>
+    public async Task CompleteAsync(PendingTurn turn, IReadOnlyList<string> replies, IReadOnlyList<HistoryAppend> history, bool failed, string? error, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        for (var i = 0; i < replies.Count; i++)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO outbox (inbox_id, seq, channel, account, chat_id, text, next_attempt_at, created_at)
+                VALUES ($inbox, $seq, $channel, $account, $chat, $text, $now, $now)
+                ON CONFLICT (inbox_id, seq) DO NOTHING;
+                """;
+            insert.Parameters.AddWithValue("$inbox", turn.InboxId);
+            insert.Parameters.AddWithValue("$seq", i);
+            insert.Parameters.AddWithValue("$channel", turn.Message.Channel.Value);
+            insert.Parameters.AddWithValue("$account", turn.Message.AccountId);
+            insert.Parameters.AddWithValue("$chat", turn.Message.ChatId);
+            insert.Parameters.AddWithValue("$text", replies[i]);
+            insert.Parameters.AddWithValue("$now", now);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        foreach (var entry in history)
+        {
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO history (conversation, inbox_id, role, content, tokens, created_at)
+                VALUES ($conversation, $inbox, $role, $content, $tokens, $now)
+                ON CONFLICT (inbox_id, role) DO NOTHING;
+                """;
+            insert.Parameters.AddWithValue("$conversation", turn.Conversation);
+            insert.Parameters.AddWithValue("$inbox", turn.InboxId);
+            insert.Parameters.AddWithValue("$role", entry.Role);
+            insert.Parameters.AddWithValue("$content", entry.Content);
+            insert.Parameters.AddWithValue("$tokens", entry.Tokens);
+            insert.Parameters.AddWithValue("$now", now);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = "UPDATE inbox SET state = $state, completed_at = $now, error = $error WHERE id = $id;";
+            update.Parameters.AddWithValue("$state", failed ? "failed" : "done");
+            update.Parameters.AddWithValue("$now", now);
+            update.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
+            update.Parameters.AddWithValue("$id", turn.InboxId);
+            await update.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>Records a failed attempt; the message stays pending until <paramref name="retryAt"/>.</summary>
+    public async Task RecordFailureAsync(long inboxId, string error, DateTimeOffset retryAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = $at, error = $error WHERE id = $id AND state = 'pending';";
+        update.Parameters.AddWithValue("$at", retryAt.ToUnixTimeMilliseconds());
+        update.Parameters.AddWithValue("$error", error.Length > 500 ? error[..500] : error);
+        update.Parameters.AddWithValue("$id", inboxId);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static string Prefixed(string prefix, string columns) =>
+        string.Join(", ", columns.Split(", ").Select(c => prefix + c));
+}

@@ -1,0 +1,171 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WeSeek.Logging;
+
+namespace WeSeek.Storage;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode (readers never block the writer, and a commit survives a
+/// crash of the process). Opens pooled connections; creates the schema on first use. Thread-safe.
+/// </summary>
+internal sealed partial class SqliteDatabase : IDisposable
+{
+    private readonly string _connectionString;
+    private readonly ILogger<SqliteDatabase> _logger;
+    private readonly int _busyTimeoutMs;
+    private readonly SemaphoreSlim _initLock = new(1, 1);
+    private volatile bool _initialized;
+
+    public SqliteDatabase(IOptions<StorageOptions> options, ILogger<SqliteDatabase> logger)
+    {
+        var value = options.Value;
+        Directory.CreateDirectory(value.DataDirectory);
+        Path = System.IO.Path.GetFullPath(value.DatabasePath);
+        _busyTimeoutMs = (int)value.BusyTimeout.TotalMilliseconds;
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = (int)Math.Ceiling(value.BusyTimeout.TotalSeconds),
+        }.ToString();
+        _logger = logger;
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>Opens a connection with the schema in place. The caller disposes it.</summary>
+    public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (!_initialized)
+        {
+            await InitializeAsync(cancellationToken);
+        }
+
+        return await OpenRawAsync(cancellationToken);
+    }
+
+    private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        // busy_timeout: concurrent writers (inbox, dispatcher, outbox) wait for the lock instead of failing.
+        // synchronous=NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
+        // last commits), which is the failure the product promises to survive.
+        await ExecuteAsync(connection, $"PRAGMA busy_timeout={_busyTimeoutMs}; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", cancellationToken);
+        return connection;
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        await _initLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_initialized)
+            {
+                return;
+            }
+
+            await using var connection = await OpenRawAsync(cancellationToken);
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+            await ExecuteAsync(connection, Schema, cancellationToken);
+            Log.Opened(_logger, Path);
+            _initialized = true;
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    public void Dispose() => _initLock.Dispose();
+
+    internal static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // Times are Unix milliseconds (UTC). States are short words, checked by CHECK constraints.
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS inbox (
+            id INTEGER PRIMARY KEY,
+            channel TEXT NOT NULL,
+            external_id TEXT NOT NULL,
+            account TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            sender_id TEXT NOT NULL,
+            conversation TEXT NOT NULL,
+            is_group INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            sent_at INTEGER NOT NULL,
+            received_at INTEGER NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL DEFAULT 0,
+            completed_at INTEGER,
+            error TEXT,
+            UNIQUE (channel, external_id)
+        );
+        CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (conversation, id) WHERE state = 'pending';
+        CREATE INDEX IF NOT EXISTS inbox_chat ON inbox (channel, chat_id, id);
+
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY,
+            inbox_id INTEGER NOT NULL REFERENCES inbox (id),
+            seq INTEGER NOT NULL,
+            channel TEXT NOT NULL,
+            account TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            platform_id TEXT,
+            error TEXT,
+            UNIQUE (inbox_id, seq)
+        );
+        CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (channel, account, chat_id, id) WHERE state = 'pending';
+        CREATE INDEX IF NOT EXISTS outbox_chat_sent ON outbox (channel, account, chat_id, sent_at) WHERE state = 'sent';
+
+        CREATE TABLE IF NOT EXISTS send_counts (
+            channel TEXT NOT NULL,
+            account TEXT NOT NULL,
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (channel, account, day)
+        );
+
+        CREATE TABLE IF NOT EXISTS conversations (
+            key TEXT PRIMARY KEY,
+            window_start INTEGER NOT NULL DEFAULT 0,
+            epoch INTEGER NOT NULL DEFAULT 0,
+            show_thinking INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS history (
+            id INTEGER PRIMARY KEY,
+            conversation TEXT NOT NULL,
+            inbox_id INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            tokens INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (inbox_id, role)
+        );
+        CREATE INDEX IF NOT EXISTS history_conversation ON history (conversation, id);
+        """;
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.DatabaseOpened, LogLevel.Information, "Opened the database at {Path} (SQLite, WAL)")]
+        public static partial void Opened(ILogger logger, string path);
+    }
+}

@@ -1,0 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WeSeek.Storage;
+
+/// <summary>Where WeSeek keeps its state. Section <c>Storage</c>.</summary>
+public sealed class StorageOptions
+{
+    /// <summary>The data directory: the SQLite database and, later, models and the knowledge base.
+    /// Default <c>data</c>, relative to the working directory, so a fresh clone keeps its state beside it.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>How long a write waits for SQLite's lock. Default 5 s: far above any single write here
+    /// (milliseconds), short enough that a stuck process shows up in the logs.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The database file inside <see cref="DataDirectory"/>.</summary>
+    public string DatabasePath => Path.Combine(DataDirectory, "weseek.db");
+}

@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using WeSeek.Host.Commands;
+using WeSeek.TestKit;
+
+namespace WeSeek.Host.Tests.WebChat;
+
+/// <summary>The web chat through the whole product: Kestrel on a loopback port, the inbox, the turn pipeline,
+/// the outbox, and the page's SSE stream.</summary>
+public sealed class WebChatEndToEndTests
+{
+    [Fact]
+    public async Task WebChat_WithScriptedModel_StreamsReasoningAndAnswerThenDeliversTheStoredReply()
+    {
+        using var data = new TempDirectory();
+        var model = ScriptedChatClient.Echo();
+        await using var app = await StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(model).UseReasoningSplit();
+        });
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        await using var events = await SseClient.ConnectAsync(http, "/api/webchat/chats/c-test/events");
+        Assert.Equal("ready", (await events.NextAsync()).Event);
+        var posted = await PostAsync(http, "c-test", "m-1", "你好，世界");
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        var inboxId = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("inboxId").GetInt64();
+
+        var reasoning = new StringBuilder();
+        var answer = new StringBuilder();
+        JsonElement reply;
+        while (true)
+        {
+            var (name, payload) = await events.NextAsync();
+            if (name == "reply")
+            {
+                reply = payload;
+                break;
+            }
+
+            Assert.Equal(inboxId, payload.GetProperty("inboxId").GetInt64());
+            (name == "reasoning" ? reasoning : name == "answer" ? answer : new StringBuilder()).Append(payload.TryGetProperty("text", out var t) ? t.GetString() : "");
+        }
+
+        Assert.Equal("想一想：用户说了「你好，世界」", reasoning.ToString());
+        Assert.Equal("答：你好，世界", answer.ToString());
+        Assert.Equal("答：你好，世界", reply.GetProperty("text").GetString());
+        Assert.Equal(inboxId, reply.GetProperty("inboxId").GetInt64());
+
+        var history = await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats/c-test/messages");
+        Assert.NotNull(history);
+        Assert.Equal([true, false], history.Select(h => h.GetProperty("fromUser").GetBoolean()));
+        Assert.True(history[1].GetProperty("delivered").GetBoolean());
+        var chats = await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats");
+        Assert.Equal("c-test", Assert.Single(chats!).GetProperty("chatId").GetString());
+    }
+
+    [Fact]
+    public async Task WebChat_AgainstOpenAiCompatibleServer_AnswersThroughTheRemoteEngine()
+    {
+        using var data = new TempDirectory();
+        await using var server = await FakeOpenAiServer.StartAsync();
+        server.Script = messages => ["<think>\n", "先想", "一想\n</th", "ink>\n\n", "远程", "回答"];
+        await using var app = await StartAsync(data, null, $"--Model:Remote:BaseUrl={server.BaseUrl}", "--Model:Remote:ModelId=deepseek-r1-test");
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        await using var events = await SseClient.ConnectAsync(http, "/api/webchat/chats/c-remote/events");
+        await events.NextAsync();
+        await PostAsync(http, "c-remote", "m-1", "问题");
+        JsonElement reply;
+        var reasoning = new StringBuilder();
+        while (true)
+        {
+            var (name, payload) = await events.NextAsync();
+            if (name == "reasoning")
+            {
+                reasoning.Append(payload.GetProperty("text").GetString());
+            }
+
+            if (name == "reply")
+            {
+                reply = payload;
+                break;
+            }
+        }
+
+        Assert.Equal("远程回答", reply.GetProperty("text").GetString());
+        Assert.Equal("先想一想", reasoning.ToString());
+        var request = Assert.Single(server.Requests);
+        Assert.Equal("deepseek-r1-test", request["model"]!.GetValue<string>());
+        Assert.Equal(0.6, request["temperature"]!.GetValue<double>(), 3);
+        Assert.Equal(0.95, request["top_p"]!.GetValue<double>(), 3);
+        Assert.True(request["stream"]!.GetValue<bool>());
+        var messages = request["messages"]!.AsArray();
+        Assert.Single(messages);
+        Assert.Equal("user", messages[0]!["role"]!.GetValue<string>());
+        Assert.StartsWith("你是 WeSeek", messages[0]!["content"]!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WebChat_SameClientMessageIdTwice_StoredAndAnsweredOnce()
+    {
+        using var data = new TempDirectory();
+        var model = ScriptedChatClient.Echo();
+        await using var app = await StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(model).UseReasoningSplit();
+        });
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostAsync(http, "c-dup", "same-id", "一次")));
+        var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadFromJsonAsync<JsonElement>()));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        Assert.Single(bodies, b => !b.GetProperty("duplicate").GetBoolean());
+        Assert.Single(bodies.Select(b => b.GetProperty("inboxId").GetInt64()).Distinct());
+        var history = await WaitForRepliesAsync(http, "c-dup", 1);
+        Assert.Equal(2, history.Length);
+        Assert.Single(model.Calls);
+    }
+
+    [Theory]
+    [InlineData("{\"chatId\":\"c 1\",\"clientMessageId\":\"x\",\"text\":\"hi\"}", "chatId")]
+    [InlineData("{\"chatId\":\"c1\",\"clientMessageId\":\"\",\"text\":\"hi\"}", "clientMessageId")]
+    [InlineData("{\"chatId\":\"c1\",\"clientMessageId\":\"x\",\"text\":\"   \"}", "empty")]
+    public async Task WebChat_InvalidPost_Returns400WithReasonAndStoresNothing(string body, string reasonContains)
+    {
+        using var data = new TempDirectory();
+        await using var app = await StartAsync(data, null);
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var response = await http.PostAsync("/api/webchat/messages", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(reasonContains, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Empty((await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats"))!);
+    }
+
+    [Fact]
+    public async Task WebChat_Page_IsServedAtTheRoot()
+    {
+        using var data = new TempDirectory();
+        await using var app = await StartAsync(data, null);
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var response = await http.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains("/api/webchat/messages", html, StringComparison.Ordinal);
+        Assert.Contains("EventSource", html, StringComparison.Ordinal);
+    }
+
+    internal static async Task<WebApplication> StartAsync(TempDirectory data, Action<IServiceCollection>? configure, params string[] extraArgs)
+    {
+        string[] args = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Outbox:PollInterval=00:00:00.100", .. extraArgs];
+        var app = ServeCommand.Build(args, configure);
+        await app.StartAsync();
+        return app;
+    }
+
+    internal static Uri BaseAddress(WebApplication app) =>
+        new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    internal static Task<HttpResponseMessage> PostAsync(HttpClient http, string chatId, string clientMessageId, string text) =>
+        http.PostAsJsonAsync("/api/webchat/messages", new { chatId, clientMessageId, text });
+
+    internal static async Task<JsonElement[]> WaitForRepliesAsync(HttpClient http, string chatId, int replies)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var history = (await http.GetFromJsonAsync<JsonElement[]>($"/api/webchat/chats/{chatId}/messages", timeout.Token))!;
+            if (history.Count(h => !h.GetProperty("fromUser").GetBoolean() && h.GetProperty("delivered").GetBoolean()) >= replies)
+            {
+                return history;
+            }
+
+            // Polling an HTTP API from outside, as a user's page would.
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using WeSeek.Messaging;
+using WeSeek.Storage;
+using WeSeek.TestKit;
+
+namespace WeSeek.Tests.Inbox;
+
+public sealed class SqliteInboxTests
+{
+    [Fact]
+    public async Task Accept_ConcurrentDuplicates_StoresOnceAndAllSeeTheSameId()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+
+        // WeChat retries arrive while the first delivery is still being handled: 3 copies each of 20 messages.
+        var deliveries = Enumerable.Range(0, 20).SelectMany(i => Enumerable.Repeat(i, 3))
+            .Select(i => Task.Run(async () => (i, await harness.ReceiveAsync($"msg-{i}", $"user-{i % 4}", $"问题 {i}"))));
+        var results = await Task.WhenAll(deliveries);
+
+        foreach (var group in results.GroupBy(r => r.i))
+        {
+            Assert.Single(group, r => r.Item2.Outcome == AcceptOutcome.Stored);
+            Assert.Equal(2, group.Count(r => r.Item2.Outcome == AcceptOutcome.Duplicate));
+            Assert.Single(group.Select(r => r.Item2.InboxId).Distinct());
+        }
+
+        Assert.Equal(20, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task Accept_DuplicateAfterAnswer_IsNotProcessedAgain()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        await harness.ReceiveAsync("m1", "alice", "你好");
+        await harness.RunTurnsAsync();
+
+        var again = await harness.ReceiveAsync("m1", "alice", "你好");
+        await harness.RunTurnsAsync();
+
+        Assert.Equal(AcceptOutcome.Duplicate, again.Outcome);
+        Assert.Single(((ScriptedChatClient)harness.Client).Calls);
+        Assert.Equal(1, await CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
+    }
+
+    [Fact]
+    public async Task Accept_SameIdOnAnotherChannel_IsADifferentMessage()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var first = await harness.ReceiveAsync("42", "alice", "a");
+        var other = await harness.Sink.AcceptAsync(
+            new InboundMessage(ChannelId.From("webchat"), "local", "42", "alice", "alice", "b", CoreHarness.Start), CancellationToken.None);
+
+        Assert.Equal(AcceptOutcome.Stored, first.Outcome);
+        Assert.Equal(AcceptOutcome.Stored, other.Outcome);
+        Assert.NotEqual(first.InboxId, other.InboxId);
+    }
+
+    [Theory]
+    [InlineData("", "alice", "text")]
+    [InlineData("id", "", "text")]
+    public async Task Accept_InvalidIds_RejectedAndNothingStored(string externalId, string chatId, string text)
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var result = await harness.ReceiveAsync(externalId, chatId, text);
+
+        Assert.Equal(AcceptOutcome.Rejected, result.Outcome);
+        Assert.False(result.IsAccepted);
+        Assert.Equal(0, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task Accept_OversizedText_RejectedAndNothingStored()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var result = await harness.ReceiveAsync("big", "alice", new string('字', 16_001));
+
+        Assert.Equal(AcceptOutcome.Rejected, result.Outcome);
+        Assert.Equal(0, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
+    public async Task Database_IsInWalMode()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        Assert.Equal("wal", await ScalarAsync<string>(harness, "PRAGMA journal_mode"));
+    }
+
+    internal static async Task<long> CountAsync(CoreHarness harness, string sql) => await ScalarAsync<long>(harness, sql);
+
+    internal static async Task<T> ScalarAsync<T>(CoreHarness harness, string sql)
+    {
+        var database = (SqliteDatabase)harness.Services.GetService(typeof(SqliteDatabase))!;
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (T)(await command.ExecuteScalarAsync())!;
+    }
+}
