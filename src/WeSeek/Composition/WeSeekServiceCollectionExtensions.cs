@@ -94,16 +94,16 @@ public static class WeSeekServiceCollectionExtensions
         .Use<ComposerMiddleware>();
 
     /// <summary>
-    /// Uses an OpenAI-compatible server (section <c>Model:Remote</c>) as the engine. The chat-client pipeline,
-    /// outermost first: logging (content only at Trace), then the reasoning split, then the server.
+    /// Uses an OpenAI-compatible server (section <c>Model:Remote</c>) as the engine. The chat-client pipeline is
+    /// the reasoning split over the server; failures are logged once, by the dispatcher that retries them.
     /// </summary>
     public static IWeSeekBuilder AddRemoteEngine(this IWeSeekBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSection<RemoteEngineOptions>(builder.Configuration, "Model:Remote");
         builder.Services.AddHttpClient(RemoteEngineFactory.HttpClientName);
+        builder.Services.AddHostedService<RemoteEngineProbe>();
         builder.Services.AddChatClient(RemoteEngineFactory.Create)
-            .UseLogging()
             .UseReasoningSplit(sp => sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.ThinkStart);
         return builder;
     }

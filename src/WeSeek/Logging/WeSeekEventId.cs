@@ -3,7 +3,7 @@ namespace WeSeek.Logging;
 /// <summary>
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
-/// Next free ids: 1003, 2013, 3007, 4003, 7002, 9004.
+/// Next free ids: 1003, 2013, 3007, 4005, 7002, 9004.
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -36,6 +36,8 @@ internal static class WeSeekEventId
     public const int ModelCall = 4000;
     public const int ModelCallFailed = 4001;
     public const int RemoteEngineConfigured = 4002;
+    public const int RemoteEngineUnreachable = 4003;
+    public const int RemoteEngineRefused = 4004;
 
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;

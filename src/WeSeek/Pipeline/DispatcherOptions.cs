@@ -20,13 +20,14 @@ public sealed class DispatcherOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Attempts of one turn before the user gets an apology instead. Default 3.</summary>
+    /// <summary>Attempts of one turn before the user gets an apology instead. Default 4: with the delay
+    /// below, a model server may be away for about half a minute (a restart) without anyone noticing.</summary>
     [Range(1, 100)]
-    public int MaxAttempts { get; set; } = 3;
+    public int MaxAttempts { get; set; } = 4;
 
-    /// <summary>Wait before the first retry; doubles with each attempt. Default 2 s.</summary>
+    /// <summary>Wait before the first retry; doubles with each attempt (5, 10, 20 s). Default 5 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>What the user gets when a turn failed <see cref="MaxAttempts"/> times.</summary>
     [Required]

@@ -156,13 +156,14 @@ internal sealed partial class TurnDispatcher : BackgroundService
             }
 
             var delay = _options.RetryDelay * Math.Pow(2, attempts - 1);
-            Log.TurnFailed(_logger, ex, pending.InboxId, attempts, delay);
+            // A model server that is down is expected and says why in one line; anything else gets its stack.
+            Log.TurnFailed(_logger, ex is HttpRequestException or System.ClientModel.ClientResultException ? null : ex, pending.InboxId, attempts, delay, ex.Message);
             await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + ex.Message, _time.GetUtcNow() + delay, CancellationToken.None);
         }
         catch (Exception storeEx)
         {
             // The message stays pending as it was; it runs again on the next pass or after restart.
-            Log.TurnFailed(_logger, storeEx, pending.InboxId, pending.Attempts + 1, TimeSpan.Zero);
+            Log.TurnFailed(_logger, storeEx, pending.InboxId, pending.Attempts + 1, TimeSpan.Zero, storeEx.Message);
         }
     }
 
@@ -206,8 +207,8 @@ internal sealed partial class TurnDispatcher : BackgroundService
         [LoggerMessage(WeSeekEventId.TurnCompleted, LogLevel.Debug, "Turn for message {InboxId} completed")]
         public static partial void TurnCompleted(ILogger logger, long inboxId);
 
-        [LoggerMessage(WeSeekEventId.TurnFailed, LogLevel.Warning, "Turn for message {InboxId} failed (attempt {Attempt}); retrying in {Delay}")]
-        public static partial void TurnFailed(ILogger logger, Exception exception, long inboxId, int attempt, TimeSpan delay);
+        [LoggerMessage(WeSeekEventId.TurnFailed, LogLevel.Warning, "Turn for message {InboxId} failed (attempt {Attempt}): {Reason}; retrying in {Delay}")]
+        public static partial void TurnFailed(ILogger logger, Exception? exception, long inboxId, int attempt, TimeSpan delay, string reason);
 
         [LoggerMessage(WeSeekEventId.TurnGaveUp, LogLevel.Error, "Turn for message {InboxId} failed {Attempts} times; the user gets the failure reply")]
         public static partial void TurnGaveUp(ILogger logger, Exception exception, long inboxId, int attempts);

@@ -1,0 +1,83 @@
+using WeSeek.TestKit;
+
+namespace WeSeek.Host.Tests.Cli;
+
+/// <summary>The <c>weseek</c> executable as an operator meets it.</summary>
+public sealed class CliTests
+{
+    [Fact]
+    public async Task Help_ListsEveryVerbWithOneLine()
+    {
+        var (exitCode, output, _) = await WeseekProcess.RunAsync(["--help"]);
+
+        Assert.Equal(0, exitCode);
+        Assert.Matches(@"(?m)^\s+serve\s+\S", output);
+        Assert.Matches(@"(?m)^\s+chat\s+\S", output);
+    }
+
+    [Fact]
+    public async Task Serve_InvalidFlag_StopsStartUpNamingTheKeyAndVariable()
+    {
+        using var data = new TempDirectory();
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Outbox:DailyCap=0"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Outbox:DailyCap", error, StringComparison.Ordinal);
+        Assert.Contains("WESEEK__Outbox__DailyCap", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_UnparsableEnvironmentVariable_StopsStartUpNamingTheKey()
+    {
+        using var data = new TempDirectory();
+        var environment = new Dictionary<string, string> { ["WESEEK__Dispatcher__MaxConcurrentTurns"] = "many" };
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}"], environment);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Dispatcher:MaxConcurrentTurns", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_BadRemoteUrl_StopsStartUpNamingTheKey()
+    {
+        using var data = new TempDirectory();
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Model:Remote:BaseUrl=ftp://example/v1"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("Model:Remote:BaseUrl", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Chat_ThroughTheSamePipeline_StreamsTheAnswerAndHidesReasoning()
+    {
+        using var data = new TempDirectory();
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.Script = messages => ["<think>\n秘密的", "思考\n</think>\n\n", "终端", "回答：", ScriptedChatClient.UserText(messages[^1].Content)];
+
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(
+            ["chat", $"--Storage:DataDirectory={data.Path}", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            input: "你好\n/help\n");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("终端回答：你好", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("秘密的思考", output, StringComparison.Ordinal);
+        Assert.Contains("/reset", output, StringComparison.Ordinal);
+        Assert.Single(model.Requests);
+    }
+
+    [Fact]
+    public async Task Chat_ShowThinking_PrintsTheReasoning()
+    {
+        using var data = new TempDirectory();
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.Script = _ => ["<think>\n可见的", "思考\n</think>\n\n", "答案"];
+
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(
+            ["chat", "--show-thinking", $"--Storage:DataDirectory={data.Path}", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            input: "问\n");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("可见的思考", output, StringComparison.Ordinal);
+        Assert.Contains("答案", output, StringComparison.Ordinal);
+    }
+}
