@@ -24,6 +24,10 @@ internal static class HostComposition
         {
             weseek.AddRemoteEngine();
         }
+        else if (string.Equals(provider, "llama", StringComparison.OrdinalIgnoreCase))
+        {
+            weseek.AddLlamaEngine();
+        }
 
         // An unknown provider is reported by ModelOptions' validation at start-up, naming the key.
         builder.Services.AddHealthChecks();
@@ -49,6 +53,9 @@ internal static class HostComposition
                 return true;
             case InvalidOperationException when exception.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
                 Console.Error.WriteLine("WeSeek cannot start: " + exception.Message);
+                return true;
+            case WeSeek.Inference.Llama.Engine.LlamaEngineException engine:
+                Console.Error.WriteLine("WeSeek cannot start the embedded engine: " + engine.Message);
                 return true;
             default:
                 return false;

@@ -6,11 +6,12 @@ namespace WeSeek.Inference;
 /// (deepseek-ai/DeepSeek-R1 README, "Usage Recommendations").</summary>
 public sealed class ModelOptions
 {
-    /// <summary>Which engine answers: <c>remote</c> (any OpenAI-compatible server). Default <c>remote</c>
-    /// until the embedded engine is installed.</summary>
+    /// <summary>Which engine answers: <c>llama</c> (embedded llama.cpp, section <c>Model:Llama</c>) or
+    /// <c>remote</c> (any OpenAI-compatible server, section <c>Model:Remote</c>). Default <c>llama</c>: the
+    /// model runs on the operator's own machine with nothing else to install.</summary>
     [Required]
-    [RegularExpression("^(remote)$", ErrorMessage = "must be 'remote'")]
-    public string Provider { get; set; } = "remote";
+    [RegularExpression("^(llama|remote)$", ErrorMessage = "must be 'llama' or 'remote'")]
+    public string Provider { get; set; } = "llama";
 
     /// <summary>Sampling temperature. Default 0.6: DeepSeek's recommendation (0.5-0.7) against endless
     /// repetition.</summary>

@@ -41,7 +41,7 @@ public sealed class CliTests
     public async Task Serve_BadRemoteUrl_StopsStartUpNamingTheKey()
     {
         using var data = new TempDirectory();
-        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Model:Remote:BaseUrl=ftp://example/v1"]);
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", "--Model:Remote:BaseUrl=ftp://example/v1"]);
 
         Assert.Equal(2, exitCode);
         Assert.Contains("Model:Remote:BaseUrl", error, StringComparison.Ordinal);
@@ -55,7 +55,7 @@ public sealed class CliTests
         model.Script = messages => ["<think>\n秘密的", "思考\n</think>\n\n", "终端", "回答：", ScriptedChatClient.UserText(messages[^1].Content)];
 
         var (exitCode, output, error) = await WeseekProcess.RunAsync(
-            ["chat", $"--Storage:DataDirectory={data.Path}", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            ["chat", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
             input: "你好\n/help\n");
 
         Assert.True(exitCode == 0, error);
@@ -73,7 +73,7 @@ public sealed class CliTests
         model.Script = _ => ["<think>\n可见的", "思考\n</think>\n\n", "答案"];
 
         var (exitCode, output, error) = await WeseekProcess.RunAsync(
-            ["chat", "--show-thinking", $"--Storage:DataDirectory={data.Path}", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            ["chat", "--show-thinking", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
             input: "问\n");
 
         Assert.True(exitCode == 0, error);

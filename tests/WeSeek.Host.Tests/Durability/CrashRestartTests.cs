@@ -87,7 +87,7 @@ public sealed class CrashRestartTests
         foreach (var arg in new[]
         {
             Path.Combine(AppContext.BaseDirectory, "weseek.dll"), "serve", "--urls", $"http://127.0.0.1:{port}",
-            $"--Storage:DataDirectory={dataDirectory}", $"--Model:Remote:BaseUrl={modelUrl}",
+            $"--Storage:DataDirectory={dataDirectory}", "--Model:Provider=remote", $"--Model:Remote:BaseUrl={modelUrl}",
             "--Outbox:PollInterval=00:00:00.100", "--Dispatcher:MaxConcurrentTurns=2",
         })
         {

@@ -165,7 +165,7 @@ public sealed class WebChatEndToEndTests
 
     internal static async Task<WebApplication> StartAsync(TempDirectory data, Action<IServiceCollection>? configure, params string[] extraArgs)
     {
-        string[] args = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Outbox:PollInterval=00:00:00.100", .. extraArgs];
+        string[] args = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Outbox:PollInterval=00:00:00.100", "--Model:Provider=remote", .. extraArgs];
         var app = ServeCommand.Build(args, configure);
         await app.StartAsync();
         return app;

@@ -1,0 +1,126 @@
+using System.Text;
+using System.Threading.Channels;
+using LLama;
+using LLama.Batched;
+using LLama.Native;
+using LLama.Sampling;
+using Microsoft.Extensions.AI;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>What the scheduler streams back for one request.</summary>
+internal abstract record GenerationEvent
+{
+    public sealed record Text(string Value) : GenerationEvent;
+
+    public sealed record Finished(ChatFinishReason Reason, int PromptTokens, int CompletionTokens) : GenerationEvent;
+}
+
+/// <summary>
+/// One generation, owned by the scheduler thread once submitted: only the scheduler disposes it. The output channel is unbounded, but a
+/// request produces at most <see cref="MaxTokens"/> pieces, so it is bounded by construction.
+/// </summary>
+internal sealed class GenerationRequest : IDisposable
+{
+    private readonly StringBuilder _held = new();
+    private readonly int _holdBack;
+    private readonly CancellationTokenRegistration _registration;
+
+    public GenerationRequest(LLamaToken[] prompt, DefaultSamplingPipeline sampler, int maxTokens, IReadOnlyList<string> stopSequences, CancellationToken cancellationToken)
+    {
+        Prompt = prompt;
+        Sampler = sampler;
+        MaxTokens = maxTokens;
+        StopSequences = stopSequences;
+        _holdBack = stopSequences.Count == 0 ? 0 : stopSequences.Max(s => s.Length) - 1;
+        _registration = cancellationToken.Register(() => Cancelled = true);
+        CancellationToken = cancellationToken;
+    }
+
+    public LLamaToken[] Prompt { get; }
+
+    public DefaultSamplingPipeline Sampler { get; }
+
+    public int MaxTokens { get; }
+
+    public IReadOnlyList<string> StopSequences { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public volatile bool Cancelled;
+
+    /// <summary>The request's sequence, once admitted.</summary>
+    public Conversation? Conversation { get; set; }
+
+    public StreamingTokenDecoder? Decoder { get; set; }
+
+    /// <summary>Prompt tokens already queued for decoding.</summary>
+    public int Prefilled { get; set; }
+
+    public int Generated { get; set; }
+
+    public bool InPrefill => Prefilled < Prompt.Length;
+
+    /// <summary>Adds decoded text; returns true when a stop sequence ended the generation.</summary>
+    public bool Append(string text)
+    {
+        _held.Append(text);
+        var held = _held.ToString();
+        foreach (var stop in StopSequences)
+        {
+            var at = held.IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0)
+            {
+                Emit(held[..at]);
+                _held.Clear();
+                return true;
+            }
+        }
+
+        // Hold back what could still become a stop sequence.
+        var release = held.Length - _holdBack;
+        if (release > 0)
+        {
+            Emit(held[..release]);
+            _held.Remove(0, release);
+        }
+
+        return false;
+    }
+
+    /// <summary>True once the request finished or failed; its sequence may then be freed.</summary>
+    public bool Finished { get; private set; }
+
+    public void Finish(ChatFinishReason reason)
+    {
+        Finished = true;
+        Emit(_held.ToString());
+        _held.Clear();
+        Output.Writer.TryWrite(new GenerationEvent.Finished(reason, Prompt.Length, Generated));
+        Output.Writer.TryComplete();
+    }
+
+    public void Fail(Exception exception)
+    {
+        Finished = true;
+        Output.Writer.TryComplete(exception);
+    }
+
+    private void Emit(string text)
+    {
+        if (text.Length > 0)
+        {
+            Output.Writer.TryWrite(new GenerationEvent.Text(text));
+        }
+    }
+
+    public void Dispose()
+    {
+        _registration.Dispose();
+        Conversation?.Dispose();
+        Conversation = null;
+        Sampler.Dispose();
+    }
+}

@@ -1,0 +1,391 @@
+using System.Threading.Channels;
+using LLama;
+using LLama.Batched;
+using LLama.Common;
+using LLama.Exceptions;
+using LLama.Native;
+using LLama.Sampling;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>
+/// One loaded GGUF model and the scheduler that decodes every active request in the same llama.cpp batch
+/// (continuous batching over LLamaSharp's <see cref="BatchedExecutor"/>). Requests beyond
+/// <see cref="LlamaEngineOptions.MaxSequences"/> wait in a bounded queue; beyond that they are refused as
+/// busy. Each step decodes one token of every generating request, and long prompts are prefilled in chunks
+/// within <see cref="LlamaEngineOptions.BatchSize"/>, so a long prompt never stalls the others. Every
+/// request is sampled right after the decode that produced its logits. Thread-safe: the scheduler owns the
+/// executor; callers only enqueue.
+/// </summary>
+internal sealed partial class LlamaEngine : IAsyncDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly BatchedExecutor _executor;
+    private readonly LlamaEngineOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<GenerationRequest> _queue;
+    private readonly List<GenerationRequest> _active = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _scheduler;
+    private int _outstanding;
+
+    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, ILogger logger)
+    {
+        _weights = weights;
+        _executor = executor;
+        _options = options;
+        _logger = logger;
+        ModelPath = modelPath;
+        Prompts = new R1PromptBuilder(weights);
+        // Unbounded channel, bounded by _outstanding: generating plus waiting never exceeds
+        // MaxSequences + MaxQueue, however fast requests arrive.
+        _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
+        _scheduler = Task.Factory.StartNew(RunAsync, _stopping.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public string ModelPath { get; }
+
+    public string ModelId => Path.GetFileNameWithoutExtension(ModelPath);
+
+    public R1PromptBuilder Prompts { get; }
+
+    public LLamaContext Context => _executor.Context;
+
+    /// <summary>Requests generating now.</summary>
+    public int ActiveCount
+    {
+        get
+        {
+            lock (_active)
+            {
+                return _active.Count;
+            }
+        }
+    }
+
+    /// <summary>Loads <paramref name="modelPath"/>; failures say which option to change.</summary>
+    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        NativeSetup.EnsureConfigured(options, logger);
+        var parameters = new ModelParams(modelPath)
+        {
+            ContextSize = (uint)options.ContextSize,
+            BatchSize = (uint)options.BatchSize,
+            UBatchSize = (uint)options.BatchSize,
+            SeqMax = (uint)options.MaxSequences,
+            // One KV pool shared by all sequences; without it each sequence gets ContextSize / SeqMax.
+            KVUnified = true,
+            GpuLayerCount = GpuLayers(modelPath, options),
+        };
+        if (options.Threads > 0)
+        {
+            parameters.Threads = options.Threads;
+            parameters.BatchThreads = options.Threads;
+        }
+
+        if (options.KvCacheType == "q8_0")
+        {
+            parameters.TypeK = GGMLType.GGML_TYPE_Q8_0;
+            parameters.TypeV = GGMLType.GGML_TYPE_Q8_0;
+        }
+
+        LLamaWeights weights;
+        try
+        {
+            weights = await LLamaWeights.LoadFromFileAsync(parameters, cancellationToken);
+        }
+        catch (Exception ex) when (ex is LoadWeightsFailedException or RuntimeError or InvalidOperationException)
+        {
+            throw new LlamaEngineException(
+                $"llama.cpp could not load {modelPath} ({ex.Message}). Check that it is a GGUF file (`weseek model inspect {modelPath}`); " +
+                "if memory is short, use a smaller quantisation (`weseek model quantize … --to q4_k_m`) or fewer Model:Llama:GpuLayers.", ex);
+        }
+
+        try
+        {
+            var executor = new BatchedExecutor(weights, parameters);
+            return new LlamaEngine(weights, executor, modelPath, options, logger);
+        }
+        catch (Exception ex) when (ex is RuntimeError or InvalidOperationException)
+        {
+            weights.Dispose();
+            throw new LlamaEngineException(
+                $"llama.cpp could not create a context of {options.ContextSize} tokens for {Path.GetFileName(modelPath)} ({ex.Message}). " +
+                "Lower Model:Llama:ContextSize (WESEEK__Model__Llama__ContextSize), set Model:Llama:KvCacheType=q8_0 to halve the KV cache, " +
+                "or lower Model:Llama:BatchSize.", ex);
+        }
+    }
+
+    /// <summary>Queues a generation; the request's output channel carries its tokens.</summary>
+    /// <exception cref="LlamaEngineException">The prompt cannot fit, or the queue is full (busy).</exception>
+    public GenerationRequest Submit(LLamaToken[] prompt, ChatOptions? options, CancellationToken cancellationToken)
+    {
+        if (prompt.Length + 1 > _options.ContextSize)
+        {
+            throw new LlamaEngineException(
+                $"The prompt is {prompt.Length} tokens, more than Model:Llama:ContextSize ({_options.ContextSize}) holds. " +
+                "Lower Context:MaxTokens or raise Model:Llama:ContextSize.");
+        }
+
+        var sampler = new DefaultSamplingPipeline
+        {
+            Temperature = options?.Temperature ?? 0.6f,
+            TopP = options?.TopP ?? 0.95f,
+            TopK = options?.TopK ?? 40,
+            Seed = options?.Seed is long seed ? unchecked((uint)seed) : (uint)Random.Shared.Next(),
+        };
+        var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _options.ContextSize - prompt.Length));
+        if (Interlocked.Increment(ref _outstanding) > _options.MaxSequences + _options.MaxQueue)
+        {
+            Interlocked.Decrement(ref _outstanding);
+            sampler.Dispose();
+            throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).");
+        }
+
+        var request = new GenerationRequest(prompt, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);
+        _queue.Writer.TryWrite(request);
+        return request;
+    }
+
+    private async Task RunAsync()
+    {
+        var stopping = _stopping.Token;
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                Admit();
+                if (ActiveCount == 0)
+                {
+                    await _queue.Reader.WaitToReadAsync(stopping);
+                    continue;
+                }
+
+                Schedule();
+                if (_executor.BatchedTokenCount > 0)
+                {
+                    var result = await _executor.Infer(stopping);
+                    if (result != DecodeResult.Ok)
+                    {
+                        HandleDecodeFailure(result);
+                        continue;
+                    }
+                }
+
+                SampleAll();
+                Retire();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Log.SchedulerFailed(_logger, ex);
+            lock (_active)
+            {
+                foreach (var request in _active)
+                {
+                    request.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
+                }
+            }
+        }
+    }
+
+    /// <summary>Moves queued requests into free sequences, oldest first.</summary>
+    private void Admit()
+    {
+        lock (_active)
+        {
+            while (_active.Count < _options.MaxSequences && _queue.Reader.TryRead(out var request))
+            {
+                if (request.Cancelled)
+                {
+                    request.Fail(new OperationCanceledException(request.CancellationToken));
+                    Release(request);
+                    continue;
+                }
+
+                request.Conversation = _executor.Create();
+                request.Decoder = new StreamingTokenDecoder(_executor.Context);
+                _active.Add(request);
+            }
+        }
+    }
+
+    /// <summary>Queues this step's tokens: generating requests were prompted with their last token when it was
+    /// sampled; prefill fills the rest of the batch, in arrival order.</summary>
+    private void Schedule()
+    {
+        var budget = _options.BatchSize - _executor.BatchedTokenCount;
+        foreach (var request in _active)
+        {
+            if (budget <= 0)
+            {
+                break;
+            }
+
+            if (request.InPrefill && !request.Cancelled && !request.Conversation!.RequiresInference)
+            {
+                var take = Math.Min(budget, request.Prompt.Length - request.Prefilled);
+                request.Conversation.Prompt(request.Prompt.AsSpan(request.Prefilled, take));
+                request.Prefilled += take;
+                budget -= take;
+            }
+        }
+    }
+
+    private void SampleAll()
+    {
+        var vocab = _weights.NativeHandle.Vocab;
+        foreach (var request in _active)
+        {
+            var conversation = request.Conversation!;
+            // Sample every request whose logits this decode produced, before the next decode discards them.
+            if (request.Cancelled || request.InPrefill || !conversation.RequiresSampling)
+            {
+                continue;
+            }
+
+            var token = conversation.Sample(request.Sampler);
+            request.Generated++;
+            if (token.IsEndOfGeneration(vocab))
+            {
+                request.Finish(ChatFinishReason.Stop);
+                continue;
+            }
+
+            request.Decoder!.Add(token);
+            if (request.Append(request.Decoder.Read()))
+            {
+                request.Finish(ChatFinishReason.Stop);
+                continue;
+            }
+
+            if (request.Generated >= request.MaxTokens)
+            {
+                request.Finish(ChatFinishReason.Length);
+                continue;
+            }
+
+            conversation.Prompt(token);
+        }
+    }
+
+    /// <summary>Frees the sequences of finished and cancelled requests (once nothing is queued for them).</summary>
+    private void Retire()
+    {
+        lock (_active)
+        {
+            for (var i = _active.Count - 1; i >= 0; i--)
+            {
+                var request = _active[i];
+                var finished = request.Finished;
+                if ((finished || request.Cancelled) && !request.Conversation!.RequiresInference)
+                {
+                    if (request.Cancelled && !finished)
+                    {
+                        request.Fail(new OperationCanceledException(request.CancellationToken));
+                    }
+
+                    Release(request);
+                    _active.RemoveAt(i);
+                }
+            }
+        }
+    }
+
+    private void HandleDecodeFailure(DecodeResult result)
+    {
+        // The shared KV pool is full: fail the newest request (freeing its sequence) so the others go on.
+        GenerationRequest victim;
+        lock (_active)
+        {
+            victim = _active[^1];
+            _active.RemoveAt(_active.Count - 1);
+        }
+
+        Log.DecodeFailed(_logger, result, _active.Count + 1);
+        victim.Fail(new LlamaEngineException(
+            $"The KV cache is full ({result}; Model:Llama:ContextSize={_options.ContextSize} tokens shared by {_active.Count + 1} conversations). " +
+            "Raise Model:Llama:ContextSize (WESEEK__Model__Llama__ContextSize), lower Context:MaxTokens or Model:Llama:MaxSequences, or set Model:Llama:KvCacheType=q8_0."));
+        victim.Conversation = null;
+        Release(victim);
+    }
+
+    /// <summary>Frees a request's sequence and its place in the count.</summary>
+    private void Release(GenerationRequest request)
+    {
+        request.Dispose();
+        Interlocked.Decrement(ref _outstanding);
+    }
+
+    private static int GpuLayers(string modelPath, LlamaEngineOptions options)
+    {
+        if (options.GpuLayers != "auto")
+        {
+            return int.Parse(options.GpuLayers, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (options.MaxGpuMemoryMiB == 0)
+        {
+            return 999; // All layers; llama.cpp clamps to the model's count.
+        }
+
+        // Layers are about equal in size: offload as many as the budget holds, the rest stay on the CPU.
+        var blocks = BlockCount(modelPath);
+        var perLayer = new FileInfo(modelPath).Length / Math.Max(1, blocks + 1);
+        return (int)Math.Clamp(options.MaxGpuMemoryMiB * 1024L * 1024L / Math.Max(1, perLayer), 0, blocks);
+    }
+
+    private static int BlockCount(string modelPath)
+    {
+        using var vocabOnly = LLamaWeights.LoadFromFile(new ModelParams(modelPath) { VocabOnly = true, GpuLayerCount = 0 });
+        var architecture = vocabOnly.Metadata.GetValueOrDefault("general.architecture") ?? "llama";
+        return int.TryParse(vocabOnly.Metadata.GetValueOrDefault(architecture + ".block_count"), out var blocks) ? blocks : 32;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _scheduler;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        lock (_active)
+        {
+            foreach (var request in _active)
+            {
+                request.Fail(new OperationCanceledException("The engine is shutting down."));
+                request.Dispose();
+            }
+
+            _active.Clear();
+        }
+
+        while (_queue.Reader.TryRead(out var queued))
+        {
+            queued.Fail(new OperationCanceledException("The engine is shutting down."));
+            queued.Dispose();
+        }
+
+        _executor.Dispose();
+        _weights.Dispose();
+        _stopping.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4100, LogLevel.Error, "The embedded engine's scheduler failed")]
+        public static partial void SchedulerFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4101, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
+        public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);
+    }
+}

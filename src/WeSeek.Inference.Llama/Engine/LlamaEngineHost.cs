@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>
+/// Owns the loaded engine: loads it when the host starts (so the first message does not wait for it, and
+/// a bad model stops start-up with a clear message), hands it to the chat client, and disposes it on
+/// shutdown. The model file comes from <see cref="LlamaModelResolver"/>.
+/// </summary>
+internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
+{
+    private readonly LlamaEngineOptions _options;
+    private readonly LlamaModelResolver _resolver;
+    private readonly ILogger<LlamaEngineHost> _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private LlamaEngine? _engine;
+
+    public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, ILogger<LlamaEngineHost> logger)
+    {
+        _options = options.Value;
+        _resolver = resolver;
+        _logger = logger;
+    }
+
+    public string? ModelId => _engine?.ModelId;
+
+    public Task StartAsync(CancellationToken cancellationToken) => GetEngineAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task<LlamaEngine> GetEngineAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is { } loaded)
+        {
+            return loaded;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_engine is null)
+            {
+                var path = await _resolver.ResolveAsync(cancellationToken);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                _engine = await LlamaEngine.LoadAsync(path, _options, _logger, cancellationToken);
+                Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _options.ContextSize, _options.MaxSequences);
+            }
+
+            return _engine;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_engine is not null)
+        {
+            await _engine.DisposeAsync();
+        }
+
+        _gate.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(4110, LogLevel.Information, "Loaded {Model} in {Elapsed}: context {ContextSize} tokens shared by up to {Sequences} conversations")]
+        public static partial void Loaded(ILogger logger, string model, TimeSpan elapsed, int contextSize, int sequences);
+    }
+}

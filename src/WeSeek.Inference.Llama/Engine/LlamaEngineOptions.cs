@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>The embedded llama.cpp engine. Section <c>Model:Llama</c>.</summary>
+public sealed class LlamaEngineOptions : IValidatableObject
+{
+    /// <summary>The GGUF file to run. Default none: <c>weseek serve</c> then uses a model from the data
+    /// directory, or synthesises a small one for a first run (answers are random text until a real model
+    /// is pulled).</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>Tokens of KV cache shared by all conversations. Default 8,192: two conversations at the
+    /// default context window (4,096) with room for reasoning. Each token costs 28 KB of memory on the
+    /// 1.5B distill (F16 cache).</summary>
+    [Range(256, 1_048_576)]
+    public int ContextSize { get; set; } = 8192;
+
+    /// <summary>Most tokens decoded in one step (prefill chunks and one token per generating chat).
+    /// Default 512: llama.cpp's default; larger batches prefill faster but hold decoding for longer.</summary>
+    [Range(16, 65_536)]
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>Most conversations generating at once. Default 8; more wait in the queue.</summary>
+    [Range(1, 256)]
+    public int MaxSequences { get; set; } = 8;
+
+    /// <summary>Requests waiting for a free sequence before new ones are refused as busy. Default 64.</summary>
+    [Range(0, 100_000)]
+    public int MaxQueue { get; set; } = 64;
+
+    /// <summary>CPU threads; 0 lets llama.cpp choose (all physical cores). Default 0.</summary>
+    [Range(0, 1024)]
+    public int Threads { get; set; }
+
+    /// <summary>Layers on the GPU: a number, or <c>auto</c> to fit as many as <see cref="MaxGpuMemoryMiB"/>
+    /// allows. Default <c>0</c> (CPU): the CPU backend ships by default; install a CUDA backend to use a GPU.</summary>
+    [Required]
+    public string GpuLayers { get; set; } = "0";
+
+    /// <summary>GPU memory the model may use with <c>GpuLayers=auto</c>, in MiB; 0 for no limit. Default 0.</summary>
+    [Range(0, 10_000_000)]
+    public int MaxGpuMemoryMiB { get; set; }
+
+    /// <summary>KV cache type: <c>f16</c> or <c>q8_0</c> (half the memory, slower prefill). Default f16.</summary>
+    [Required]
+    [RegularExpression("^(f16|q8_0)$", ErrorMessage = "must be f16 or q8_0")]
+    public string KvCacheType { get; set; } = "f16";
+
+    /// <summary>A llama.cpp shared library to load instead of the bundled CPU one (a CUDA build). Default none.</summary>
+    public string? NativeLibraryPath { get; set; }
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (GpuLayers != "auto" && !(int.TryParse(GpuLayers, out var layers) && layers >= 0))
+        {
+            yield return new ValidationResult("must be a number of layers (0 for CPU only) or 'auto'", [nameof(GpuLayers)]);
+        }
+
+        if (!string.IsNullOrEmpty(ModelPath) && !File.Exists(ModelPath))
+        {
+            yield return new ValidationResult($"no model file at '{ModelPath}'; pull one with `weseek model pull deepseek-r1:1.5b` or make one with `weseek model synth`", [nameof(ModelPath)]);
+        }
+
+        if (!string.IsNullOrEmpty(NativeLibraryPath) && !File.Exists(NativeLibraryPath))
+        {
+            yield return new ValidationResult($"no native library at '{NativeLibraryPath}'", [nameof(NativeLibraryPath)]);
+        }
+    }
+}

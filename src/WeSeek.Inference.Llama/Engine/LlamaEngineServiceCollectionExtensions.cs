@@ -1,0 +1,28 @@
+using Microsoft.Extensions.AI;
+using WeSeek;
+using WeSeek.Configuration;
+using WeSeek.Inference.Llama.Engine;
+using WeSeek.Inference.Reasoning;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the embedded llama.cpp engine.</summary>
+public static class LlamaEngineServiceCollectionExtensions
+{
+    /// <summary>
+    /// Uses the embedded engine (section <c>Model:Llama</c>) as the <see cref="IChatClient"/>. The chat-client
+    /// pipeline is the reasoning split over the engine; the prompt opens the think block, so the split
+    /// starts inside reasoning.
+    /// </summary>
+    public static IWeSeekBuilder AddLlamaEngine(this IWeSeekBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddSection<LlamaEngineOptions>(builder.Configuration, "Model:Llama");
+        builder.Services.AddSingleton<LlamaModelResolver>();
+        builder.Services.AddSingleton<LlamaEngineHost>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LlamaEngineHost>());
+        builder.Services.AddChatClient(sp => new LlamaChatClient(sp.GetRequiredService<LlamaEngineHost>()))
+            .UseReasoningSplit(ThinkStart.Open);
+        return builder;
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text;
+using LLama;
+using LLama.Native;
+using Microsoft.Extensions.AI;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>
+/// Renders a chat into prompt tokens with the model's own template (llama.cpp's
+/// <c>llama_chat_apply_template</c>), plus what DeepSeek-R1's Jinja does that llama.cpp's built-in
+/// <c>deepseek3</c> format does not: the BOS token, earlier assistant turns cut to the text after their last
+/// <c>&lt;/think&gt;</c>, and <c>&lt;think&gt;\n</c> opened after the final <c>&lt;｜Assistant｜&gt;</c>.
+/// </summary>
+internal sealed class R1PromptBuilder
+{
+    private const string AssistantMarker = "<｜Assistant｜>";
+    private readonly LLamaWeights _weights;
+
+    public R1PromptBuilder(LLamaWeights weights)
+    {
+        _weights = weights;
+        var template = weights.Metadata.GetValueOrDefault("tokenizer.chat_template") ?? "";
+        IsR1 = template.Contains(AssistantMarker, StringComparison.Ordinal) && template.Contains("<｜User｜>", StringComparison.Ordinal);
+    }
+
+    /// <summary>True when the model's template is DeepSeek-R1's, so the R1 rules apply.</summary>
+    public bool IsR1 { get; }
+
+    /// <summary>The prompt text, as the model will see it after BOS.</summary>
+    public string Render(IEnumerable<ChatMessage> messages)
+    {
+        var template = new LLamaTemplate(_weights) { AddAssistant = true };
+        foreach (var message in messages)
+        {
+            var content = message.Text;
+            if (message.Role == ChatRole.Assistant && IsR1)
+            {
+                // History never carries reasoning (the R1 template cuts it; llama.cpp's format does not).
+                var end = content.LastIndexOf("</think>", StringComparison.Ordinal);
+                content = end >= 0 ? content[(end + "</think>".Length)..].TrimStart() : content;
+            }
+
+            template.Add(message.Role.Value, content);
+        }
+
+        var text = Encoding.UTF8.GetString(template.Apply());
+        if (IsR1 && text.EndsWith(AssistantMarker, StringComparison.Ordinal))
+        {
+            text += "<think>\n";
+        }
+
+        return text;
+    }
+
+    /// <summary>The prompt tokens: BOS, then the rendered text with special tokens parsed.</summary>
+    public static LLamaToken[] Tokenize(LLamaContext context, string rendered) =>
+        context.Tokenize(rendered, addBos: true, special: true);
+}
