@@ -15,6 +15,14 @@ internal static class HostComposition
         builder.Configuration.AddCommandLine(args);
     }
 
+    /// <summary>The <c>--model &lt;file.gguf&gt;</c> flag of serve and chat: the embedded engine on that file.</summary>
+    public static System.CommandLine.Option<string?> ModelOption() =>
+        new("--model") { Description = "A GGUF file to run in the embedded engine (sets Model:Provider=llama and Model:Llama:ModelPath)." };
+
+    /// <summary>Configuration flags for a <c>--model</c> value, if given.</summary>
+    public static IEnumerable<string> ModelArgs(string? model) =>
+        string.IsNullOrEmpty(model) ? [] : ["--Model:Provider=llama", "--Model:Llama:ModelPath=" + model];
+
     /// <summary>The core, the configured engine, and health checks.</summary>
     public static IWeSeekBuilder AddWeSeekServices(this IHostApplicationBuilder builder)
     {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Channels.WebChat;
 using WeSeek.Conversations;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 using WeSeek.Streaming;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -32,6 +33,7 @@ public static class WebChatEndpoints
         var api = endpoints.MapGroup("/api/webchat");
         api.MapPost("/messages", PostMessageAsync);
         api.MapGet("/chats", ListChatsAsync);
+        api.MapGet("/status", (IOperatorNotices notices) => TypedResults.Ok(new { notices = notices.Current }));
         api.MapGet("/chats/{chatId}/messages", ReadChatAsync);
         api.MapGet("/chats/{chatId}/events", StreamEvents);
         return endpoints;

@@ -16,14 +16,16 @@ internal static class ChatCommand
     {
         var showThinking = new Option<bool>("--show-thinking") { Description = "Show the model's reasoning, dimmed, before the answer." };
         var chat = new Option<string>("--chat") { Description = "Which conversation to continue (default 'local').", DefaultValueFactory = _ => "local" };
+        var model = HostComposition.ModelOption();
         var command = new Command("chat", "Chat with the bot in the terminal, through the same pipeline as WeChat.")
         {
             showThinking,
             chat,
+            model,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) =>
-            RunAsync([.. result.UnmatchedTokens], result.GetValue(chat) ?? "local", result.GetValue(showThinking), cancellationToken));
+            RunAsync([.. result.UnmatchedTokens, .. HostComposition.ModelArgs(result.GetValue(model))], result.GetValue(chat) ?? "local", result.GetValue(showThinking), cancellationToken));
         return command;
     }
 

@@ -12,14 +12,16 @@ internal static class ServeCommand
     public static Command Create()
     {
         var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on, separated by ';' (default {DefaultUrls})." };
+        var model = HostComposition.ModelOption();
         var command = new Command("serve", "Run the bot: web chat, WeChat channels, turn dispatcher and outbox.")
         {
             urls,
+            model,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) =>
         {
-            var args = result.UnmatchedTokens.ToList();
+            var args = result.UnmatchedTokens.Concat(HostComposition.ModelArgs(result.GetValue(model))).ToList();
             if (result.GetValue(urls) is { } value)
             {
                 args.Add("--urls=" + value);

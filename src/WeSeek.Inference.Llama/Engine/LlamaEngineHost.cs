@@ -14,7 +14,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
     private readonly LlamaEngineOptions _options;
     private readonly LlamaModelResolver _resolver;
     private readonly ILogger<LlamaEngineHost> _logger;
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly SemaphoreSlim _gate = new(1, 1); // Never disposed: it holds no unmanaged resource until waited on with a timeout.
     private LlamaEngine? _engine;
 
     public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, ILogger<LlamaEngineHost> logger)
@@ -56,14 +56,13 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
         }
     }
 
+    /// <summary>Idempotent: the container disposes this once as a singleton and once as a hosted service.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_engine is not null)
+        if (Interlocked.Exchange(ref _engine, null) is { } engine)
         {
-            await _engine.DisposeAsync();
+            await engine.DisposeAsync();
         }
-
-        _gate.Dispose();
     }
 
     private static partial class Log

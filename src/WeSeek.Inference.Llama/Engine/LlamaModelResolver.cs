@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Inference.Llama.Models;
+using WeSeek.Operations;
 using WeSeek.Storage;
 
 namespace WeSeek.Inference.Llama.Engine;
@@ -20,12 +21,14 @@ internal sealed partial class LlamaModelResolver
     private readonly LlamaEngineOptions _options;
     private readonly StorageOptions _storage;
     private readonly ILogger<LlamaModelResolver> _logger;
+    private readonly IOperatorNotices? _notices;
 
-    public LlamaModelResolver(IOptions<LlamaEngineOptions> options, IOptions<StorageOptions> storage, ILogger<LlamaModelResolver> logger)
+    public LlamaModelResolver(IOptions<LlamaEngineOptions> options, IOptions<StorageOptions> storage, ILogger<LlamaModelResolver> logger, IOperatorNotices? notices = null)
     {
         _options = options.Value;
         _storage = storage.Value;
         _logger = logger;
+        _notices = notices;
     }
 
     /// <summary>True when the engine runs a model synthesised because no real one was found.</summary>
@@ -57,6 +60,7 @@ internal sealed partial class LlamaModelResolver
 
         UsingSyntheticModel = true;
         Log.Synthetic(_logger, SyntheticBanner);
+        _notices?.Add(SyntheticBanner);
         cancellationToken.ThrowIfCancellationRequested();
         return Task.FromResult(synthetic);
     }

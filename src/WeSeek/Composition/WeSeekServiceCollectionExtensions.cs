@@ -12,6 +12,7 @@ using WeSeek.Inbox;
 using WeSeek.Inference;
 using WeSeek.Inference.Remote;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Pipeline;
 using WeSeek.Storage;
@@ -54,6 +55,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<IReplyStreamHub, ReplyStreamHub>();
         services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
         services.TryAddSingleton<ChannelRegistry>();
+        services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
 
         services.TryAddScoped<OutboxMiddleware>();
         services.TryAddScoped<GuardMiddleware>();

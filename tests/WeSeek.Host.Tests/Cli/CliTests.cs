@@ -80,4 +80,21 @@ public sealed class CliTests
         Assert.Contains("可见的思考", output, StringComparison.Ordinal);
         Assert.Contains("答案", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Chat_WithEmbeddedModelFile_AnswersThroughLlamaCpp()
+    {
+        using var data = new TempDirectory();
+        var model = Path.Combine(data.Path, "tiny.gguf");
+        WeSeek.Inference.Llama.Models.ModelSynthesizer.Write(model, WeSeek.Inference.Llama.Models.ModelShape.Tiny);
+
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(
+            ["chat", "--model", model, "--show-thinking", $"--Storage:DataDirectory={data.Path}", "--Model:MaxOutputTokens=24"],
+            input: "你好\n");
+
+        Assert.True(exitCode == 0, error);
+        // Random weights: the tokens are noise, and with 24 of them the model is cut off inside its
+        // reasoning, which the user gets as the fallback answer, never as reasoning passed off as an answer.
+        Assert.Contains("抱歉", output, StringComparison.Ordinal);
+    }
 }

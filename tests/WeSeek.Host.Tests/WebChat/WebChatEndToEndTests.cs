@@ -36,26 +36,35 @@ public sealed class WebChatEndToEndTests
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
         var inboxId = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("inboxId").GetInt64();
 
+        // Token deltas and stored replies travel on two paths and may interleave: read until both ended.
         var reasoning = new StringBuilder();
         var answer = new StringBuilder();
-        JsonElement reply;
-        while (true)
+        JsonElement? reply = null;
+        var completed = false;
+        while (reply is null || !completed)
         {
             var (name, payload) = await events.NextAsync();
-            if (name == "reply")
-            {
-                reply = payload;
-                break;
-            }
-
             Assert.Equal(inboxId, payload.GetProperty("inboxId").GetInt64());
-            (name == "reasoning" ? reasoning : name == "answer" ? answer : new StringBuilder()).Append(payload.TryGetProperty("text", out var t) ? t.GetString() : "");
+            switch (name)
+            {
+                case "reply":
+                    reply = payload;
+                    break;
+                case "completed":
+                    completed = true;
+                    break;
+                case "reasoning":
+                    reasoning.Append(payload.GetProperty("text").GetString());
+                    break;
+                case "answer":
+                    answer.Append(payload.GetProperty("text").GetString());
+                    break;
+            }
         }
 
         Assert.Equal("想一想：用户说了「你好，世界」", reasoning.ToString());
         Assert.Equal("答：你好，世界", answer.ToString());
-        Assert.Equal("答：你好，世界", reply.GetProperty("text").GetString());
-        Assert.Equal(inboxId, reply.GetProperty("inboxId").GetInt64());
+        Assert.Equal("答：你好，世界", reply.Value.GetProperty("text").GetString());
 
         var history = await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats/c-test/messages");
         Assert.NotNull(history);
@@ -77,24 +86,27 @@ public sealed class WebChatEndToEndTests
         await using var events = await SseClient.ConnectAsync(http, "/api/webchat/chats/c-remote/events");
         await events.NextAsync();
         await PostAsync(http, "c-remote", "m-1", "问题");
-        JsonElement reply;
+        JsonElement? reply = null;
+        var completed = false;
         var reasoning = new StringBuilder();
-        while (true)
+        while (reply is null || !completed)
         {
             var (name, payload) = await events.NextAsync();
-            if (name == "reasoning")
+            switch (name)
             {
-                reasoning.Append(payload.GetProperty("text").GetString());
-            }
-
-            if (name == "reply")
-            {
-                reply = payload;
-                break;
+                case "reasoning":
+                    reasoning.Append(payload.GetProperty("text").GetString());
+                    break;
+                case "completed":
+                    completed = true;
+                    break;
+                case "reply":
+                    reply = payload;
+                    break;
             }
         }
 
-        Assert.Equal("远程回答", reply.GetProperty("text").GetString());
+        Assert.Equal("远程回答", reply.Value.GetProperty("text").GetString());
         Assert.Equal("先想一想", reasoning.ToString());
         var request = Assert.Single(server.Requests);
         Assert.Equal("deepseek-r1-test", request["model"]!.GetValue<string>());
