@@ -66,9 +66,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     }
 
     /// <summary>Loads <paramref name="modelPath"/>; failures say which option to change.</summary>
-    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
     {
-        NativeSetup.EnsureConfigured(options, logger);
+        NativeSetup.EnsureConfigured(options, nativeLogger);
         var parameters = new ModelParams(modelPath)
         {
             ContextSize = (uint)options.ContextSize,
@@ -135,6 +135,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             TopP = options?.TopP ?? 0.95f,
             TopK = options?.TopK ?? 40,
             Seed = options?.Seed is long seed ? unchecked((uint)seed) : (uint)Random.Shared.Next(),
+            Grammar = options?.ResponseFormat is ChatResponseFormatJson json ? new Grammar(JsonGrammar(json), "root") : null,
         };
         var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _options.ContextSize - prompt.Length));
         if (Interlocked.Increment(ref _outstanding) > _options.MaxSequences + _options.MaxQueue)
@@ -147,6 +148,23 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var request = new GenerationRequest(prompt, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);
         _queue.Writer.TryWrite(request);
         return request;
+    }
+
+    /// <summary>
+    /// The grammar for a JSON response. With R1's template the prompt has opened the think block, so the
+    /// grammar first closes it (structured output skips reasoning, as R1 does with an empty think block);
+    /// the reasoning split then finds the answer after <c>&lt;/think&gt;</c> as usual.
+    /// </summary>
+    private string JsonGrammar(ChatResponseFormatJson json)
+    {
+        var grammar = json.Schema is { } schema ? JsonSchemaGrammar.FromSchema(schema) : JsonSchemaGrammar.AnyObject;
+        if (!Prompts.IsR1)
+        {
+            return grammar;
+        }
+
+        var body = grammar.IndexOf("root ::=", StringComparison.Ordinal);
+        return "root ::= \"</think>\" \"\\n\\n\" json-root\n" + grammar.Remove(body, "root ::=".Length).Insert(body, "json-root ::=");
     }
 
     private async Task RunAsync()

@@ -14,14 +14,17 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
     private readonly LlamaEngineOptions _options;
     private readonly LlamaModelResolver _resolver;
     private readonly ILogger<LlamaEngineHost> _logger;
+    private readonly ILogger _nativeLogger;
     private readonly SemaphoreSlim _gate = new(1, 1); // Never disposed: it holds no unmanaged resource until waited on with a timeout.
     private LlamaEngine? _engine;
 
-    public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, ILogger<LlamaEngineHost> logger)
+    public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, ILogger<LlamaEngineHost> logger, ILoggerFactory? loggers = null)
     {
         _options = options.Value;
         _resolver = resolver;
         _logger = logger;
+        // llama.cpp's own log under its own category, so operators can quiet it ("LLama": "Warning").
+        _nativeLogger = loggers?.CreateLogger("LLama.Native") ?? logger;
     }
 
     public string? ModelId => _engine?.ModelId;
@@ -44,7 +47,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             {
                 var path = await _resolver.ResolveAsync(cancellationToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                _engine = await LlamaEngine.LoadAsync(path, _options, _logger, cancellationToken);
+                _engine = await LlamaEngine.LoadAsync(path, _options, _logger, _nativeLogger, cancellationToken);
                 Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _options.ContextSize, _options.MaxSequences);
             }
 

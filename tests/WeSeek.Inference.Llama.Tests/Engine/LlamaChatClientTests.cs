@@ -176,4 +176,42 @@ public sealed class LlamaChatClientTests : IAsyncLifetime
         Assert.Equal("", response.Text);
         Assert.NotEmpty(response.Messages.SelectMany(m => m.Contents).OfType<TextReasoningContent>());
     }
+
+    [Fact]
+    public async Task JsonSchema_ConstrainsTheOutputToValidJson()
+    {
+        using var split = new ChatClientBuilder(_client).UseReasoningSplit(ThinkStart.Open).Build();
+        using var schema = System.Text.Json.JsonDocument.Parse("""
+            {"type":"object","properties":{
+              "intent":{"type":"string","enum":["weather","chat","help"]},
+              "confidence":{"type":"number"},
+              "slots":{"type":"array","items":{"type":"string"}},
+              "urgent":{"type":"boolean"}},
+             "required":["intent","confidence"]}
+            """);
+
+        var response = await split.GetResponseAsync(Prompt("明天北京天气怎么样？"),
+            new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(schema.RootElement.Clone()), MaxOutputTokens = 2000, Seed = 11 },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        using var parsed = System.Text.Json.JsonDocument.Parse(response.Text);
+        Assert.Contains(parsed.RootElement.GetProperty("intent").GetString(), (string[])["weather", "chat", "help"]);
+        Assert.Equal(System.Text.Json.JsonValueKind.Number, parsed.RootElement.GetProperty("confidence").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Array, parsed.RootElement.GetProperty("slots").ValueKind);
+    }
+
+    [Fact]
+    public async Task JsonWithoutSchema_GivesAJsonObject()
+    {
+        using var split = new ChatClientBuilder(_client).UseReasoningSplit(ThinkStart.Open).Build();
+
+        var response = await split.GetResponseAsync(Prompt("给我一个 JSON"),
+            new ChatOptions { ResponseFormat = ChatResponseFormat.Json, MaxOutputTokens = 4000, Seed = 2 },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(ChatFinishReason.Stop, response.FinishReason);
+        using var parsed = System.Text.Json.JsonDocument.Parse(response.Text);
+        Assert.Equal(System.Text.Json.JsonValueKind.Object, parsed.RootElement.ValueKind);
+    }
 }

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using WeSeek.Inference.Llama.Engine;
+using WeSeek.Inference.Llama.Models;
+using WeSeek.Storage;
+
+// Engine benchmark: single-chat prefill and decode through LlamaChatClient (the product path: template,
+// scheduler, sampling, detokenising, streaming), side by side with a raw llama_decode loop on the same model
+// in the same run. A load tool that prints a table rather than BenchmarkDotNet: one generation of a
+// multi-gigabyte model takes seconds, and the question is a ratio of two throughputs measured together.
+//
+//   dotnet run -c Release --project bench/WeSeek.Benchmarks -- [--shapes 0.5b,r1-1.5b] [--prompt 256] [--tokens 64] [--runs 3] [--out docs/benchmarks.md]
+var shapes = Arg("--shapes", "0.5b,r1-1.5b").Split(',', StringSplitOptions.RemoveEmptyEntries);
+var promptTokens = int.Parse(Arg("--prompt", "256"), CultureInfo.InvariantCulture);
+var decodeTokens = int.Parse(Arg("--tokens", "64"), CultureInfo.InvariantCulture);
+var runs = int.Parse(Arg("--runs", "3"), CultureInfo.InvariantCulture);
+var output = Arg("--out", "");
+var cache = Path.Combine(Path.GetTempPath(), "weseek-bench");
+Directory.CreateDirectory(cache);
+
+var rows = new List<string>();
+foreach (var shapeName in shapes)
+{
+    var shape = ModelShape.Find(shapeName);
+    var path = Path.Combine(cache, $"{shape.Name}-q4_k_m.gguf");
+    if (!File.Exists(path))
+    {
+        Console.Error.WriteLine($"Synthesising {shape.Name} q4_k_m into {path} …");
+        ModelSynthesizer.Write(path, shape, ModelQuantization.Q4KM);
+    }
+
+    var options = new LlamaEngineOptions { ModelPath = path, ContextSize = 2048, BatchSize = 512, MaxSequences = 1 };
+    var raw = new List<(double Prefill, double Decode)>();
+    var product = new List<(double Prefill, double Decode)>();
+    for (var run = 0; run < runs + 1; run++)
+    {
+        // Run 0 of each is a warm-up (page faults of the mmapped weights); it is not counted.
+        var r = await RawAsync(path, promptTokens, decodeTokens);
+        var p = await ProductAsync(options, promptTokens, decodeTokens);
+        if (run > 0)
+        {
+            raw.Add(r);
+            product.Add(p);
+        }
+    }
+
+    double Median(IEnumerable<double> xs) => xs.OrderBy(x => x).ElementAt(runs / 2);
+    var rawPrefill = Median(raw.Select(x => x.Prefill));
+    var rawDecode = Median(raw.Select(x => x.Decode));
+    var prodPrefill = Median(product.Select(x => x.Prefill));
+    var prodDecode = Median(product.Select(x => x.Decode));
+    rows.Add(string.Create(CultureInfo.InvariantCulture,
+        $"| {shape.Name} q4_k_m ({new FileInfo(path).Length / 1_000_000} MB) | {rawPrefill:F1} | {prodPrefill:F1} | {prodPrefill / rawPrefill:P0} | {rawDecode:F1} | {prodDecode:F1} | {prodDecode / rawDecode:P0} |"));
+}
+
+var table = new StringBuilder()
+    .AppendLine(CultureInfo.InvariantCulture, $"Prompt {promptTokens} tokens, {decodeTokens} generated, median of {runs} runs after a warm-up; tok/s.")
+    .AppendLine()
+    .AppendLine("| model | raw prefill | LlamaChatClient prefill | ratio | raw decode | LlamaChatClient decode | ratio |")
+    .AppendLine("|---|---|---|---|---|---|---|");
+rows.ForEach(r => table.AppendLine(r));
+Console.WriteLine(table);
+if (output.Length > 0)
+{
+    await File.WriteAllTextAsync(output, table.ToString());
+}
+
+return 0;
+
+string Arg(string name, string fallback)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+// The floor: tokens fed straight to llama_decode, one sequence, the same sampler settings.
+static async Task<(double Prefill, double Decode)> RawAsync(string path, int promptTokens, int decodeTokens)
+{
+    var parameters = new ModelParams(path) { ContextSize = 2048, BatchSize = 512, GpuLayerCount = 0 };
+    using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
+    using var context = weights.CreateContext(parameters, NullLogger.Instance);
+    using var sampler = new DefaultSamplingPipeline { Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = 1 };
+    var prompt = Enumerable.Range(0, promptTokens).Select(i => (LLamaToken)(1 + i % 200)).ToArray();
+    var batch = new LLamaBatch();
+    var started = Stopwatch.GetTimestamp();
+    for (var offset = 0; offset < prompt.Length; offset += 512)
+    {
+        batch.Clear();
+        var n = Math.Min(512, prompt.Length - offset);
+        for (var i = 0; i < n; i++)
+        {
+            batch.Add(prompt[offset + i], offset + i, LLamaSeqId.Zero, offset + i == prompt.Length - 1);
+        }
+
+        await context.DecodeAsync(batch);
+    }
+
+    var token = sampler.Sample(context.NativeHandle, batch.TokenCount - 1);
+    var prefill = Stopwatch.GetElapsedTime(started);
+    var position = prompt.Length;
+    var decodeStarted = Stopwatch.GetTimestamp();
+    for (var i = 1; i < decodeTokens; i++)
+    {
+        batch.Clear();
+        batch.Add(token, position++, LLamaSeqId.Zero, true);
+        await context.DecodeAsync(batch);
+        token = sampler.Sample(context.NativeHandle, 0);
+    }
+
+    var decode = Stopwatch.GetElapsedTime(decodeStarted);
+    return (promptTokens / prefill.TotalSeconds, (decodeTokens - 1) / decode.TotalSeconds);
+}
+
+// The product: the same tokens through LlamaChatClient's streaming path.
+static async Task<(double Prefill, double Decode)> ProductAsync(LlamaEngineOptions options, int promptTokens, int decodeTokens)
+{
+    var host = new LlamaEngineHost(Options.Create(options),
+        new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
+        NullLogger<LlamaEngineHost>.Instance);
+    await using (host)
+    {
+        await host.StartAsync(CancellationToken.None);
+        using var client = new LlamaChatClient(host);
+        var engine = await host.GetEngineAsync(CancellationToken.None);
+        // A user message whose templated prompt is about promptTokens long.
+        var text = new StringBuilder();
+        while (R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render([new ChatMessage(ChatRole.User, text.ToString())])).Length < promptTokens)
+        {
+            text.Append("abc ");
+        }
+
+        // Prefill: a generation of one token (prompt decode plus the first sample), timed whole.
+        // Decode: a full generation, less that prefill. Timing the first text piece instead would count
+        // the decoder holding back partial UTF-8 of random tokens as prefill.
+        var message = new ChatMessage(ChatRole.User, text.ToString());
+        var prefill = await TimeAsync(client, message, 1);
+        var (total, generated) = await TimeWithCountAsync(client, message, decodeTokens);
+        return (promptTokens / prefill.TotalSeconds, Math.Max(1, generated - 1) / Math.Max(1e-9, (total - prefill).TotalSeconds));
+    }
+}
+
+static async Task<TimeSpan> TimeAsync(LlamaChatClient client, ChatMessage message, int tokens) => (await TimeWithCountAsync(client, message, tokens)).Elapsed;
+
+static async Task<(TimeSpan Elapsed, int Generated)> TimeWithCountAsync(LlamaChatClient client, ChatMessage message, int tokens)
+{
+    var started = Stopwatch.GetTimestamp();
+    var response = await client.GetResponseAsync([message], new ChatOptions { MaxOutputTokens = tokens, Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = 1 });
+    return (Stopwatch.GetElapsedTime(started), (int)(response.Usage?.OutputTokenCount ?? tokens));
+}
