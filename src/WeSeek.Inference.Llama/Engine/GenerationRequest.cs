@@ -13,7 +13,7 @@ internal abstract record GenerationEvent
 {
     public sealed record Text(string Value) : GenerationEvent;
 
-    public sealed record Finished(ChatFinishReason Reason, int PromptTokens, int CompletionTokens) : GenerationEvent;
+    public sealed record Finished(ChatFinishReason Reason, int PromptTokens, int CompletionTokens, int CachedTokens) : GenerationEvent;
 }
 
 /// <summary>
@@ -26,9 +26,10 @@ internal sealed class GenerationRequest : IDisposable
     private readonly int _holdBack;
     private readonly CancellationTokenRegistration _registration;
 
-    public GenerationRequest(LLamaToken[] prompt, DefaultSamplingPipeline sampler, int maxTokens, IReadOnlyList<string> stopSequences, CancellationToken cancellationToken)
+    public GenerationRequest(LLamaToken[] prompt, string? conversationKey, DefaultSamplingPipeline sampler, int maxTokens, IReadOnlyList<string> stopSequences, CancellationToken cancellationToken)
     {
         Prompt = prompt;
+        ConversationKey = conversationKey;
         Sampler = sampler;
         MaxTokens = maxTokens;
         StopSequences = stopSequences;
@@ -38,6 +39,15 @@ internal sealed class GenerationRequest : IDisposable
     }
 
     public LLamaToken[] Prompt { get; }
+
+    /// <summary>Whose KV cache this request may reuse and leave behind (<c>ChatOptions.ConversationId</c>).</summary>
+    public string? ConversationKey { get; }
+
+    /// <summary>Every token fed into <see cref="Conversation"/>, in order: what its KV cache holds.</summary>
+    public List<LLamaToken> Fed { get; } = [];
+
+    /// <summary>Prompt tokens found in a kept KV cache, not prefilled again.</summary>
+    public int Cached { get; set; }
 
     public DefaultSamplingPipeline Sampler { get; }
 
@@ -93,12 +103,16 @@ internal sealed class GenerationRequest : IDisposable
     /// <summary>True once the request finished or failed; its sequence may then be freed.</summary>
     public bool Finished { get; private set; }
 
+    /// <summary>True when the request ended normally (not failed or cancelled).</summary>
+    public bool Succeeded { get; private set; }
+
     public void Finish(ChatFinishReason reason)
     {
         Finished = true;
+        Succeeded = true;
         Emit(_held.ToString());
         _held.Clear();
-        Output.Writer.TryWrite(new GenerationEvent.Finished(reason, Prompt.Length, Generated));
+        Output.Writer.TryWrite(new GenerationEvent.Finished(reason, Prompt.Length, Generated, Cached));
         Output.Writer.TryComplete();
     }
 

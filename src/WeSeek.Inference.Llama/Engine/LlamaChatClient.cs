@@ -42,7 +42,7 @@ internal sealed class LlamaChatClient : IChatClient
                         InputTokenCount = finished.PromptTokens,
                         OutputTokenCount = finished.CompletionTokens,
                         TotalTokenCount = finished.PromptTokens + finished.CompletionTokens,
-                        CachedInputTokenCount = 0,
+                        CachedInputTokenCount = finished.CachedTokens,
                     })])
                     {
                         ResponseId = responseId,

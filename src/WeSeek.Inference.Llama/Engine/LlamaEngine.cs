@@ -29,6 +29,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly List<GenerationRequest> _active = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _scheduler;
+    private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
+    private long _clock;
     private int _outstanding;
 
     private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, ILogger logger)
@@ -74,7 +76,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             ContextSize = (uint)options.ContextSize,
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)options.BatchSize,
-            SeqMax = (uint)options.MaxSequences,
+            // Sequence ids for generating conversations and for idle ones whose cache is kept.
+            SeqMax = (uint)(options.MaxSequences + options.MaxKeptConversations),
             // One KV pool shared by all sequences; without it each sequence gets ContextSize / SeqMax.
             KVUnified = true,
             GpuLayerCount = GpuLayers(modelPath, options),
@@ -145,7 +148,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).");
         }
 
-        var request = new GenerationRequest(prompt, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);
+        var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);
         _queue.Writer.TryWrite(request);
         return request;
     }
@@ -226,11 +229,62 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                request.Conversation = _executor.Create();
+                AttachConversation(request);
                 request.Decoder = new StreamingTokenDecoder(_executor.Context);
                 _active.Add(request);
             }
         }
+    }
+
+    /// <summary>
+    /// Gives a request its sequence: its conversation's kept cache when there is one, cut back to the longest
+    /// prefix it shares with the new prompt (the R1 template drops earlier reasoning, so the cache diverges
+    /// where the last answer's reasoning began), or a fresh sequence. Only the request's own conversation key
+    /// can match: another conversation's cache is never used, even for an identical prefix.
+    /// </summary>
+    private void AttachConversation(GenerationRequest request)
+    {
+        if (request.ConversationKey is { } key && _kept.Remove(key, out var kept))
+        {
+            var common = 0;
+            var limit = Math.Min(kept.Tokens.Count, request.Prompt.Length - 1); // Leave one token to decode: it gives the logits.
+            while (common < limit && kept.Tokens[common] == request.Prompt[common])
+            {
+                common++;
+            }
+
+            if (common > 0)
+            {
+                kept.Conversation.Rewind(kept.Tokens.Count - common);
+                request.Conversation = kept.Conversation;
+                request.Fed.AddRange(kept.Tokens.Take(common));
+                request.Prefilled = common;
+                request.Cached = common;
+                return;
+            }
+
+            kept.Conversation.Dispose();
+        }
+
+        while (_kept.Count > 0 && _active.Count + _kept.Count >= _options.MaxSequences + _options.MaxKeptConversations)
+        {
+            DropLeastRecentlyUsed();
+        }
+
+        request.Conversation = _executor.Create();
+    }
+
+    private bool DropLeastRecentlyUsed()
+    {
+        if (_kept.Count == 0)
+        {
+            return false;
+        }
+
+        var oldest = _kept.MinBy(k => k.Value.LastUsed);
+        _kept.Remove(oldest.Key);
+        oldest.Value.Conversation.Dispose();
+        return true;
     }
 
     /// <summary>Queues this step's tokens: generating requests were prompted with their last token when it was
@@ -249,6 +303,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             {
                 var take = Math.Min(budget, request.Prompt.Length - request.Prefilled);
                 request.Conversation.Prompt(request.Prompt.AsSpan(request.Prefilled, take));
+                request.Fed.AddRange(request.Prompt.AsSpan(request.Prefilled, take));
                 request.Prefilled += take;
                 budget -= take;
             }
@@ -289,6 +344,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             }
 
             conversation.Prompt(token);
+            request.Fed.Add(token);
         }
     }
 
@@ -307,6 +363,16 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     {
                         request.Fail(new OperationCanceledException(request.CancellationToken));
                     }
+                    else if (request.ConversationKey is { } key && request.Succeeded && _options.MaxKeptConversations > 0)
+                    {
+                        // Keep the cache for the conversation's next turn.
+                        _kept[key] = new KeptConversation(request.Conversation!, [.. request.Fed], ++_clock);
+                        request.Conversation = null;
+                        while (_kept.Count > _options.MaxKeptConversations)
+                        {
+                            DropLeastRecentlyUsed();
+                        }
+                    }
 
                     Release(request);
                     _active.RemoveAt(i);
@@ -317,6 +383,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     private void HandleDecodeFailure(DecodeResult result)
     {
+        // Kept caches of idle conversations go first: they are only an optimisation.
+        if (result == DecodeResult.NoKvSlot && DropLeastRecentlyUsed())
+        {
+            return;
+        }
+
         // The shared KV pool is full: fail the newest request (freeing its sequence) so the others go on.
         GenerationRequest victim;
         lock (_active)
@@ -387,6 +459,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             _active.Clear();
         }
 
+        foreach (var kept in _kept.Values)
+        {
+            kept.Conversation.Dispose();
+        }
+
+        _kept.Clear();
         while (_queue.Reader.TryRead(out var queued))
         {
             queued.Fail(new OperationCanceledException("The engine is shutting down."));
@@ -407,3 +485,6 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);
     }
 }
+
+/// <summary>An idle conversation's sequence and the tokens its KV cache holds.</summary>
+internal sealed record KeptConversation(Conversation Conversation, List<LLamaToken> Tokens, long LastUsed);

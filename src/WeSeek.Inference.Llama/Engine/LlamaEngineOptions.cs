@@ -25,6 +25,12 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(1, 256)]
     public int MaxSequences { get; set; } = 8;
 
+    /// <summary>Idle conversations whose KV cache is kept between turns (by <c>ChatOptions.ConversationId</c>),
+    /// so the next turn prefills only the new message. Least recently used are dropped first, also when the
+    /// shared cache runs full. Default 16: a few active chats' worth at the default context size.</summary>
+    [Range(0, 4096)]
+    public int MaxKeptConversations { get; set; } = 16;
+
     /// <summary>Requests waiting for a free sequence before new ones are refused as busy. Default 64.</summary>
     [Range(0, 100_000)]
     public int MaxQueue { get; set; } = 64;
