@@ -106,6 +106,17 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 "if memory is short, use a smaller quantisation (`weseek model quantize … --to q4_k_m`) or fewer Model:Llama:GpuLayers.", ex);
         }
 
+        if (options.GpuLayers == "0" && KvCacheBytes(weights, options) is var kvBytes && kvBytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.9)
+        {
+            // Checked before llama.cpp allocates: an allocation near the machine's memory would thrash or be
+            // killed rather than fail cleanly.
+            weights.Dispose();
+            throw new LlamaEngineException(
+                $"A context of {options.ContextSize} tokens needs about {kvBytes / (1L << 20):N0} MiB of KV cache for {Path.GetFileName(modelPath)}, " +
+                $"more than this machine's {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 20):N0} MiB. Lower Model:Llama:ContextSize " +
+                "(WESEEK__Model__Llama__ContextSize), or set Model:Llama:KvCacheType=q8_0 to halve it.");
+        }
+
         try
         {
             var executor = new BatchedExecutor(weights, parameters);
@@ -428,6 +439,21 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var blocks = BlockCount(modelPath);
         var perLayer = new FileInfo(modelPath).Length / Math.Max(1, blocks + 1);
         return (int)Math.Clamp(options.MaxGpuMemoryMiB * 1024L * 1024L / Math.Max(1, perLayer), 0, blocks);
+    }
+
+    /// <summary>KV cache size: per token, K and V for every layer, at the KV heads' width.</summary>
+    private static long KvCacheBytes(LLamaWeights weights, LlamaEngineOptions options)
+    {
+        var metadata = weights.Metadata;
+        var architecture = metadata.GetValueOrDefault("general.architecture") ?? "llama";
+        long Read(string key, long fallback) => long.TryParse(metadata.GetValueOrDefault($"{architecture}.{key}"), out var value) ? value : fallback;
+        var layers = Read("block_count", 32);
+        var embedding = Read("embedding_length", weights.EmbeddingSize);
+        var heads = Read("attention.head_count", 32);
+        var kvHeads = Read("attention.head_count_kv", heads);
+        var kvWidth = kvHeads * (embedding / Math.Max(1, heads));
+        var bytesPerValue = options.KvCacheType == "q8_0" ? 34.0 / 32 : 2.0; // Q8_0 blocks: 32 values in 34 bytes.
+        return (long)(options.ContextSize * layers * 2 * kvWidth * bytesPerValue);
     }
 
     private static int BlockCount(string modelPath)

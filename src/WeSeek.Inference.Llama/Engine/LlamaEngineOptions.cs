@@ -13,7 +13,7 @@ public sealed class LlamaEngineOptions : IValidatableObject
     /// <summary>Tokens of KV cache shared by all conversations. Default 8,192: two conversations at the
     /// default context window (4,096) with room for reasoning. Each token costs 28 KB of memory on the
     /// 1.5B distill (F16 cache).</summary>
-    [Range(256, 1_048_576)]
+    [Range(256, 1_000_000_000)]
     public int ContextSize { get; set; } = 8192;
 
     /// <summary>Most tokens decoded in one step (prefill chunks and one token per generating chat).
