@@ -156,7 +156,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         {
             Interlocked.Decrement(ref _outstanding);
             sampler.Dispose();
-            throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).");
+            throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).") { IsBusy = true };
         }
 
         var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);

@@ -1,7 +1,7 @@
 namespace WeSeek.Inference.Llama.Engine;
 
 /// <summary>The engine could not serve a request; the message says which option to change.</summary>
-public sealed class LlamaEngineException : Exception
+public sealed class LlamaEngineException : WeSeek.Inference.EngineRequestException
 {
     /// <summary>Creates the exception.</summary>
     public LlamaEngineException() { }

@@ -76,6 +76,21 @@ public static class WeSeekServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Only what an engine needs (clock, storage and model options), for a host that serves a model
+    /// without the bot around it (<c>weseek model serve</c>). Add an engine on the returned builder.
+    /// </summary>
+    public static IWeSeekBuilder AddWeSeekInference(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddSection<ModelOptions>(configuration, "Model");
+        services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        return new WeSeekBuilder(services, configuration);
+    }
+
+    /// <summary>
     /// The standard turn pipeline, outermost first. The order, and why:
     /// <list type="number">
     /// <item>outbox: outermost, so whatever the inner steps produced (also when one short-circuits) is stored

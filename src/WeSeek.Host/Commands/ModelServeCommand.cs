@@ -1,0 +1,88 @@
+using System.CommandLine;
+using WeSeek.Inference.Llama.Models;
+
+namespace WeSeek.Host.Commands;
+
+/// <summary>
+/// <c>weseek model serve</c>: the embedded engine as an OpenAI-compatible server (the seed's model server:
+/// its <c>--model_path</c>, <c>--quant_mode</c> and <c>--max_batch_size</c> are <c>--model</c>,
+/// <c>--quant</c> and <c>--max-batch-size</c>). A bot elsewhere uses it with <c>Model:Provider=remote</c>.
+/// </summary>
+internal static class ModelServeCommand
+{
+    /// <summary>llama-server's default address, which is also the remote engine's default.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "The GGUF file to serve.", Required = true };
+        var urls = new Option<string?>("--urls") { Description = $"Addresses to listen on (default {DefaultUrls})." };
+        var quant = new Option<string?>("--quant") { Description = "Quantise first to q4_k_m|q8_0|f16 (or 4|8|16); the result is kept beside the file." };
+        var maxBatch = new Option<int?>("--max-batch-size") { Description = "Conversations decoded together (Model:Llama:MaxSequences, default 8)." };
+        var command = new Command("serve", "Serve a model over an OpenAI-compatible API (/v1/chat/completions, /v1/models, /health).")
+        {
+            model,
+            urls,
+            quant,
+            maxBatch,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            try
+            {
+                var path = result.GetValue(model)!;
+                if (result.GetValue(quant) is { } wanted)
+                {
+                    path = QuantizedCopy(path, ModelQuantizer.Parse(wanted));
+                }
+
+                var args = result.UnmatchedTokens.ToList();
+                args.Add("--urls=" + (result.GetValue(urls) ?? DefaultUrls));
+                args.Add("--Model:Llama:ModelPath=" + path);
+                if (result.GetValue(maxBatch) is { } sequences)
+                {
+                    args.Add("--Model:Llama:MaxSequences=" + sequences);
+                }
+
+                await using var app = Build([.. args]);
+                await app.RunAsync();
+                return 0;
+            }
+            catch (ArgumentException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+            catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
+            {
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>Builds the server; also used by tests.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddWeSeekConfiguration(args);
+        builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
+        var app = builder.Build();
+        var modelPath = builder.Configuration["Model:Llama:ModelPath"];
+        app.MapOpenAiCompatible(string.IsNullOrEmpty(modelPath) ? "weseek" : Path.GetFileNameWithoutExtension(modelPath));
+        return app;
+    }
+
+    private static string QuantizedCopy(string path, ModelQuantization quantization)
+    {
+        var target = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $"{Path.GetFileNameWithoutExtension(path)}.{quantization.FileTag()}.gguf");
+        if (!File.Exists(target))
+        {
+            Console.Error.WriteLine($"Quantising {path} to {quantization.FileTag()} → {target} …");
+            ModelQuantizer.Quantize(path, target, quantization);
+        }
+
+        return target;
+    }
+}
