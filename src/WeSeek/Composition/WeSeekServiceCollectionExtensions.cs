@@ -112,7 +112,8 @@ public static class WeSeekServiceCollectionExtensions
 
     /// <summary>
     /// Uses an OpenAI-compatible server (section <c>Model:Remote</c>) as the engine. The chat-client pipeline is
-    /// the reasoning split over the server; failures are logged once, by the dispatcher that retries them.
+    /// the reasoning split, then the conversation sent as a hashed <c>user</c> (so a server's per-conversation
+    /// KV cache hits), then the server; failures are logged once, by the dispatcher that retries them.
     /// </summary>
     public static IWeSeekBuilder AddRemoteEngine(this IWeSeekBuilder builder)
     {
@@ -121,6 +122,7 @@ public static class WeSeekServiceCollectionExtensions
         builder.Services.AddHttpClient(RemoteEngineFactory.HttpClientName);
         builder.Services.AddHostedService<RemoteEngineProbe>();
         builder.Services.AddChatClient(RemoteEngineFactory.Create)
+            .Use(inner => new ConversationAffinityChatClient(inner))
             .UseReasoningSplit(sp => sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.ThinkStart);
         return builder;
     }

@@ -113,6 +113,9 @@ public sealed class WebChatEndToEndTests
         Assert.Equal(0.6, request["temperature"]!.GetValue<double>(), 3);
         Assert.Equal(0.95, request["top_p"]!.GetValue<double>(), 3);
         Assert.True(request["stream"]!.GetValue<bool>());
+        // The conversation goes as a pseudonym (for the server's KV cache), never as the chat's own ids.
+        Assert.Matches("^c-[0-9a-f]{32}$", request["user"]!.GetValue<string>());
+        Assert.DoesNotContain("c-remote", request.ToJsonString(), StringComparison.Ordinal);
         var messages = request["messages"]!.AsArray();
         Assert.Single(messages);
         Assert.Equal("user", messages[0]!["role"]!.GetValue<string>());
