@@ -18,6 +18,14 @@ using WeSeek.Storage;
 // multi-gigabyte model takes seconds, and the question is a ratio of two throughputs measured together.
 //
 //   dotnet run -c Release --project bench/WeSeek.Benchmarks -- [--shapes 0.5b,r1-1.5b] [--prompt 256] [--tokens 64] [--runs 3] [--out docs/benchmarks.md]
+//   … -- --suite batching [--shape 0.5b] [--counts 1,4,8,16,32] [--tokens 24]   (continuous batching vs a raw batch loop)
+//   … -- --suite kv [--shape 0.5b] [--turns 2,5,10]                               (kept KV cache vs re-prefill)
+var suite = Arg("--suite", "engine");
+if (suite != "engine")
+{
+    return await WeSeek.Benchmarks.SchedulerBenchmarks.RunAsync(suite, Arg);
+}
+
 var shapes = Arg("--shapes", "0.5b,r1-1.5b").Split(',', StringSplitOptions.RemoveEmptyEntries);
 var promptTokens = int.Parse(Arg("--prompt", "256"), CultureInfo.InvariantCulture);
 var decodeTokens = int.Parse(Arg("--tokens", "64"), CultureInfo.InvariantCulture);

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using WeSeek.Inference.Llama.Engine;
+using WeSeek.Inference.Llama.Models;
+using WeSeek.Storage;
+
+namespace WeSeek.Benchmarks;
+
+/// <summary>
+/// Scheduler benchmarks (issue 4): aggregate decode throughput of N concurrent conversations through the
+/// product scheduler next to a raw multi-sequence llama_decode loop with the same real sampling; and time to
+/// first token with a conversation's kept KV cache next to re-prefilling its history.
+/// </summary>
+internal static class SchedulerBenchmarks
+{
+    public static async Task<int> RunAsync(string suite, Func<string, string, string> arg)
+    {
+        var shape = ModelShape.Find(arg("--shape", "0.5b"));
+        var path = Path.Combine(Path.GetTempPath(), "weseek-bench", $"{shape.Name}-q4_k_m.gguf");
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            ModelSynthesizer.Write(path, shape, ModelQuantization.Q4KM);
+        }
+
+        var table = suite switch
+        {
+            "batching" => await BatchingAsync(path, shape, arg("--counts", "1,4,8,16,32").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--tokens", "24"), CultureInfo.InvariantCulture)),
+            "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray()),
+            _ => throw new ArgumentException($"Unknown suite '{suite}': engine, batching or kv."),
+        };
+        Console.WriteLine(table);
+        if (arg("--out", "") is { Length: > 0 } output)
+        {
+            await File.WriteAllTextAsync(output, table);
+        }
+
+        return 0;
+    }
+
+    private static async Task<string> BatchingAsync(string path, ModelShape shape, int[] counts, int tokens)
+    {
+        var table = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m, 32-token prompts, {tokens} generated per conversation, temperature 0.6, top-p 0.95; aggregate generated tok/s (wall time including prefill).")
+            .AppendLine()
+            .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation |")
+            .AppendLine("|---|---|---|---|---|");
+        double? single = null;
+        foreach (var n in counts)
+        {
+            await RawBatchAsync(path, Math.Min(n, 2), tokens); // Warm-up: page in the weights.
+            var raw = await RawBatchAsync(path, n, tokens);
+            var product = await ProductBatchAsync(path, n, tokens);
+            single ??= product;
+            table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× |");
+        }
+
+        return table.ToString();
+    }
+
+    private static async Task<double> RawBatchAsync(string path, int n, int tokens)
+    {
+        var parameters = new ModelParams(path) { ContextSize = (uint)(n * 96 + 256), BatchSize = 512, SeqMax = (uint)n, KVUnified = true, GpuLayerCount = 0 };
+        using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
+        using var context = weights.CreateContext(parameters, NullLogger.Instance);
+        var samplers = Enumerable.Range(0, n).Select(i => new DefaultSamplingPipeline { Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = (uint)i }).ToArray();
+        var batch = new LLamaBatch();
+        var positions = new int[n];
+        var logitIndex = new int[n];
+        var started = Stopwatch.GetTimestamp();
+        for (var s = 0; s < n; s++)
+        {
+            for (var i = 0; i < 32; i++)
+            {
+                logitIndex[s] = batch.Add((LLamaToken)(1 + (i * 7 + s) % 200), positions[s]++, (LLamaSeqId)s, i == 31);
+            }
+        }
+
+        await context.DecodeAsync(batch);
+        for (var step = 0; step < tokens; step++)
+        {
+            var next = new LLamaToken[n];
+            for (var s = 0; s < n; s++)
+            {
+                next[s] = samplers[s].Sample(context.NativeHandle, logitIndex[s]);
+            }
+
+            if (step == tokens - 1)
+            {
+                break;
+            }
+
+            batch.Clear();
+            for (var s = 0; s < n; s++)
+            {
+                logitIndex[s] = batch.Add(next[s], positions[s]++, (LLamaSeqId)s, true);
+            }
+
+            await context.DecodeAsync(batch);
+        }
+
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        foreach (var sampler in samplers)
+        {
+            sampler.Dispose();
+        }
+
+        return n * tokens / elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> ProductBatchAsync(string path, int n, int tokens)
+    {
+        var options = new LlamaEngineOptions { ModelPath = path, ContextSize = n * 96 + 256, MaxSequences = n, MaxKeptConversations = 0 };
+        var host = new LlamaEngineHost(Options.Create(options),
+            new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
+            NullLogger<LlamaEngineHost>.Instance);
+        await using (host)
+        {
+            await host.StartAsync(CancellationToken.None);
+            using var client = new LlamaChatClient(host);
+            var started = Stopwatch.GetTimestamp();
+            var responses = await Task.WhenAll(Enumerable.Range(0, n).Select(i => client.GetResponseAsync(
+                [new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, $"conversation {i} asks a short question about the weather today")],
+                new ChatOptions { MaxOutputTokens = tokens, Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = i })));
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            return responses.Sum(r => r.Usage?.OutputTokenCount ?? 0) / elapsed.TotalSeconds;
+        }
+    }
+
+    private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns)
+    {
+        var options = new LlamaEngineOptions { ModelPath = path, ContextSize = 8192, MaxSequences = 2, MaxKeptConversations = 4 };
+        var host = new LlamaEngineHost(Options.Create(options),
+            new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
+            NullLogger<LlamaEngineHost>.Instance);
+        var table = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; each turn a ~20-token question and a fixed ~48-token answer; time to first token (ms).")
+            .AppendLine()
+            .AppendLine("| turn | history tokens | kept cache | re-prefill | kept / re-prefill |")
+            .AppendLine("|---|---|---|---|---|");
+        await using (host)
+        {
+            await host.StartAsync(CancellationToken.None);
+            using var client = new LlamaChatClient(host);
+            var engine = await host.GetEngineAsync(CancellationToken.None);
+            var history = new List<Microsoft.Extensions.AI.ChatMessage>();
+            const string answer = "This is a fixed answer of moderate length that stands in for what the model said in an earlier turn of the chat.";
+            for (var turn = 1; turn <= turns.Max(); turn++)
+            {
+                history.Add(new(ChatRole.User, $"Question number {turn}: what should I pack for a trip to the mountains?"));
+                var kept = await TtftAsync(client, history, "kv-bench");
+                if (turns.Contains(turn))
+                {
+                    var fresh = await TtftAsync(client, history, null);
+                    var tokens = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render(history)).Length;
+                    table.AppendLine(CultureInfo.InvariantCulture, $"| {turn} | {tokens} | {kept.TotalMilliseconds:F0} | {fresh.TotalMilliseconds:F0} | 1/{fresh / kept:F1} |");
+                }
+
+                history.Add(new(ChatRole.Assistant, answer));
+            }
+        }
+
+        return table.ToString();
+    }
+
+    private static async Task<TimeSpan> TtftAsync(LlamaChatClient client, List<Microsoft.Extensions.AI.ChatMessage> history, string? conversation)
+    {
+        var started = Stopwatch.GetTimestamp();
+        await client.GetResponseAsync(history, new ChatOptions { MaxOutputTokens = 1, ConversationId = conversation, Seed = 1 });
+        return Stopwatch.GetElapsedTime(started);
+    }
+}
