@@ -76,28 +76,30 @@ internal static class SchedulerBenchmarks
         var positions = new int[n];
         var logitIndex = new int[n];
         var started = Stopwatch.GetTimestamp();
-        for (var s = 0; s < n; s++)
+        var next = new LLamaToken[n];
+        // Prefill 16 prompts (512 tokens, the batch size) per decode, sampling each sequence right after the
+        // decode that produced its logits (the next decode discards them).
+        for (var group = 0; group < n; group += 16)
         {
-            for (var i = 0; i < 32; i++)
+            batch.Clear();
+            var members = Enumerable.Range(group, Math.Min(16, n - group)).ToArray();
+            foreach (var s in members)
             {
-                logitIndex[s] = batch.Add((LLamaToken)(1 + (i * 7 + s) % 200), positions[s]++, (LLamaSeqId)s, i == 31);
+                for (var i = 0; i < 32; i++)
+                {
+                    logitIndex[s] = batch.Add((LLamaToken)(1 + (i * 7 + s) % 200), positions[s]++, (LLamaSeqId)s, i == 31);
+                }
             }
-        }
 
-        await context.DecodeAsync(batch);
-        for (var step = 0; step < tokens; step++)
-        {
-            var next = new LLamaToken[n];
-            for (var s = 0; s < n; s++)
+            await context.DecodeAsync(batch);
+            foreach (var s in members)
             {
                 next[s] = samplers[s].Sample(context.NativeHandle, logitIndex[s]);
             }
+        }
 
-            if (step == tokens - 1)
-            {
-                break;
-            }
-
+        for (var step = 1; step < tokens; step++)
+        {
             batch.Clear();
             for (var s = 0; s < n; s++)
             {
@@ -105,6 +107,10 @@ internal static class SchedulerBenchmarks
             }
 
             await context.DecodeAsync(batch);
+            for (var s = 0; s < n; s++)
+            {
+                next[s] = samplers[s].Sample(context.NativeHandle, logitIndex[s]);
+            }
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
