@@ -132,9 +132,23 @@ internal static class SchedulerBenchmarks
         {
             await host.StartAsync(CancellationToken.None);
             using var client = new LlamaChatClient(host);
+            // Prompts of 32 tokens, as in the raw loop: the user text is trimmed until the templated prompt fits.
+            var engine = await host.GetEngineAsync(CancellationToken.None);
+            string Question(int i)
+            {
+                var text = $"conversation {i:D2} asks about the weather in the mountains today";
+                while (R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render([new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, text)])).Length > 32)
+                {
+                    text = text[..^1];
+                }
+
+                return text;
+            }
+
+            var questions = Enumerable.Range(0, n).Select(Question).ToList();
             var started = Stopwatch.GetTimestamp();
             var responses = await Task.WhenAll(Enumerable.Range(0, n).Select(i => client.GetResponseAsync(
-                [new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, $"conversation {i} asks a short question about the weather today")],
+                [new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, questions[i])],
                 new ChatOptions { MaxOutputTokens = tokens, Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = i })));
             var elapsed = Stopwatch.GetElapsedTime(started);
             return responses.Sum(r => r.Usage?.OutputTokenCount ?? 0) / elapsed.TotalSeconds;
