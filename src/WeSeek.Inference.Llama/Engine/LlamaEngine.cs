@@ -30,6 +30,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _scheduler;
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ParkedConversation> _parked = new(StringComparer.Ordinal);
     private long _clock;
     private int _outstanding;
 
@@ -255,6 +256,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     private void AttachConversation(GenerationRequest request)
     {
+        if (request.ConversationKey is { } parkedKey && !_kept.ContainsKey(parkedKey) && Unpark(parkedKey) is { } restored)
+        {
+            _kept[parkedKey] = restored;
+        }
+
         if (request.ConversationKey is { } key && _kept.Remove(key, out var kept))
         {
             var common = 0;
@@ -294,9 +300,53 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
         var oldest = _kept.MinBy(k => k.Value.LastUsed);
         _kept.Remove(oldest.Key);
-        oldest.Value.Conversation.Dispose();
+        Park(oldest.Key, oldest.Value);
         return true;
     }
+
+    /// <summary>Frees a dropped conversation's sequence, saving its KV state in memory first; beyond
+    /// <see cref="LlamaEngineOptions.MaxParkedInMemory"/> the least recently used are forgotten (their next
+    /// turn prefills in full). Not to disk: LLamaSharp 0.30's file round trip of a sequence lost its
+    /// positions in our test (the continuation differed), so only the in-memory state is trusted.</summary>
+    private void Park(string key, KeptConversation kept)
+    {
+        if (_options.MaxParkedInMemory == 0 || kept.Conversation.RequiresInference)
+        {
+            kept.Conversation.Dispose();
+            return;
+        }
+
+        _parked[key] = new ParkedConversation(kept.Conversation.Save(), kept.Tokens, kept.LastUsed);
+        kept.Conversation.Dispose();
+        Interlocked.Increment(ref _parkedCount);
+        while (_parked.Count > _options.MaxParkedInMemory)
+        {
+            var oldest = _parked.MinBy(p => p.Value.LastUsed);
+            oldest.Value.State.Dispose();
+            _parked.Remove(oldest.Key);
+        }
+    }
+
+    /// <summary>Restores a parked conversation into a sequence, from memory or disk.</summary>
+    private KeptConversation? Unpark(string key)
+    {
+        if (!_parked.Remove(key, out var parked))
+        {
+            return null;
+        }
+
+        var conversation = _executor.Load(parked.State);
+        parked.State.Dispose();
+
+        Interlocked.Increment(ref _restoredCount);
+        return new KeptConversation(conversation, parked.Tokens, ++_clock);
+    }
+
+    private long _parkedCount;
+    private long _restoredCount;
+
+    /// <summary>Conversations parked and restored since start (metrics).</summary>
+    public (long Parked, long Restored) ParkingCounts => (Interlocked.Read(ref _parkedCount), Interlocked.Read(ref _restoredCount));
 
     /// <summary>Queues this step's tokens: generating requests were prompted with their last token when it was
     /// sampled; prefill fills the rest of the batch, in arrival order.</summary>
@@ -491,6 +541,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         _kept.Clear();
+        foreach (var parked in _parked.Values)
+        {
+            parked.State.Dispose();
+        }
+
+        _parked.Clear();
         while (_queue.Reader.TryRead(out var queued))
         {
             queued.Fail(new OperationCanceledException("The engine is shutting down."));
@@ -511,6 +567,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);
     }
 }
+
+/// <summary>A parked conversation: its saved KV state in memory.</summary>
+internal sealed record ParkedConversation(Conversation.State State, List<LLamaToken> Tokens, long LastUsed);
 
 /// <summary>An idle conversation's sequence and the tokens its KV cache holds.</summary>
 internal sealed record KeptConversation(Conversation Conversation, List<LLamaToken> Tokens, long LastUsed);

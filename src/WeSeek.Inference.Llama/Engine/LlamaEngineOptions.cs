@@ -31,6 +31,12 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(0, 4096)]
     public int MaxKeptConversations { get; set; } = 16;
 
+    /// <summary>Idle conversations whose dropped KV cache is parked in memory (saved state, not a sequence)
+    /// and restored on their next message. Default 32: about 4 MB each for a short 0.5B chat, 10 MB for 1.5B
+    /// (inference-cpu.md §4). Beyond it the least recently used are forgotten and prefill in full.</summary>
+    [Range(0, 100_000)]
+    public int MaxParkedInMemory { get; set; } = 32;
+
     /// <summary>Requests waiting for a free sequence before new ones are refused as busy. Default 64.</summary>
     [Range(0, 100_000)]
     public int MaxQueue { get; set; } = 64;

@@ -11,7 +11,8 @@ public sealed class KvReuseTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 8 });
+        // Parking off here: dropping a kept cache forgets it (parking is tested on its own below).
+        _host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 8, MaxParkedInMemory = 0 });
         await _host.StartAsync(TestContext.Current.CancellationToken);
         _client = new LlamaChatClient(_host);
     }
@@ -105,5 +106,56 @@ public sealed class KvReuseTests : IAsyncLifetime
 
         Assert.Equal(0, first.Cached);
         Assert.True(last.Cached > 0);
+    }
+}
+
+/// <summary>Parking: a dropped KV cache is saved and restored on the conversation's next message.</summary>
+public sealed class KvParkingTests
+{
+    private static async Task<(string Text, int Cached)> RunAsync(bool forceParking)
+    {
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions
+        {
+            ModelPath = TinyModel.File,
+            ContextSize = 8192,
+            MaxSequences = 2,
+            MaxKeptConversations = 2,
+            MaxParkedInMemory = 8,
+        });
+        await using (host)
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            using var client = new LlamaChatClient(host);
+            var greedy = new ChatOptions { ConversationId = "owner", MaxOutputTokens = 10, Temperature = 0f, Seed = 1 };
+            List<ChatMessage> history = [new(ChatRole.User, "请记住这段对话的开头，它相当长，足够测出缓存的作用。")];
+            var first = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
+            if (forceParking)
+            {
+                // Three other conversations push "owner" out of the two kept sequences into memory.
+                foreach (var other in new[] { "x", "y", "z" })
+                {
+                    await client.GetResponseAsync([new(ChatRole.User, other)], new ChatOptions { ConversationId = other, MaxOutputTokens = 2 }, TestContext.Current.CancellationToken);
+                }
+
+                var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
+                Assert.True(engine.ParkingCounts.Parked >= 1);
+            }
+
+            history.Add(new ChatMessage(ChatRole.Assistant, first.Text));
+            history.Add(new ChatMessage(ChatRole.User, "继续"));
+            var second = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
+            return (second.Text, (int)(second.Usage?.CachedInputTokenCount ?? 0));
+        }
+    }
+
+    [Fact]
+    public async Task ParkedInMemory_RestoresAndContinuesExactlyAsIfKept()
+    {
+        var kept = await RunAsync(forceParking: false);
+        var parked = await RunAsync(forceParking: true);
+
+        Assert.True(parked.Cached > 0);
+        Assert.Equal(kept.Cached, parked.Cached);
+        Assert.Equal(kept.Text, parked.Text);
     }
 }
