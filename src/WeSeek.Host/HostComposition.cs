@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using WeSeek.Inference;
 
 namespace WeSeek.Host;
@@ -39,8 +40,17 @@ internal static class HostComposition
 
         // An unknown provider is reported by ModelOptions' validation at start-up, naming the key.
         builder.Services.AddHealthChecks();
+        builder.AddWeSeekMetrics();
         return weseek;
     }
+
+    /// <summary>The one <c>WeSeek</c> meter (and ASP.NET Core's), exported in Prometheus format at <c>/metrics</c>
+    /// by the host's <c>MapPrometheusScrapingEndpoint</c>.</summary>
+    public static void AddWeSeekMetrics(this IHostApplicationBuilder builder) =>
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter("WeSeek")
+            .AddMeter("Microsoft.AspNetCore.Hosting")
+            .AddPrometheusExporter());
 
     /// <summary>
     /// Prints a configuration error the way an operator needs it (the key, the environment variable, what

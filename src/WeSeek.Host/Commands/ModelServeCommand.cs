@@ -68,8 +68,10 @@ internal static class ModelServeCommand
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
         builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
+        builder.AddWeSeekMetrics();
         var app = builder.Build();
         var modelPath = builder.Configuration["Model:Llama:ModelPath"];
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenAiCompatible(string.IsNullOrEmpty(modelPath) ? "weseek" : Path.GetFileNameWithoutExtension(modelPath));
         return app;
     }

@@ -69,6 +69,7 @@ internal static class ServeCommand
         var app = builder.Build();
         app.MapHealthChecks("/health/live");
         app.MapHealthChecks("/health/ready");
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
         return app;
     }

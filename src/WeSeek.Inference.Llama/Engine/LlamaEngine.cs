@@ -199,6 +199,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 Schedule();
                 if (_executor.BatchedTokenCount > 0)
                 {
+                    LlamaEngineMetrics.BatchConversations.Record(ActiveCount);
                     var result = await _executor.Infer(stopping);
                     if (result != DecodeResult.Ok)
                     {
@@ -242,6 +243,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 }
 
                 AttachConversation(request);
+                LlamaEngineMetrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
+                LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
                 request.Decoder = new StreamingTokenDecoder(_executor.Context);
                 _active.Add(request);
             }
@@ -319,6 +322,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         _parked[key] = new ParkedConversation(kept.Conversation.Save(), kept.Tokens, kept.LastUsed);
         kept.Conversation.Dispose();
         Interlocked.Increment(ref _parkedCount);
+        LlamaEngineMetrics.Parked.Add(1);
         while (_parked.Count > _options.MaxParkedInMemory)
         {
             var oldest = _parked.MinBy(p => p.Value.LastUsed);
@@ -339,6 +343,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         parked.State.Dispose();
 
         Interlocked.Increment(ref _restoredCount);
+        LlamaEngineMetrics.Restored.Add(1);
         return new KeptConversation(conversation, parked.Tokens, ++_clock);
     }
 
@@ -385,6 +390,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
             var token = conversation.Sample(request.Sampler);
             request.Generated++;
+            LlamaEngineMetrics.GeneratedTokens.Add(1);
             if (token.IsEndOfGeneration(vocab))
             {
                 request.Finish(ChatFinishReason.Stop);

@@ -128,6 +128,19 @@ public sealed class OpenAiCompatibleServerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
+    [Fact]
+    public async Task Metrics_ReportCachedAndPrefilledPromptTokensInPrometheusFormat()
+    {
+        using var http = TestHttp.CreateClient(_base);
+        await http.PostAsJsonAsync("/v1/chat/completions", new { messages = new[] { new { role = "user", content = "指标" } }, max_tokens = 2 }, TestContext.Current.CancellationToken);
+
+        var metrics = await http.GetStringAsync("/metrics", TestContext.Current.CancellationToken);
+
+        Assert.Contains("weseek_llama_prompt_tokens", metrics, StringComparison.Ordinal);
+        Assert.Contains("source=\"prefilled\"", metrics, StringComparison.Ordinal);
+        Assert.Contains("weseek_llama_generated_tokens", metrics, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{}", "messages")]
     [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}", "temperature")]
