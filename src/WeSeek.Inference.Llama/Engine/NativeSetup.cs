@@ -6,7 +6,7 @@ namespace WeSeek.Inference.Llama.Engine;
 /// <summary>
 /// Configures LLamaSharp's native loading once per process, before the first native call: a custom
 /// llama.cpp library (a CUDA build) when configured, and llama.cpp's log routed to our logger (category
-/// <c>LLama.Native</c>) instead of stderr.
+/// <c>LLama.Native</c>) instead of stderr; then the ABI check.
 /// </summary>
 internal static class NativeSetup
 {
@@ -36,6 +36,8 @@ internal static class NativeSetup
             {
                 // The native library is already loaded (a quantiser ran first): keep its settings.
             }
+
+            NativeAbiCheck.Verify(options.NativeLibraryPath);
         }
     }
 }
