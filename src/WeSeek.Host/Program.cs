@@ -5,7 +5,7 @@ var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain i
 {
     ServeCommand.Create(),
     ChatCommand.Create(),
-    new Command("model", "Work with models: serve one over an OpenAI-compatible API.") { ModelServeCommand.Create() },
+    ModelCommand.Create(),
 };
 
 // The verbs handle Ctrl+C and SIGTERM themselves (the host drains running turns), so System.CommandLine

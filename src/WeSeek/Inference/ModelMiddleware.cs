@@ -43,6 +43,7 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             Temperature = _options.Temperature,
             TopP = _options.TopP,
             MaxOutputTokens = _options.MaxOutputTokens,
+            Seed = _options.Seed,
             ConversationId = conversation.Key,
         };
 

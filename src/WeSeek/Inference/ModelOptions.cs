@@ -22,6 +22,9 @@ public sealed class ModelOptions
     [Range(0.0, 1.0)]
     public float TopP { get; set; } = 0.95f;
 
+    /// <summary>Sampling seed; default none (a new one per answer). Set it for reproducible demos and tests.</summary>
+    public long? Seed { get; set; }
+
     /// <summary>Most tokens one answer may take, reasoning included. Default 8,192: R1 often reasons for
     /// thousands of tokens; a WeChat answer rarely needs more.</summary>
     [Range(16, 131_072)]

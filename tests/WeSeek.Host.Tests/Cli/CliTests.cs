@@ -89,12 +89,47 @@ public sealed class CliTests
         WeSeek.Inference.Llama.Models.ModelSynthesizer.Write(model, WeSeek.Inference.Llama.Models.ModelShape.Tiny);
 
         var (exitCode, output, error) = await WeseekProcess.RunAsync(
-            ["chat", "--model", model, "--show-thinking", $"--Storage:DataDirectory={data.Path}", "--Model:MaxOutputTokens=24"],
+            ["chat", "--model", model, "--show-thinking", $"--Storage:DataDirectory={data.Path}", "--Model:MaxOutputTokens=24", "--Model:Seed=3"],
             input: "你好\n");
 
         Assert.True(exitCode == 0, error);
         // Random weights: the tokens are noise, and with 24 of them the model is cut off inside its
         // reasoning, which the user gets as the fallback answer, never as reasoning passed off as an answer.
         Assert.Contains("抱歉", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelVerbs_SynthInspectListRm_WorkOnTheRealExecutable()
+    {
+        using var data = new TempDirectory();
+        var models = Path.Combine(data.Path, "models");
+        var file = Path.Combine(models, "demo-tiny.gguf");
+        string[] storage = [$"--Storage:DataDirectory={data.Path}"];
+
+        var synth = await WeseekProcess.RunAsync(["model", "synth", "--shape", "tiny", "--out", file, .. storage]);
+        var inspect = await WeseekProcess.RunAsync(["model", "inspect", "demo-tiny", .. storage]);
+        var list = await WeseekProcess.RunAsync(["model", "list", .. storage]);
+        var rm = await WeseekProcess.RunAsync(["model", "rm", "demo-tiny", .. storage]);
+        var missing = await WeseekProcess.RunAsync(["model", "inspect", "demo-tiny", .. storage]);
+
+        Assert.True(synth.ExitCode == 0, synth.Output + synth.Error);
+        Assert.Contains("qwen2", inspect.Output, StringComparison.Ordinal);
+        Assert.Contains("F32", inspect.Output, StringComparison.Ordinal);
+        Assert.Contains("demo-tiny", list.Output, StringComparison.Ordinal);
+        Assert.Equal(0, rm.ExitCode);
+        Assert.False(File.Exists(file));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("No model 'demo-tiny'", missing.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelPull_Offline_ExplainsWhatToDo()
+    {
+        using var data = new TempDirectory();
+        var (exitCode, output, _) = await WeseekProcess.RunAsync(
+            ["model", "pull", "deepseek-r1:1.5b", $"--Storage:DataDirectory={data.Path}", $"--Models:Endpoint=http://127.0.0.1:{TestHttp.FreePort()}/"]);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Models:Endpoint", output, StringComparison.Ordinal);
     }
 }

@@ -37,7 +37,7 @@ public sealed class SchedulerTests : IAsyncLifetime
         var order = new ConcurrentQueue<string>();
         async Task RunAsync(string name, string text, int tokens, TaskCompletionSource? started)
         {
-            await foreach (var update in _client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, text)], new ChatOptions { MaxOutputTokens = tokens }, TestContext.Current.CancellationToken))
+            await foreach (var update in _client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, text)], new ChatOptions { MaxOutputTokens = tokens, Seed = 7 }, TestContext.Current.CancellationToken))
             {
                 if (update.Contents.OfType<UsageContent>().Any())
                 {
