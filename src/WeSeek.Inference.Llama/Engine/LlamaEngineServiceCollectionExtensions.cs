@@ -2,6 +2,7 @@ using Microsoft.Extensions.AI;
 using WeSeek;
 using WeSeek.Configuration;
 using WeSeek.Inference.Llama.Engine;
+using WeSeek.Inference.Llama.Models;
 using WeSeek.Inference.Reasoning;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -18,6 +19,8 @@ public static class LlamaEngineServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSection<LlamaEngineOptions>(builder.Configuration, "Model:Llama");
+        builder.Services.AddSection<ModelsOptions>(builder.Configuration, "Models");
+        builder.Services.AddHttpClient("WeSeek.Models");
         builder.Services.AddSingleton<LlamaModelResolver>();
         builder.Services.AddSingleton<LlamaEngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LlamaEngineHost>());

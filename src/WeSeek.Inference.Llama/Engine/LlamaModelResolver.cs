@@ -22,25 +22,35 @@ internal sealed partial class LlamaModelResolver
     private readonly StorageOptions _storage;
     private readonly ILogger<LlamaModelResolver> _logger;
     private readonly IOperatorNotices? _notices;
+    private readonly ModelsOptions _models;
+    private readonly IHttpClientFactory? _http;
 
-    public LlamaModelResolver(IOptions<LlamaEngineOptions> options, IOptions<StorageOptions> storage, ILogger<LlamaModelResolver> logger, IOperatorNotices? notices = null)
+    public LlamaModelResolver(
+        IOptions<LlamaEngineOptions> options,
+        IOptions<StorageOptions> storage,
+        ILogger<LlamaModelResolver> logger,
+        IOperatorNotices? notices = null,
+        IOptions<ModelsOptions>? models = null,
+        IHttpClientFactory? http = null)
     {
         _options = options.Value;
         _storage = storage.Value;
         _logger = logger;
         _notices = notices;
+        _models = models?.Value ?? new ModelsOptions { AutoPull = false };
+        _http = http;
     }
 
     /// <summary>True when the engine runs a model synthesised because no real one was found.</summary>
     public bool UsingSyntheticModel { get; private set; }
 
-    public string ModelsDirectory => Path.Combine(_storage.DataDirectory, "models");
+    public string ModelsDirectory => _models.Directory ?? Path.Combine(_storage.DataDirectory, "models");
 
-    public Task<string> ResolveAsync(CancellationToken cancellationToken)
+    public async Task<string> ResolveAsync(CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(_options.ModelPath))
         {
-            return Task.FromResult(_options.ModelPath);
+            return _options.ModelPath;
         }
 
         var models = Directory.Exists(ModelsDirectory)
@@ -48,7 +58,12 @@ internal sealed partial class LlamaModelResolver
             : [];
         if (models.Count > 0)
         {
-            return Task.FromResult(models[0].FullName);
+            return models[0].FullName;
+        }
+
+        if (_models.AutoPull && _http is not null && await TryPullDefaultAsync(cancellationToken) is { } pulled)
+        {
+            return pulled;
         }
 
         var synthetic = Path.Combine(ModelsDirectory, "synthetic-tiny.gguf");
@@ -62,11 +77,47 @@ internal sealed partial class LlamaModelResolver
         Log.Synthetic(_logger, SyntheticBanner);
         _notices?.Add(SyntheticBanner);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(synthetic);
+        return synthetic;
+    }
+
+    /// <summary>Pulls the default model, logging progress every 5%; null when that is not possible now.</summary>
+    private async Task<string?> TryPullDefaultAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var entry = ModelCatalog.Load(ModelsDirectory).Resolve(_models.DefaultModel);
+            using var client = _http!.CreateClient("WeSeek.Models");
+            client.Timeout = Timeout.InfiniteTimeSpan;
+            var reported = -1;
+            Log.Pulling(_logger, entry.Name, _models.Endpoint);
+            var path = await new ModelPuller(client, _models.Endpoint, _models.Source).PullAsync(entry, ModelsDirectory, new Progress<PullProgress>(p =>
+            {
+                if (p.Total is long total && total > 0 && (int)(p.Bytes * 20 / total) is var step && step > reported)
+                {
+                    reported = step;
+                    Log.PullProgress(_logger, p.File, step * 5, p.Bytes >> 20, total >> 20);
+                }
+            }), cancellationToken);
+            return path;
+        }
+        catch (ModelPullException ex)
+        {
+            Log.PullFailed(_logger, ex.Message);
+            return null;
+        }
     }
 
     private static partial class Log
     {
+        [LoggerMessage(4112, LogLevel.Information, "No model yet: pulling {Model} from {Endpoint} (Models:AutoPull; `weseek model pull` does the same with a progress bar)")]
+        public static partial void Pulling(ILogger logger, string model, Uri endpoint);
+
+        [LoggerMessage(4113, LogLevel.Information, "Pulling {File}: {Percent}% ({Done} of {Total} MiB)")]
+        public static partial void PullProgress(ILogger logger, string file, int percent, long done, long total);
+
+        [LoggerMessage(4114, LogLevel.Warning, "Could not pull the default model: {Reason} Starting on a synthesised model instead.")]
+        public static partial void PullFailed(ILogger logger, string reason);
+
         [LoggerMessage(4111, LogLevel.Warning, "{Banner}")]
         public static partial void Synthetic(ILogger logger, string banner);
     }

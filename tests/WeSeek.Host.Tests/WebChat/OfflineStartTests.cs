@@ -1,4 +1,7 @@
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using System.Text.Json;
 using WeSeek.Host.Commands;
 using WeSeek.TestKit;
@@ -11,7 +14,8 @@ public sealed class OfflineStartTests
     public async Task Serve_WithNoModelAnywhere_StartsOnASynthesisedModelWithABanner()
     {
         using var data = new TempDirectory();
-        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}"]);
+        // The default model's pull goes to a closed loopback port: offline, as far as the product can tell.
+        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", $"--Models:Endpoint=http://127.0.0.1:{TestHttp.FreePort()}/"]);
         await app.StartAsync(TestContext.Current.CancellationToken);
         using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
 
@@ -25,6 +29,38 @@ public sealed class OfflineStartTests
         await WebChatEndToEndTests.PostAsync(http, "c-offline", "m-1", "你好");
         var history = await WebChatEndToEndTests.WaitForRepliesAsync(http, "c-offline", 1);
         Assert.Equal(2, history.Length);
+        await app.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
+    public async Task Serve_WithNoModelAndAReachableEndpoint_PullsTheDefaultModelFirst()
+    {
+        using var data = new TempDirectory();
+        var tiny = Path.Combine(data.Path, "served.gguf");
+        WeSeek.Inference.Llama.Models.ModelSynthesizer.Write(tiny, WeSeek.Inference.Llama.Models.ModelShape.Tiny);
+        var requested = new List<string>();
+        var mirrorBuilder = WebApplication.CreateSlimBuilder();
+        mirrorBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var mirror = mirrorBuilder.Build();
+        mirror.MapGet("/{**path}", (string path) =>
+        {
+            lock (requested)
+            {
+                requested.Add(path);
+            }
+
+            return Results.File(tiny, "application/octet-stream", enableRangeProcessing: true);
+        });
+        await mirror.StartAsync(TestContext.Current.CancellationToken);
+
+        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", $"--Models:Endpoint={mirror.Urls.First()}/"]);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        var status = await http.GetFromJsonAsync<JsonElement>("/api/webchat/status", TestContext.Current.CancellationToken);
+
+        Assert.Equal("unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/resolve/main/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf", Assert.Single(requested));
+        Assert.True(File.Exists(Path.Combine(data.Path, "models", "DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf")));
+        Assert.Empty(status.GetProperty("notices").EnumerateArray());
         await app.StopAsync(TestContext.Current.CancellationToken);
     }
 }
