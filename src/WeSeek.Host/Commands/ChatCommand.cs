@@ -39,8 +39,14 @@ internal static class ChatCommand
                 ContentRootPath = AppContext.BaseDirectory,
             });
             builder.AddWeSeekConfiguration(args);
-            // The terminal is for the conversation; operational logs go to the server's console, not here.
-            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            // The terminal is for the conversation: only warnings and errors are logged here. Set through
+            // configuration, added last, because appsettings.json's categories would override a minimum level.
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Default"] = "Warning",
+                ["Logging:LogLevel:Microsoft"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+            });
             builder.AddWeSeekServices().AddChannel<TerminalChannel>();
             using var host = builder.Build();
             await host.StartAsync(cancellationToken);
