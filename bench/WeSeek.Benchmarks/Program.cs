@@ -7,10 +7,8 @@ using LLama.Native;
 using LLama.Sampling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
-using WeSeek.Storage;
 
 // Engine benchmark: single-chat prefill and decode through LlamaChatClient (the product path: template,
 // scheduler, sampling, detokenising, streaming), side by side with a raw llama_decode loop on the same model
@@ -130,9 +128,7 @@ static async Task<(double Prefill, double Decode)> RawAsync(string path, int pro
 // The product: the same tokens through LlamaChatClient's streaming path.
 static async Task<(double Prefill, double Decode)> ProductAsync(LlamaEngineOptions options, int promptTokens, int decodeTokens)
 {
-    var host = new LlamaEngineHost(Options.Create(options),
-        new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
-        NullLogger<LlamaEngineHost>.Instance);
+    var host = LlamaEngineHost.ForModel(options);
     await using (host)
     {
         await host.StartAsync(CancellationToken.None);

@@ -7,10 +7,8 @@ using LLama.Native;
 using LLama.Sampling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
-using WeSeek.Storage;
 
 namespace WeSeek.Benchmarks;
 
@@ -125,9 +123,7 @@ internal static class SchedulerBenchmarks
     private static async Task<double> ProductBatchAsync(string path, int n, int tokens)
     {
         var options = new LlamaEngineOptions { ModelPath = path, ContextSize = n * 96 + 256, MaxSequences = n, MaxKeptConversations = 0 };
-        var host = new LlamaEngineHost(Options.Create(options),
-            new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
-            NullLogger<LlamaEngineHost>.Instance);
+        var host = LlamaEngineHost.ForModel(options);
         await using (host)
         {
             await host.StartAsync(CancellationToken.None);
@@ -158,9 +154,7 @@ internal static class SchedulerBenchmarks
     private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns)
     {
         var options = new LlamaEngineOptions { ModelPath = path, ContextSize = 8192, MaxSequences = 2, MaxKeptConversations = 4 };
-        var host = new LlamaEngineHost(Options.Create(options),
-            new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions()), NullLogger<LlamaModelResolver>.Instance),
-            NullLogger<LlamaEngineHost>.Instance);
+        var host = LlamaEngineHost.ForModel(options);
         var table = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; each turn a ~20-token question and a fixed ~48-token answer; time to first token (ms).")
             .AppendLine()

@@ -29,6 +29,17 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
 
     public string? ModelId => _engine?.ModelId;
 
+    /// <summary>A host for one model file outside dependency injection (benchmarks, tests, tools).</summary>
+    public static LlamaEngineHost ForModel(LlamaEngineOptions options, string? dataDirectory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var resolver = new LlamaModelResolver(
+            Options.Create(options),
+            Options.Create(new Storage.StorageOptions { DataDirectory = dataDirectory ?? Path.GetTempPath() }),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<LlamaModelResolver>.Instance);
+        return new LlamaEngineHost(Options.Create(options), resolver, Microsoft.Extensions.Logging.Abstractions.NullLogger<LlamaEngineHost>.Instance);
+    }
+
     public Task StartAsync(CancellationToken cancellationToken) => GetEngineAsync(cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Reasoning;
-using WeSeek.Storage;
 
 namespace WeSeek.Inference.Llama.Tests.Engine;
 
@@ -23,10 +20,7 @@ public sealed class LlamaChatClientTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
-    internal static LlamaEngineHost CreateHost(LlamaEngineOptions options, string? dataDirectory = null) =>
-        new(Options.Create(options),
-            new LlamaModelResolver(Options.Create(options), Options.Create(new StorageOptions { DataDirectory = dataDirectory ?? Path.GetTempPath() }), NullLogger<LlamaModelResolver>.Instance),
-            NullLogger<LlamaEngineHost>.Instance);
+    internal static LlamaEngineHost CreateHost(LlamaEngineOptions options) => LlamaEngineHost.ForModel(options);
 
     private static List<ChatMessage> Prompt(string text) => [new(ChatRole.User, text)];
 
