@@ -29,6 +29,9 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
 
     public string? ModelId => _engine?.ModelId;
 
+    /// <summary>The engine once loaded; null before.</summary>
+    public LlamaEngine? LoadedEngine => _engine;
+
     /// <summary>A host for one model file outside dependency injection (benchmarks, tests, tools).</summary>
     public static LlamaEngineHost ForModel(LlamaEngineOptions options, string? dataDirectory = null)
     {

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek;
+using WeSeek.Conversations;
 using WeSeek.Configuration;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
@@ -24,6 +26,8 @@ public static class LlamaEngineServiceCollectionExtensions
         builder.Services.AddSingleton<LlamaModelResolver>();
         builder.Services.AddSingleton<LlamaEngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LlamaEngineHost>());
+        // Context windows in the model's own tokens (replaces the estimate AddWeSeek registers).
+        builder.Services.Replace(ServiceDescriptor.Singleton<ITokenCounter, LlamaTokenCounter>());
         builder.Services.AddChatClient(sp => new LlamaChatClient(sp.GetRequiredService<LlamaEngineHost>()))
             .UseReasoningSplit(ThinkStart.Open);
         return builder;

@@ -19,3 +19,24 @@ public sealed class NativeAbiCheckTests
         Assert.Contains($"n_batch={batch}", problem, StringComparison.Ordinal);
     }
 }
+
+public sealed class LlamaTokenCounterTests
+{
+    [Fact]
+    public async Task Count_UsesTheModelsTokenizerOnceLoaded()
+    {
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 512 });
+        await using (host)
+        {
+            var counter = new LlamaTokenCounter(host);
+            var before = counter.Count("你好");
+            await host.StartAsync(TestContext.Current.CancellationToken);
+
+            // The byte-level vocabulary spends one token per UTF-8 byte: 6 for two Chinese characters,
+            // where the estimate (one per CJK character) said 2; special tokens count as one.
+            Assert.Equal(2, before);
+            Assert.Equal(6, counter.Count("你好"));
+            Assert.Equal(1, counter.Count("</think>"));
+        }
+    }
+}
