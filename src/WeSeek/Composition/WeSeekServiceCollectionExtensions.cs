@@ -54,6 +54,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<IReplyStreamHub, ReplyStreamHub>();
         services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
         services.TryAddSingleton<ChannelRegistry>();
+        services.TryAddSingleton<TurnCompletions>();
+        services.TryAddSingleton<ChatSendGate>();
+        services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
 
         services.TryAddScoped<OutboxMiddleware>();
         services.TryAddScoped<GuardMiddleware>();
