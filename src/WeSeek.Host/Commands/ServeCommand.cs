@@ -61,13 +61,14 @@ internal static class ServeCommand
             builder.WebHost.UseUrls(DefaultUrls);
         }
 
-        builder.AddWeSeekServices().AddWebChat();
+        builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapHealthChecks("/health/live");
         app.MapHealthChecks("/health/ready");
         app.MapWebChat();
+        app.MapWeChatChannels();
         return app;
     }
 }
