@@ -119,6 +119,18 @@ public sealed class ModelPuller
         }
 
         await VerifyAsync(part, name, size, sha256, cancellationToken);
+        // Without a catalog size or checksum, the header is the check left (every shard of a split model is
+        // a GGUF file too): a proxy's HTML error page fails here instead of at load time.
+        try
+        {
+            GgufReader.Read(part);
+        }
+        catch (InvalidDataException ex)
+        {
+            File.Delete(part);
+            throw new ModelPullException($"{name} is not a valid GGUF file ({ex.Message}); the download was removed. Check Models:Endpoint (a mirror may have answered with an error page) and pull again.", ex);
+        }
+
         File.Move(part, target, overwrite: true);
     }
 

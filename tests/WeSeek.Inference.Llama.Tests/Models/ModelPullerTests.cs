@@ -12,7 +12,8 @@ namespace WeSeek.Inference.Llama.Tests.Models;
 /// Hugging Face and ModelScope CDNs do; nothing goes to the internet.</summary>
 public sealed class ModelPullerTests : IAsyncLifetime
 {
-    private readonly byte[] _file = RandomNumberGenerator.GetBytes(3 << 20);
+    private static readonly byte[] Model = SynthesiseTiny();
+    private byte[] _file = Model;
     private WebApplication _server = null!;
     private int _cutAfter;
     private int _requests;
@@ -51,6 +52,14 @@ public sealed class ModelPullerTests : IAsyncLifetime
     }
 
     public async ValueTask DisposeAsync() => await _server.DisposeAsync();
+
+    private static byte[] SynthesiseTiny()
+    {
+        using var dir = new TempDirectory();
+        var path = Path.Combine(dir.Path, "tiny.gguf");
+        ModelSynthesizer.Write(path, ModelShape.Tiny);
+        return File.ReadAllBytes(path);
+    }
 
     private Uri Endpoint => new(_server.Urls.First() + "/");
 
@@ -100,6 +109,22 @@ public sealed class ModelPullerTests : IAsyncLifetime
             .PullFileAsync(new Uri(Endpoint, "m.gguf"), target, null, new string('0', 64), null, TestContext.Current.CancellationToken));
 
         Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(target));
+        Assert.False(File.Exists(target + ".part"));
+    }
+
+    [Fact]
+    public async Task Pull_NotAGguf_IsRejectedAndRemoved()
+    {
+        _file = "<html>502 Bad Gateway</html>"u8.ToArray();
+        using var dir = new TempDirectory();
+        using var http = TestHttp.CreateClient(Endpoint);
+        var target = Path.Combine(dir.Path, "m.gguf");
+
+        var error = await Assert.ThrowsAsync<ModelPullException>(() => new ModelPuller(http, Endpoint, "huggingface")
+            .PullFileAsync(new Uri(Endpoint, "m.gguf"), target, null, null, null, TestContext.Current.CancellationToken));
+
+        Assert.Contains("not a valid GGUF", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(target));
         Assert.False(File.Exists(target + ".part"));
     }
