@@ -7,6 +7,7 @@ using LLama.Native;
 using LLama.Sampling;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using WeSeek.Logging;
 
 namespace WeSeek.Inference.Llama.Engine;
 
@@ -566,10 +567,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(4100, LogLevel.Error, "The embedded engine's scheduler failed")]
+        [LoggerMessage(WeSeekEventId.LlamaSchedulerFailed, LogLevel.Error, "The embedded engine's scheduler failed")]
         public static partial void SchedulerFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(4101, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
+        [LoggerMessage(WeSeekEventId.LlamaDecodeFailed, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);
     }
 }

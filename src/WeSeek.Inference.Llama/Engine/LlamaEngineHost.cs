@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using WeSeek.Logging;
 
 namespace WeSeek.Inference.Llama.Engine;
 
@@ -84,7 +85,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(4110, LogLevel.Information, "Loaded {Model} in {Elapsed}: context {ContextSize} tokens shared by up to {Sequences} conversations")]
+        [LoggerMessage(WeSeekEventId.LlamaModelLoaded, LogLevel.Information, "Loaded {Model} in {Elapsed}: context {ContextSize} tokens shared by up to {Sequences} conversations")]
         public static partial void Loaded(ILogger logger, string model, TimeSpan elapsed, int contextSize, int sequences);
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Inference.Llama.Models;
 using WeSeek.Operations;
 using WeSeek.Storage;
+using WeSeek.Logging;
 
 namespace WeSeek.Inference.Llama.Engine;
 
@@ -109,16 +110,16 @@ internal sealed partial class LlamaModelResolver
 
     private static partial class Log
     {
-        [LoggerMessage(4112, LogLevel.Information, "No model yet: pulling {Model} from {Endpoint} (Models:AutoPull; `weseek model pull` does the same with a progress bar)")]
+        [LoggerMessage(WeSeekEventId.LlamaPulling, LogLevel.Information, "No model yet: pulling {Model} from {Endpoint} (Models:AutoPull; `weseek model pull` does the same with a progress bar)")]
         public static partial void Pulling(ILogger logger, string model, Uri endpoint);
 
-        [LoggerMessage(4113, LogLevel.Information, "Pulling {File}: {Percent}% ({Done} of {Total} MiB)")]
+        [LoggerMessage(WeSeekEventId.LlamaPullProgress, LogLevel.Information, "Pulling {File}: {Percent}% ({Done} of {Total} MiB)")]
         public static partial void PullProgress(ILogger logger, string file, int percent, long done, long total);
 
-        [LoggerMessage(4114, LogLevel.Warning, "Could not pull the default model: {Reason} Starting on a synthesised model instead.")]
+        [LoggerMessage(WeSeekEventId.LlamaPullFailed, LogLevel.Warning, "Could not pull the default model: {Reason} Starting on a synthesised model instead.")]
         public static partial void PullFailed(ILogger logger, string reason);
 
-        [LoggerMessage(4111, LogLevel.Warning, "{Banner}")]
+        [LoggerMessage(WeSeekEventId.LlamaSyntheticModel, LogLevel.Warning, "{Banner}")]
         public static partial void Synthetic(ILogger logger, string banner);
     }
 }

@@ -4,7 +4,7 @@ namespace WeSeek.Logging;
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class).
-/// Next free ids: 1003, 2013, 3007, 4005, 7002, 9004.
+/// Next free ids: 1003, 2013, 3007, 4005, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -39,6 +39,15 @@ internal static class WeSeekEventId
     public const int RemoteEngineConfigured = 4002;
     public const int RemoteEngineUnreachable = 4003;
     public const int RemoteEngineRefused = 4004;
+
+    // 4100s: the embedded llama.cpp engine (WeSeek.Inference.Llama).
+    public const int LlamaSchedulerFailed = 4100;
+    public const int LlamaDecodeFailed = 4101;
+    public const int LlamaModelLoaded = 4110;
+    public const int LlamaSyntheticModel = 4111;
+    public const int LlamaPulling = 4112;
+    public const int LlamaPullProgress = 4113;
+    public const int LlamaPullFailed = 4114;
 
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;
