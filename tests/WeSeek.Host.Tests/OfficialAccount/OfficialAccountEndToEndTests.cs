@@ -221,6 +221,8 @@ public sealed class OfficialAccountEndToEndTests
                 "--OfficialAccount:Accounts:demo:AppSecret=secret",
                 "--OfficialAccount:ApiBaseUrl=" + weChat.BaseUrl,
                 "--Outbox:PacingInterval=00:00:00",
+                // The longest budget allowed: "answer ready" must not depend on how busy the machine is.
+                "--OfficialAccount:PassiveReplyBudget=00:00:04.800",
                 .. extra,
             ]);
             return new Env(data, app, weChat, model);
