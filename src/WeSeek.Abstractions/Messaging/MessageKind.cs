@@ -15,7 +15,6 @@ public enum MessageKind
     /// <summary>A platform event (subscribe, menu click) rendered as text.</summary>
     Event,
 
-    /// <summary>Anything else: stored for the record and not answered (an unknown platform message type, an
-    /// event that cannot be replied to such as unsubscribe).</summary>
+    /// <summary>Anything else.</summary>
     Other,
 }

@@ -63,7 +63,7 @@ internal static class ServeCommand
             builder.WebHost.UseUrls(DefaultUrls);
         }
 
-        builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
+        builder.AddWeSeekServices().AddWebChat();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -71,7 +71,6 @@ internal static class ServeCommand
         app.MapHealthChecks("/health/ready");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
-        app.MapWeChatChannels();
         return app;
     }
 }

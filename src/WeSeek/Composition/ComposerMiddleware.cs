@@ -48,8 +48,7 @@ internal sealed partial class ComposerMiddleware : ITurnMiddleware
         }
 
         var parts = ReplySplitter.Split(answer, capabilities.MaxTextLength, capabilities.MaxTextBytes);
-        var budget = capabilities.MaxMessagesPerTrigger > 0 ? Math.Min(_options.MaxReplies, capabilities.MaxMessagesPerTrigger) : _options.MaxReplies;
-        var room = Math.Max(1, budget - replies.Count);
+        var room = _options.MaxReplies - replies.Count;
         if (parts.Count > room)
         {
             Log.Truncated(_logger, turn.InboxId, parts.Count, room);
