@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using WeSeek.Messaging;
+using WeSeek.Streaming;
 
 namespace WeSeek.Channels.WebChat;
 
@@ -16,8 +16,8 @@ internal sealed class WebChatChannel : IChannel
     /// <summary>The account id of web chat messages: there is one, the local operator's.</summary>
     public const string AccountId = "local";
 
-    private const int SubscriberCapacity = 256;
-    private readonly ConcurrentDictionary<string, ChannelWriter<OutboundMessage>[]> _subscribers = new();
+    // 256 replies per open page: far more than a chat produces before the page reads them.
+    private readonly Broadcaster<string, OutboundMessage> _replies = new(capacity: 256);
     private readonly IOptionsMonitor<WebChatOptions> _options;
     private readonly TimeProvider _time;
     private IInboundSink? _sink;
@@ -89,37 +89,13 @@ internal sealed class WebChatChannel : IChannel
     public Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (_subscribers.TryGetValue(message.ChatId, out var writers))
-        {
-            foreach (var writer in writers)
-            {
-                writer.TryWrite(message);
-            }
-        }
+        _replies.Publish(message.ChatId, message);
 
         return Task.FromResult(new SendReceipt($"webchat-{message.OutboxId}"));
     }
 
     /// <summary>Replies sent to <paramref name="chatId"/> from now until <paramref name="cancellationToken"/>.
     /// Bounded; a stalled page loses its oldest replies here and finds them in the history.</summary>
-    public ChannelReader<OutboundMessage> SubscribeReplies(string chatId, CancellationToken cancellationToken)
-    {
-        var queue = Channel.CreateBounded<OutboundMessage>(new BoundedChannelOptions(SubscriberCapacity) { FullMode = BoundedChannelFullMode.DropOldest });
-        _subscribers.AddOrUpdate(chatId, _ => [queue.Writer], (_, writers) => [.. writers, queue.Writer]);
-        cancellationToken.Register(() =>
-        {
-            queue.Writer.TryComplete();
-            while (_subscribers.TryGetValue(chatId, out var current))
-            {
-                var remaining = current.Where(w => w != queue.Writer).ToArray();
-                if (remaining.Length == 0
-                    ? _subscribers.TryRemove(new KeyValuePair<string, ChannelWriter<OutboundMessage>[]>(chatId, current))
-                    : _subscribers.TryUpdate(chatId, remaining, current))
-                {
-                    break;
-                }
-            }
-        });
-        return queue.Reader;
-    }
+    public ChannelReader<OutboundMessage> SubscribeReplies(string chatId, CancellationToken cancellationToken) =>
+        _replies.Subscribe(chatId, cancellationToken);
 }
