@@ -52,6 +52,27 @@ internal static class HostComposition
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddPrometheusExporter());
 
+    /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>); nothing
+    /// otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
+    public static IWeSeekBuilder AddWeChatChannels(this IWeSeekBuilder weseek)
+    {
+        if (weseek.Configuration.HasOfficialAccounts())
+        {
+            weseek.AddOfficialAccount();
+        }
+
+        return weseek;
+    }
+
+    /// <summary>Maps the callbacks of the channels <see cref="AddWeChatChannels"/> added.</summary>
+    public static void MapWeChatChannels(this WebApplication app)
+    {
+        if (app.Configuration.HasOfficialAccounts())
+        {
+            app.MapOfficialAccount();
+        }
+    }
+
     /// <summary>
     /// Prints a configuration error the way an operator needs it (the key, the environment variable, what
     /// is wrong), instead of a stack trace. Returns false for other exceptions.

@@ -14,6 +14,11 @@ public sealed record ChannelCapabilities
     /// daily cap. Local channels (web chat, terminal) set it false.</summary>
     public bool RateLimited { get; init; } = true;
 
+    /// <summary>Most messages one inbound message may be answered with; 0 for no limit of the channel's own.
+    /// Default 0. WeChat sets it per surface: 5 for the 公众号 customer-service API (45047 after that), 1 for a
+    /// subscription account that can only answer passively.</summary>
+    public int MaxMessagesPerTrigger { get; init; }
+
     /// <summary>True when the channel shows tokens as they are generated (through the reply stream).</summary>
     public bool Streaming { get; init; }
 }

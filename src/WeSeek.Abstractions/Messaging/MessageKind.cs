@@ -15,6 +15,7 @@ public enum MessageKind
     /// <summary>A platform event (subscribe, menu click) rendered as text.</summary>
     Event,
 
-    /// <summary>Anything else.</summary>
+    /// <summary>Anything else: stored for the record and not answered (an unknown platform message type, an
+    /// event that cannot be replied to such as unsubscribe).</summary>
     Other,
 }

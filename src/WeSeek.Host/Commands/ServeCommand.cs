@@ -63,7 +63,7 @@ internal static class ServeCommand
             builder.WebHost.UseUrls(DefaultUrls);
         }
 
-        builder.AddWeSeekServices().AddWebChat();
+        builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -71,6 +71,7 @@ internal static class ServeCommand
         app.MapHealthChecks("/health/ready");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
+        app.MapWeChatChannels();
         return app;
     }
 }

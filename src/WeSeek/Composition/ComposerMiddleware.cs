@@ -48,7 +48,8 @@ internal sealed partial class ComposerMiddleware : ITurnMiddleware
         }
 
         var parts = ReplySplitter.Split(answer, capabilities.MaxTextLength, capabilities.MaxTextBytes);
-        var room = _options.MaxReplies - replies.Count;
+        var budget = capabilities.MaxMessagesPerTrigger > 0 ? Math.Min(_options.MaxReplies, capabilities.MaxMessagesPerTrigger) : _options.MaxReplies;
+        var room = Math.Max(1, budget - replies.Count);
         if (parts.Count > room)
         {
             Log.Truncated(_logger, turn.InboxId, parts.Count, room);

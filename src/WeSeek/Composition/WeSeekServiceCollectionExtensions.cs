@@ -56,6 +56,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
         services.TryAddSingleton<ChannelRegistry>();
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        services.TryAddSingleton<TurnCompletions>();
+        services.TryAddSingleton<ChatSendGate>();
+        services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
 
         services.TryAddScoped<OutboxMiddleware>();
         services.TryAddScoped<GuardMiddleware>();

@@ -31,10 +31,14 @@ internal sealed partial class OutboxSender : BackgroundService
     private readonly TimeProvider _time;
     private readonly DailyCapCalendar _calendar;
     private readonly ILogger<OutboxSender> _logger;
+    private readonly TurnCompletions _completions;
+    private readonly ChatSendGate _gate;
     private readonly Dictionary<(ChannelId, string, string), DateTimeOffset> _lastSent = [];
 
-    public OutboxSender(OutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger)
+    public OutboxSender(OutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate)
     {
+        _completions = completions;
+        _gate = gate;
         _store = store;
         _channels = channels;
         _signal = signal;
@@ -95,6 +99,13 @@ internal sealed partial class OutboxSender : BackgroundService
                 continue;
             }
 
+            if (_completions.IsHeld(message.InboxId))
+            {
+                // A channel is about to answer this message in the platform's own request (passive reply);
+                // releasing the hold wakes this loop for whatever it does not take.
+                continue;
+            }
+
             if (entry.NextAttemptAt > now)
             {
                 wake = Earliest(wake, entry.NextAttemptAt);
@@ -150,6 +161,13 @@ internal sealed partial class OutboxSender : BackgroundService
     private async Task SendOneAsync(OutboxEntry entry, IChannel channel, string? day, CancellationToken cancellationToken)
     {
         var message = entry.Message;
+        using var entered = await _gate.EnterAsync(message.Channel.Value, message.AccountId, message.ChatId, cancellationToken);
+        if (!await _store.IsPendingAsync(message.OutboxId, cancellationToken))
+        {
+            // Claimed for a passive reply since this pass read it.
+            return;
+        }
+
         try
         {
             var receipt = await channel.SendAsync(message, cancellationToken);

@@ -41,6 +41,16 @@ internal sealed class OutboxStore
         return result;
     }
 
+    /// <summary>True while the row is neither sent (also as a passive reply) nor given up.</summary>
+    public async Task<bool> IsPendingAsync(long outboxId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state FROM outbox WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", outboxId);
+        return await command.ExecuteScalarAsync(cancellationToken) is "pending";
+    }
+
     /// <summary>When the chat last got a message, if ever.</summary>
     public async Task<DateTimeOffset?> LastSentAtAsync(ChannelId channel, string account, string chatId, CancellationToken cancellationToken)
     {

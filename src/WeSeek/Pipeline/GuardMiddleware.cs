@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Logging;
+using WeSeek.Messaging;
 using WeSeek.Outbox;
 
 namespace WeSeek.Pipeline;
@@ -35,6 +36,12 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
         ArgumentNullException.ThrowIfNull(turn);
         ArgumentNullException.ThrowIfNull(next);
         var message = turn.Message;
+        if (message.Kind == MessageKind.Other)
+        {
+            // Stored for the record (an unknown message type, an unsubscribe): nothing to answer, no model time.
+            return;
+        }
+
         if (_channels.Find(message.Channel) is { Capabilities.RateLimited: true })
         {
             var sent = await _outbox.SentCountAsync(message.Channel, message.AccountId, _calendar.DayOf(_time.GetUtcNow()), turn.Aborted);

@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
+using WeSeek.Outbox;
 using WeSeek.Storage;
 
 namespace WeSeek.Pipeline;
@@ -21,11 +22,13 @@ internal sealed class TurnStore
 {
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
+    private readonly TurnCompletions _completions;
 
-    public TurnStore(SqliteDatabase database, TimeProvider time)
+    public TurnStore(SqliteDatabase database, TimeProvider time, TurnCompletions completions)
     {
         _database = database;
         _time = time;
+        _completions = completions;
     }
 
     /// <summary>
@@ -127,6 +130,7 @@ internal sealed class TurnStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+        _completions.Complete(turn.InboxId);
     }
 
     /// <summary>Records a failed attempt; the message stays pending until <paramref name="retryAt"/>.</summary>

@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using WeSeek.Channels.WeChat;
+using WeSeek.Channels.WeChatCrypto;
+using WeSeek.Messaging;
+
+namespace WeSeek.Channels.OfficialAccount;
+
+/// <summary>
+/// One 公众号 as a channel (<c>mp:{name}</c>). A callback is verified (signature or msg_signature, replay
+/// window, receiveid), normalised, stored, and only then answered: with the answer itself when the turn
+/// finishes within <see cref="OfficialAccountOptions.PassiveReplyBudget"/> (the reply is claimed from the
+/// outbox), otherwise <c>success</c>, after which the outbox sends it through the customer-service API.
+/// Hostile input gets a 4xx and stores nothing.
+/// </summary>
+internal sealed partial class OfficialAccountChannel : IChannel
+{
+    private readonly string _name;
+    private readonly OfficialAccountSettings _account;
+    private readonly OfficialAccountOptions _options;
+    private readonly WeChatMessageCrypto? _crypto;
+    private readonly IReplyClaims _claims;
+    private readonly OfficialAccountApiClient _api;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    // Deliveries seen per message id, for PassiveOnly's "answer on the last delivery"; bounded by pruning.
+    private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset First)> _deliveries = new(StringComparer.Ordinal);
+    private IInboundSink? _sink;
+
+    public OfficialAccountChannel(string name, OfficialAccountSettings account, OfficialAccountOptions options, IReplyClaims claims, OfficialAccountApiClient api, TimeProvider time, ILogger logger)
+    {
+        _name = name;
+        _account = account;
+        _options = options;
+        _crypto = string.IsNullOrEmpty(account.EncodingAesKey) ? null : new WeChatMessageCrypto(account.Token, account.EncodingAesKey, account.AppId);
+        _claims = claims;
+        _api = api;
+        _time = time;
+        _logger = logger;
+        Id = ChannelId.From("mp:" + name);
+        Capabilities = new ChannelCapabilities
+        {
+            MaxTextBytes = 2048,
+            // 客服 allows five messages per user message (45047 after); a passive-only account has one reply.
+            MaxMessagesPerTrigger = account.ReplyMode == ReplyMode.PassiveOnly ? 1 : 5,
+        };
+    }
+
+    public ChannelId Id { get; }
+
+    public ChannelCapabilities Capabilities { get; }
+
+    public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
+    {
+        _sink = sink;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _sink = null;
+        return Task.CompletedTask;
+    }
+
+    public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_account.ReplyMode == ReplyMode.PassiveOnly)
+        {
+            // No API: the reply waits in the outbox for the user's next message, which claims it.
+            throw new ChannelSendException("This account answers passively only; the reply waits for the user's next message.", isPermanent: false);
+        }
+
+        try
+        {
+            await _api.SendTextAsync(_options.ApiBaseUrl, _account, message.ChatId, message.Text, cancellationToken);
+            return new SendReceipt(null);
+        }
+        catch (WeChatApiException ex)
+        {
+            Log.SendFailed(_logger, Id.Value, ex.ErrorCode);
+            // 45015: 48-hour window closed or unfollowed; 45047: quota of this trigger spent; 43004/40003: not a
+            // follower; 48001: no 客服 permission. Retrying cannot help; anything else backs off.
+            throw new ChannelSendException(ex.Message, isPermanent: ex.ErrorCode is 45015 or 45047 or 43004 or 40003 or 48001 or 45002, ex);
+        }
+    }
+
+    /// <summary>URL verification (GET): 3-field signature, then the raw <c>echostr</c>.</summary>
+    public IResult Verify(HttpRequest request)
+    {
+        var q = request.Query;
+        if (!WeChatCallback.IsFresh(q["timestamp"], _options.TimestampToleranceSeconds, _time.GetUtcNow()))
+        {
+            return Reject("stale or missing timestamp", StatusCodes.Status403Forbidden);
+        }
+
+        if (!WeChatSignature.Verify(q["signature"], _account.Token, q["timestamp"].ToString(), q["nonce"].ToString()))
+        {
+            return Reject("bad signature", StatusCodes.Status403Forbidden);
+        }
+
+        return Results.Text(q["echostr"].ToString(), "text/plain");
+    }
+
+    /// <summary>A message or event (POST).</summary>
+    public async Task<IResult> ReceiveAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var q = request.Query;
+        var timestamp = q["timestamp"].ToString();
+        var nonce = q["nonce"].ToString();
+        if (!WeChatCallback.IsFresh(timestamp, _options.TimestampToleranceSeconds, _time.GetUtcNow()))
+        {
+            return Reject("stale or missing timestamp", StatusCodes.Status403Forbidden);
+        }
+
+        var encrypted = string.Equals(q["encrypt_type"], "aes", StringComparison.OrdinalIgnoreCase);
+        // In plain mode the 3-field signature is the only proof; in compatible and safe mode msg_signature
+        // covers the ciphertext ("不要使用signature验证").
+        if (!encrypted && !WeChatSignature.Verify(q["signature"], _account.Token, timestamp, nonce))
+        {
+            return Reject("bad signature", StatusCodes.Status403Forbidden);
+        }
+
+        var (body, status) = await WeChatCallback.ReadBodyAsync(request, _options.MaxBodyBytes, cancellationToken);
+        if (body is null)
+        {
+            return Reject(status == StatusCodes.Status413PayloadTooLarge ? "body too large" : "body not UTF-8", status);
+        }
+
+        Dictionary<string, string> fields;
+        try
+        {
+            fields = WeChatXml.Parse(body);
+            if (encrypted)
+            {
+                if (_crypto is null)
+                {
+                    return Reject("encrypted callback but no EncodingAesKey configured", StatusCodes.Status400BadRequest);
+                }
+
+                // Compatible mode carries plaintext fields too; only the signed ciphertext is trusted.
+                if (!fields.TryGetValue("Encrypt", out var cipher))
+                {
+                    return Reject("no Encrypt element", StatusCodes.Status400BadRequest);
+                }
+
+                fields = WeChatXml.Parse(_crypto.VerifyAndDecrypt(q["msg_signature"], timestamp, nonce, cipher));
+            }
+        }
+        catch (WeChatCryptoException ex)
+        {
+            return Reject(ex.Error.ToString(), ex.Error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest);
+        }
+
+        if (OfficialAccountMessageMapper.ToInbound(Id, _name, fields) is not { } message)
+        {
+            return Reject("missing fields", StatusCodes.Status400BadRequest);
+        }
+
+        if (_sink is not { } sink)
+        {
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var delivery = CountDelivery(message.ExternalMessageId);
+        var accountId = fields.TryGetValue("ToUserName", out var gh) ? gh : "";
+        if (_account.ReplyMode == ReplyMode.PassiveOnly && delivery == 1 && message.Kind != MessageKind.Other)
+        {
+            // "回复任意文字获取回答": a message while an answer waits fetches that answer. It is a fetch, not a
+            // question, so it is not stored.
+            var waiting = await _claims.ClaimAsync(Id, _name, message.ChatId, 1, cancellationToken);
+            if (waiting.Count > 0)
+            {
+                return Reply(message.ChatId, accountId, waiting[0].Text, encrypted, nonce);
+            }
+        }
+
+        var accepted = await sink.AcceptAsync(message, cancellationToken);
+        if (!accepted.IsAccepted)
+        {
+            return Reject(accepted.Reason ?? "refused by the inbox", StatusCodes.Status400BadRequest);
+        }
+
+        Log.Stored(_logger, Id.Value, accepted.InboxId, delivery);
+        if (message.Kind == MessageKind.Other)
+        {
+            return Success();
+        }
+
+        var typing = _account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored
+            ? StartTyping(message.ChatId)
+            : Task.CompletedTask;
+        var lastDelivery = delivery >= _options.Deliveries;
+        var budget = _account.ReplyMode == ReplyMode.PassiveOnly && !lastDelivery
+            // Hold this delivery past WeChat's 5 s so that it retries; its disconnect cancels the wait.
+            ? _options.PassiveReplyBudget + TimeSpan.FromSeconds(5)
+            : _options.PassiveReplyBudget;
+        IReadOnlyList<OutboundMessage> claimed;
+        try
+        {
+            claimed = await _claims.WaitAndClaimAsync(accepted.InboxId, Id, _name, message.ChatId, 1, budget, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return Success();
+        }
+
+        await typing;
+        if (claimed.Count > 0)
+        {
+            Log.Passive(_logger, Id.Value, accepted.InboxId);
+            return Reply(message.ChatId, accountId, claimed[0].Text, encrypted, nonce);
+        }
+
+        if (_account.ReplyMode == ReplyMode.PassiveOnly)
+        {
+            Log.Placeholder(_logger, Id.Value, accepted.InboxId, delivery);
+            return Reply(message.ChatId, accountId, _account.PendingReplyText, encrypted, nonce);
+        }
+
+        return Success();
+    }
+
+    private async Task StartTyping(string openId)
+    {
+        try
+        {
+            await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is WeChatApiException or HttpRequestException)
+        {
+            // Typing is a courtesy (45080: no interaction in 30 s, 45081: already typing); never fail a callback for it.
+        }
+    }
+
+    private int CountDelivery(string externalId)
+    {
+        var now = _time.GetUtcNow();
+        if (_deliveries.Count > 10_000)
+        {
+            foreach (var old in _deliveries.Where(p => now - p.Value.First > TimeSpan.FromMinutes(1)).Select(p => p.Key).ToList())
+            {
+                _deliveries.TryRemove(old, out _);
+            }
+        }
+
+        return _deliveries.AddOrUpdate(externalId, _ => (1, now), (_, seen) => now - seen.First > TimeSpan.FromMinutes(1) ? (1, now) : (seen.Count + 1, seen.First)).Count;
+    }
+
+    private IResult Reply(string openId, string accountId, string text, bool encrypted, string nonce)
+    {
+        var now = _time.GetUtcNow();
+        var xml = OfficialAccountMessageMapper.TextReply(openId, accountId, text, now);
+        return Results.Text(encrypted ? _crypto!.EncryptReply(xml, WeChatCallback.UnixSeconds(now), nonce) : xml, "application/xml");
+    }
+
+    // "success" needs no encryption even in safe mode, and tells WeChat not to retry.
+    private static IResult Success() => Results.Text("success", "text/plain");
+
+    private IResult Reject(string reason, int status)
+    {
+        Log.Rejected(_logger, Id.Value, reason, status);
+        return Results.StatusCode(status);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(ChannelEventId.CallbackRejected, LogLevel.Warning, "Callback to {Channel} rejected ({Reason}): {Status}")]
+        public static partial void Rejected(ILogger logger, string channel, string reason, int status);
+
+        [LoggerMessage(ChannelEventId.CallbackStored, LogLevel.Debug, "Callback to {Channel} stored as message {InboxId} (delivery {Delivery})")]
+        public static partial void Stored(ILogger logger, string channel, long inboxId, int delivery);
+
+        [LoggerMessage(ChannelEventId.PassiveReply, LogLevel.Debug, "Answered message {InboxId} on {Channel} in the callback (passive reply)")]
+        public static partial void Passive(ILogger logger, string channel, long inboxId);
+
+        [LoggerMessage(ChannelEventId.PendingReplyPlaceholder, LogLevel.Information, "Message {InboxId} on {Channel} not answered by delivery {Delivery}; sent the placeholder")]
+        public static partial void Placeholder(ILogger logger, string channel, long inboxId, int delivery);
+
+        [LoggerMessage(ChannelEventId.ApiSendFailed, LogLevel.Warning, "Sending through {Channel}'s API failed with errcode {ErrorCode}")]
+        public static partial void SendFailed(ILogger logger, string channel, int errorCode);
+    }
+}

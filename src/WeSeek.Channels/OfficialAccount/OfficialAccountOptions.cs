@@ -1,0 +1,79 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WeSeek.Channels.OfficialAccount;
+
+/// <summary>WeChat Official Accounts (公众号). Section <c>OfficialAccount</c>; one entry under
+/// <c>Accounts</c> per account, its name in the callback URL <c>/wechat/mp/{name}</c>.</summary>
+public sealed class OfficialAccountOptions
+{
+    /// <summary>The accounts by name (lower-case letters, digits, '-', '_'). Default none: the channel is
+    /// registered only when at least one is configured.</summary>
+    public Dictionary<string, OfficialAccountSettings> Accounts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How far a callback's <c>timestamp</c> may be from now, in seconds; 0 turns the check off.
+    /// Default 300: WeChat signs each delivery afresh, retries come within 15 s, and 5 minutes absorbs clock
+    /// skew while refusing replays of old captured requests.</summary>
+    [Range(0, 86_400)]
+    public int TimestampToleranceSeconds { get; set; } = 300;
+
+    /// <summary>How long a callback waits for the answer before it returns <c>success</c> and the answer goes
+    /// out through the customer-service API. Default 4 s: WeChat drops the connection at 5 s, and the reply
+    /// still has to be encrypted and travel back.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:04.800")]
+    public TimeSpan PassiveReplyBudget { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>Largest callback body accepted, in bytes. Default 64 KiB: a safe-mode text message is about
+    /// 1 KiB and compatible mode triples it; anything near the limit is not from WeChat.</summary>
+    [Range(1024, 4 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Base address of WeChat's API. Default <c>https://api.weixin.qq.com</c>; tests point it at a fake.</summary>
+    [Required]
+    public Uri ApiBaseUrl { get; set; } = new("https://api.weixin.qq.com");
+
+    /// <summary>Deliveries WeChat makes of one message (the original and its retries). Default 3: the reading
+    /// of "总共重试三次" that production bots use (protocols.md §1.4). Only <see cref="ReplyMode.PassiveOnly"/>
+    /// accounts use it: the last delivery gets the placeholder if the answer is still not ready.</summary>
+    [Range(1, 10)]
+    public int Deliveries { get; set; } = 3;
+}
+
+/// <summary>One Official Account, as set in the MP console (开发 → 基本配置).</summary>
+public sealed class OfficialAccountSettings
+{
+    /// <summary>服务器配置 → 令牌 (Token). Required.</summary>
+    public string Token { get; set; } = "";
+
+    /// <summary>服务器配置 → 消息加解密密钥 (EncodingAESKey), 43 characters. Required for compatible and safe
+    /// mode; may be empty for plain mode only.</summary>
+    public string EncodingAesKey { get; set; } = "";
+
+    /// <summary>开发者ID (AppID); the receiveid of every encrypted message. Required.</summary>
+    public string AppId { get; set; } = "";
+
+    /// <summary>开发者密码 (AppSecret), for stable_token. Required for <see cref="ReplyMode.CustomerService"/>.
+    /// Never logged.</summary>
+    public string AppSecret { get; set; } = "";
+
+    /// <summary>How answers that miss the passive budget reach the user. Default
+    /// <see cref="ReplyMode.CustomerService"/> (verified service accounts).</summary>
+    public ReplyMode ReplyMode { get; set; } = ReplyMode.CustomerService;
+
+    /// <summary>Send the "typing" status while the model thinks. Default true; needs the 客服 permission.</summary>
+    public bool Typing { get; set; } = true;
+
+    /// <summary>What a <see cref="ReplyMode.PassiveOnly"/> account answers on the last delivery when the answer
+    /// is not ready yet. Default 「回复任意文字获取回答」: the user's next message fetches it.</summary>
+    public string PendingReplyText { get; set; } = "正在思考中，回复任意文字获取回答。";
+}
+
+/// <summary>How an Official Account delivers answers that are not ready within the passive budget.</summary>
+public enum ReplyMode
+{
+    /// <summary>Answer <c>success</c>, then send through the customer-service API (认证服务号 with 客服 permission).</summary>
+    CustomerService,
+
+    /// <summary>No API (unverified subscription accounts): hold WeChat's retries, answer on the last delivery,
+    /// else the placeholder; the user's next message fetches the waiting answer. One message per trigger.</summary>
+    PassiveOnly,
+}

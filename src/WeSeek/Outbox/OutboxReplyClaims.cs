@@ -1,0 +1,129 @@
+using Microsoft.Data.Sqlite;
+using WeSeek.Inbox;
+using WeSeek.Messaging;
+using WeSeek.Storage;
+
+namespace WeSeek.Outbox;
+
+/// <summary>The core's <see cref="IReplyClaims"/>: turn completion signals plus an atomic claim of outbox rows
+/// (marked sent with platform id <c>passive</c> and counted against the day, in one transaction).</summary>
+internal sealed class OutboxReplyClaims : IReplyClaims
+{
+    /// <summary>The platform id recorded for replies that went back in the platform's own request.</summary>
+    public const string PassivePlatformId = "passive";
+
+    private readonly SqliteDatabase _database;
+    private readonly TurnCompletions _completions;
+    private readonly ChatSendGate _gate;
+    private readonly DailyCapCalendar _calendar;
+    private readonly OutboxSignal _signal;
+    private readonly TimeProvider _time;
+
+    public OutboxReplyClaims(SqliteDatabase database, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
+    {
+        _database = database;
+        _completions = completions;
+        _gate = gate;
+        _calendar = calendar;
+        _signal = signal;
+        _time = time;
+    }
+
+    public async Task<IReadOnlyList<OutboundMessage>> WaitAndClaimAsync(long inboxId, ChannelId channel, string accountId, string chatId, int max, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        _completions.Hold(inboxId);
+        try
+        {
+            return await WaitForTurnAsync(inboxId, timeout, cancellationToken)
+                ? await ClaimAsync(channel, accountId, chatId, max, cancellationToken)
+                : [];
+        }
+        finally
+        {
+            _completions.Release(inboxId);
+            // Whatever was not claimed is the sender's again.
+            _signal.Notify();
+        }
+    }
+
+    private async Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var completed = _completions.Register(inboxId);
+        await using (var connection = await _database.OpenAsync(cancellationToken))
+        await using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT state FROM inbox WHERE id = $id;";
+            command.Parameters.AddWithValue("$id", inboxId);
+            if (await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending")
+            {
+                _completions.Forget(inboxId, completed);
+                return true;
+            }
+        }
+
+        try
+        {
+            await completed.WaitAsync(timeout, _time, cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            _completions.Forget(inboxId, completed);
+            return false;
+        }
+    }
+
+    public async Task<IReadOnlyList<OutboundMessage>> ClaimAsync(ChannelId channel, string accountId, string chatId, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        using var entered = await _gate.EnterAsync(channel.Value, accountId, chatId, cancellationToken);
+        var now = _time.GetUtcNow();
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        var claimed = new List<OutboundMessage>();
+        await using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = """
+                UPDATE outbox SET state = 'sent', sent_at = $now, platform_id = $platform, attempts = attempts + 1, error = NULL
+                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND channel = $channel AND account = $account AND chat_id = $chat ORDER BY id LIMIT $max)
+                RETURNING id, text, inbox_id, seq;
+                """;
+            update.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            update.Parameters.AddWithValue("$platform", PassivePlatformId);
+            update.Parameters.AddWithValue("$channel", channel.Value);
+            update.Parameters.AddWithValue("$account", accountId);
+            update.Parameters.AddWithValue("$chat", chatId);
+            update.Parameters.AddWithValue("$max", max);
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                claimed.Add(new OutboundMessage(reader.GetInt64(0), channel, accountId, chatId, reader.GetString(1), reader.GetInt64(2), (int)reader.GetInt64(3)));
+            }
+        }
+
+        if (claimed.Count > 0)
+        {
+            await using var count = connection.CreateCommand();
+            count.Transaction = transaction;
+            count.CommandText = """
+                INSERT INTO send_counts (channel, account, day, count) VALUES ($channel, $account, $day, $n)
+                ON CONFLICT (channel, account, day) DO UPDATE SET count = count + $n;
+                """;
+            count.Parameters.AddWithValue("$channel", channel.Value);
+            count.Parameters.AddWithValue("$account", accountId);
+            count.Parameters.AddWithValue("$day", _calendar.DayOf(now));
+            count.Parameters.AddWithValue("$n", claimed.Count);
+            await count.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        if (claimed.Count > 0)
+        {
+            // The chat's next reply, if any, is now its head and may go through the API.
+            _signal.Notify();
+        }
+
+        return [.. claimed.OrderBy(m => m.OutboxId)];
+    }
+}

@@ -1,0 +1,260 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using WeSeek.Channels.WeChatCrypto;
+using WeSeek.Conversations;
+using WeSeek.Host.Tests.WebChat;
+using WeSeek.Messaging;
+using WeSeek.TestKit;
+
+namespace WeSeek.Host.Tests.OfficialAccount;
+
+/// <summary>公众号 callbacks through the whole product (Kestrel on loopback, SQLite, pipeline, outbox) against
+/// the fake WeChat server; the crypto on both sides is the one checked against the published vectors.</summary>
+public sealed class OfficialAccountEndToEndTests
+{
+    private const string Token = "weseektoken";
+    private const string AesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    private const string AppId = "wx0123456789abcdef";
+    private const string Path = "/wechat/mp/demo";
+    private static readonly WeChatMessageCrypto Crypto = new(Token, AesKey, AppId);
+
+    [Fact]
+    public async Task SafeModeCallback_AnswerReadyWithinBudget_ComesBackAsEncryptedPassiveReply()
+    {
+        await using var env = await Env.StartAsync();
+        var response = await env.PostMessageAsync("你好", msgId: 1, crypto: Crypto);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var envelope = WeChatXml.Parse(await response.Content.ReadAsStringAsync());
+        var reply = WeChatXml.Parse(Crypto.VerifyAndDecrypt(envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]));
+        Assert.Equal("答：你好", reply["Content"]);
+        Assert.Equal("o-user", reply["ToUserName"]);
+        Assert.Equal("gh_demo", reply["FromUserName"]);
+        Assert.Empty(env.WeChat.SentTexts);
+    }
+
+    [Fact]
+    public async Task PlainModeCallback_AnswerReady_ComesBackAsPlainXml()
+    {
+        await using var env = await Env.StartAsync();
+        var response = await env.PostMessageAsync("在吗", msgId: 2, crypto: null);
+
+        var reply = WeChatXml.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("答：在吗", reply["Content"]);
+    }
+
+    [Fact]
+    public async Task Callback_AnswerAfterBudget_ReturnsSuccessThenSendsThroughCustomerServiceApi()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await Env.StartAsync(model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct), "--OfficialAccount:PassiveReplyBudget=00:00:00.200");
+        var response = await env.PostMessageAsync("慢一点", msgId: 3, crypto: Crypto);
+
+        Assert.Equal("success", await response.Content.ReadAsStringAsync());
+        gate.SetResult();
+        await env.WaitForSentAsync(1);
+        Assert.Equal(["答：慢一点"], env.WeChat.SentTexts);
+        Assert.Contains(env.WeChat.Calls, c => c.Path.EndsWith("custom/typing", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Callback_RetriedByWeChat_OneModelCallOneReply()
+    {
+        await using var env = await Env.StartAsync();
+        var first = await env.PostMessageAsync("重复", msgId: 4, crypto: Crypto);
+        var retry = await env.PostMessageAsync("重复", msgId: 4, crypto: Crypto);
+
+        Assert.StartsWith("<xml>", await first.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("success", await retry.Content.ReadAsStringAsync());
+        Assert.Single(env.Model.Calls);
+        Assert.Empty(env.WeChat.SentTexts);
+    }
+
+    [Fact]
+    public async Task CustomerServiceSend_TokenExpiresMidConversation_RefreshesOnceAndDelivers()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await Env.StartAsync(model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct), "--OfficialAccount:PassiveReplyBudget=00:00:00", "--OfficialAccount:Accounts:demo:Typing=false");
+        gate.SetResult();
+        await env.PostMessageAsync("一", msgId: 5, crypto: Crypto);
+        await env.WaitForSentAsync(1);
+        env.WeChat.ExpireToken();
+        await env.PostMessageAsync("二", msgId: 6, crypto: Crypto);
+        await env.WaitForSentAsync(2);
+
+        Assert.Equal(["答：一", "答：二"], env.WeChat.SentTexts);
+        Assert.Equal(2, env.WeChat.Calls.Count(c => c.Path.EndsWith("stable_token", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("bad-signature", HttpStatusCode.Forbidden)]
+    [InlineData("missing-signature", HttpStatusCode.Forbidden)]
+    [InlineData("stale-timestamp", HttpStatusCode.Forbidden)]
+    [InlineData("xxe", HttpStatusCode.BadRequest)]
+    [InlineData("oversized", HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData("malformed-xml", HttpStatusCode.BadRequest)]
+    [InlineData("malformed-base64", HttpStatusCode.BadRequest)]
+    [InlineData("wrong-receiveid", HttpStatusCode.Forbidden)]
+    [InlineData("unknown-account", HttpStatusCode.NotFound)]
+    public async Task Callback_HostileInput_Gets4xxAndStoresNothing(string attack, HttpStatusCode expected)
+    {
+        await using var env = await Env.StartAsync();
+        var now = TimeProvider.System.GetUtcNow();
+        var xml = FakeWeChatServer.TextMessage("gh_demo", "o-user", "hi", 77, now);
+        var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now, "123", "o-user");
+        switch (attack)
+        {
+            case "bad-signature":
+                url = url.Replace("msg_signature=", "msg_signature=0", StringComparison.Ordinal);
+                break;
+            case "missing-signature":
+                (url, body) = FakeWeChatServer.Callback(Path, Token, null, xml, now, "123", "o-user");
+                url = url[..url.IndexOf("signature", StringComparison.Ordinal)] + "timestamp=" + now.ToUnixTimeSeconds();
+                break;
+            case "stale-timestamp":
+                (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now.AddMinutes(-6), "123", "o-user");
+                break;
+            case "xxe":
+                (url, body) = FakeWeChatServer.Callback(Path, Token, null, "<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>" + xml.Replace("hi", "&e;", StringComparison.Ordinal), now, "123", "o-user");
+                break;
+            case "oversized":
+                body = body.Replace("</xml>", new string(' ', 70_000) + "</xml>", StringComparison.Ordinal);
+                break;
+            case "malformed-xml":
+                (url, body) = FakeWeChatServer.Callback(Path, Token, null, "<xml><ToUserName>", now, "123", "o-user");
+                break;
+            case "malformed-base64":
+                var ts = now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                url = $"{Path}?timestamp={ts}&nonce=1&encrypt_type=aes&msg_signature={WeChatSignature.Compute(Token, ts, "1", "!!notbase64!!")}";
+                body = "<xml><Encrypt><![CDATA[!!notbase64!!]]></Encrypt></xml>";
+                break;
+            case "wrong-receiveid":
+                (url, body) = FakeWeChatServer.Callback(Path, Token, new WeChatMessageCrypto(Token, AesKey, "wx_other_appid"), xml, now, "123", "o-user");
+                break;
+            case "unknown-account":
+                url = url.Replace("/demo?", "/nobody?", StringComparison.Ordinal);
+                break;
+        }
+
+        var response = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Empty(await env.StoredChatsAsync());
+        Assert.Empty(env.Model.Calls);
+    }
+
+    [Fact]
+    public async Task Callback_RandomBodiesAndSignatures_NeverA5xxAndNothingStored()
+    {
+        await using var env = await Env.StartAsync();
+        var random = new Random(20261128);
+        var now = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds();
+        var pieces = new[] { "<xml>", "</xml>", "<Encrypt>", "<![CDATA[", "]]>", "<!DOCTYPE", "&", "MsgType", "text", "==", "\0", "中文", "<", ">" };
+        for (var i = 0; i < 200; i++)
+        {
+            var body = new StringBuilder();
+            for (var j = random.Next(0, 30); j > 0; j--)
+            {
+                body.Append(random.Next(3) == 0 ? Convert.ToBase64String(BitConverter.GetBytes(random.NextInt64())) : pieces[random.Next(pieces.Length)]);
+            }
+
+            var signature = Convert.ToHexStringLower(BitConverter.GetBytes(random.NextInt64())).PadRight(40, 'a');
+            var encrypted = random.Next(2) == 0 ? "&encrypt_type=aes&msg_signature=" + signature : "";
+            var response = await env.Http.PostAsync($"{Path}?signature={signature}&timestamp={now}&nonce={random.Next()}{encrypted}", new StringContent(body.ToString(), Encoding.UTF8, "text/xml"));
+            Assert.InRange((int)response.StatusCode, 400, 499);
+        }
+
+        Assert.Empty(await env.StoredChatsAsync());
+    }
+
+    [Fact]
+    public async Task UrlVerification_SignedGet_EchoesEchostr()
+    {
+        await using var env = await Env.StartAsync();
+        var ts = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var good = await env.Http.GetStringAsync($"{Path}?signature={WeChatSignature.Compute(Token, ts, "9")}&timestamp={ts}&nonce=9&echostr=hello123");
+        var bad = await env.Http.GetAsync($"{Path}?signature={WeChatSignature.Compute(Token, ts, "8")}&timestamp={ts}&nonce=9&echostr=hello123");
+
+        Assert.Equal("hello123", good);
+        Assert.Equal(HttpStatusCode.Forbidden, bad.StatusCode);
+    }
+
+    private sealed class Env : IAsyncDisposable
+    {
+        private readonly TempDirectory _data;
+        private readonly WebApplication _app;
+
+        private Env(TempDirectory data, WebApplication app, FakeWeChatServer weChat, ScriptedChatClient model)
+        {
+            _data = data;
+            _app = app;
+            WeChat = weChat;
+            Model = model;
+            Http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        }
+
+        public FakeWeChatServer WeChat { get; }
+
+        public ScriptedChatClient Model { get; }
+
+        public HttpClient Http { get; }
+
+        public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra)
+        {
+            var data = new TempDirectory();
+            var weChat = await FakeWeChatServer.StartAsync();
+            var model = ScriptedChatClient.Echo();
+            setup?.Invoke(model);
+            var app = await WebChatEndToEndTests.StartAsync(data, services =>
+            {
+                services.RemoveAll<IChatClient>();
+                services.AddChatClient(model).UseReasoningSplit();
+            },
+            [
+                "--OfficialAccount:Accounts:demo:Token=" + Token,
+                "--OfficialAccount:Accounts:demo:EncodingAesKey=" + AesKey,
+                "--OfficialAccount:Accounts:demo:AppId=" + AppId,
+                "--OfficialAccount:Accounts:demo:AppSecret=secret",
+                "--OfficialAccount:ApiBaseUrl=" + weChat.BaseUrl,
+                "--Outbox:PacingInterval=00:00:00",
+                // The longest budget allowed: "answer ready" must not depend on how busy the machine is.
+                "--OfficialAccount:PassiveReplyBudget=00:00:04.800",
+                .. extra,
+            ]);
+            return new Env(data, app, weChat, model);
+        }
+
+        public Task<HttpResponseMessage> PostMessageAsync(string text, long msgId, WeChatMessageCrypto? crypto)
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var (url, body) = FakeWeChatServer.Callback(Path, Token, crypto, FakeWeChatServer.TextMessage("gh_demo", "o-user", text, msgId, now), now, "4242", "o-user");
+            return Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+        }
+
+        public async Task WaitForSentAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (WeChat.SentTexts.Count < count)
+            {
+                // Waiting on the product's background sender from outside, as WeChat would.
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        public async Task<IReadOnlyList<ChatSummary>> StoredChatsAsync() =>
+            await _app.Services.GetRequiredService<ITranscriptReader>().ListChatsAsync(ChannelId.From("mp:demo"), 100, CancellationToken.None);
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            await WeChat.DisposeAsync();
+            _data.Dispose();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using WeSeek.Channels.WeChatCrypto;
+
+namespace WeSeek.TestKit;
+
+/// <summary>
+/// WeChat's side of the 公众号 protocol, written from the published documentation (protocols.md §1): it
+/// serves <c>cgi-bin/stable_token</c>, <c>message/custom/send</c> and <c>message/custom/typing</c> on Kestrel
+/// at a loopback port, recording every call, and it builds signed (and, in safe mode, encrypted) callbacks
+/// with the same WXBizMsgCrypt the product uses, which the crypto tests check against the published vectors.
+/// </summary>
+public sealed class FakeWeChatServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly List<(string Path, JsonObject Body)> _calls = [];
+    private readonly Queue<int> _sendErrors = new();
+    private int _tokens;
+
+    private FakeWeChatServer(WebApplication app) => _app = app;
+
+    /// <summary>The API base URL (<c>OfficialAccount:ApiBaseUrl</c>).</summary>
+    public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The token currently valid; a send with another gets 40001.</summary>
+    public string CurrentToken { get; private set; } = "";
+
+    /// <summary>Calls received: path and JSON body, in order.</summary>
+    public IReadOnlyList<(string Path, JsonObject Body)> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>Texts sent through message/custom/send, in order.</summary>
+    public IReadOnlyList<string> SentTexts => [.. Calls.Where(c => c.Path.EndsWith("custom/send", StringComparison.Ordinal)).Select(c => c.Body["text"]!["content"]!.GetValue<string>())];
+
+    /// <summary>Makes the current token invalid, as WeChat does when it expires early (the next send gets 42001).</summary>
+    public void ExpireToken()
+    {
+        lock (_calls)
+        {
+            CurrentToken = "expired";
+        }
+    }
+
+    /// <summary>The next sends answer these errcodes, in order.</summary>
+    public void FailNextSends(params int[] errcodes)
+    {
+        lock (_calls)
+        {
+            foreach (var code in errcodes)
+            {
+                _sendErrors.Enqueue(code);
+            }
+        }
+    }
+
+    public static async Task<FakeWeChatServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeWeChatServer(app);
+        app.MapPost("/cgi-bin/stable_token", (Delegate)server.TokenAsync);
+        app.MapPost("/cgi-bin/message/custom/send", (Delegate)server.ApiAsync);
+        app.MapPost("/cgi-bin/message/custom/typing", (Delegate)server.ApiAsync);
+        await app.StartAsync();
+        server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
+        return server;
+    }
+
+    private async Task<IResult> TokenAsync(HttpContext context)
+    {
+        var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        lock (_calls)
+        {
+            _calls.Add((context.Request.Path, body));
+            CurrentToken = "token-" + (++_tokens).ToString(CultureInfo.InvariantCulture);
+            return Results.Json(new { access_token = CurrentToken, expires_in = 7200 });
+        }
+    }
+
+    private async Task<IResult> ApiAsync(HttpContext context)
+    {
+        var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        lock (_calls)
+        {
+            if (context.Request.Query["access_token"] != CurrentToken)
+            {
+                return Results.Json(new { errcode = CurrentToken == "expired" ? 42001 : 40001, errmsg = "access_token expired or invalid" });
+            }
+
+            if (context.Request.Path.Value!.EndsWith("custom/send", StringComparison.Ordinal) && _sendErrors.TryDequeue(out var code))
+            {
+                return Results.Json(new { errcode = code, errmsg = "scripted error" });
+            }
+
+            _calls.Add((context.Request.Path, body));
+            return Results.Json(new { errcode = 0, errmsg = "ok" });
+        }
+    }
+
+    /// <summary>A user's text message as WeChat renders it (protocols.md §1.2).</summary>
+    public static string TextMessage(string toGh, string fromOpenId, string content, long msgId, DateTimeOffset at) =>
+        $"<xml><ToUserName><![CDATA[{toGh}]]></ToUserName><FromUserName><![CDATA[{fromOpenId}]]></FromUserName><CreateTime>{at.ToUnixTimeSeconds()}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msgId}</MsgId></xml>";
+
+    /// <summary>The query and body of a callback in plain or safe mode, signed as WeChat signs it.</summary>
+    public static (string PathAndQuery, string Body) Callback(string path, string token, WeChatMessageCrypto? crypto, string xml, DateTimeOffset at, string nonce, string openId)
+    {
+        var timestamp = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var signature = WeChatSignature.Compute(token, timestamp, nonce);
+        var query = new StringBuilder($"{path}?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openId}");
+        if (crypto is null)
+        {
+            return (query.ToString(), xml);
+        }
+
+        var encrypted = crypto.Encrypt(xml);
+        query.Append("&encrypt_type=aes&msg_signature=").Append(WeChatSignature.Compute(token, timestamp, nonce, encrypted));
+        return (query.ToString(), $"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
