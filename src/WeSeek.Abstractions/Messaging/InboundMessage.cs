@@ -24,4 +24,12 @@ public sealed record InboundMessage(
 
     /// <summary>What kind of message this was on the platform. Default <see cref="MessageKind.Text"/>.</summary>
     public MessageKind Kind { get; init; } = MessageKind.Text;
+
+    /// <summary>
+    /// Set by channels that answer in the platform's own request (WeChat's passive reply): from the moment the
+    /// inbox stores the message, its replies are held back from the outbox sender for at most this long, or
+    /// until the channel claims them through <see cref="IReplyClaims"/>. Without it, a turn that finishes
+    /// before the channel starts waiting would go out through the platform's API instead. Not stored.
+    /// </summary>
+    public TimeSpan? PassiveReplyWindow { get; init; }
 }

@@ -176,7 +176,14 @@ internal sealed partial class OfficialAccountChannel : IChannel
             }
         }
 
-        var accepted = await sink.AcceptAsync(message, cancellationToken);
+        var lastDelivery = delivery >= _options.Deliveries;
+        var budget = _account.ReplyMode == ReplyMode.PassiveOnly && !lastDelivery
+            // Hold this delivery past WeChat's 5 s so that it retries; its disconnect cancels the wait.
+            ? _options.PassiveReplyBudget + TimeSpan.FromSeconds(5)
+            : _options.PassiveReplyBudget;
+        // The inbox holds the replies from the moment it stores the message, so a fast turn cannot be sent
+        // through the API before this request starts waiting for it.
+        var accepted = await sink.AcceptAsync(message with { PassiveReplyWindow = message.Kind == MessageKind.Other ? null : budget }, cancellationToken);
         if (!accepted.IsAccepted)
         {
             return Reject(accepted.Reason ?? "refused by the inbox", StatusCodes.Status400BadRequest);
@@ -191,11 +198,6 @@ internal sealed partial class OfficialAccountChannel : IChannel
         var typing = _account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored
             ? StartTyping(message.ChatId)
             : Task.CompletedTask;
-        var lastDelivery = delivery >= _options.Deliveries;
-        var budget = _account.ReplyMode == ReplyMode.PassiveOnly && !lastDelivery
-            // Hold this delivery past WeChat's 5 s so that it retries; its disconnect cancels the wait.
-            ? _options.PassiveReplyBudget + TimeSpan.FromSeconds(5)
-            : _options.PassiveReplyBudget;
         IReadOnlyList<OutboundMessage> claimed;
         try
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Outbox;
 using WeSeek.Storage;
 
 namespace WeSeek.Inbox;
@@ -25,9 +26,11 @@ internal sealed partial class SqliteInbox : IInboundSink
     private readonly IOptionsMonitor<ContextOptions> _context;
     private readonly DispatchSignal _signal;
     private readonly ILogger<SqliteInbox> _logger;
+    private readonly TurnCompletions _completions;
 
-    public SqliteInbox(SqliteDatabase database, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger)
+    public SqliteInbox(SqliteDatabase database, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger, TurnCompletions completions)
     {
+        _completions = completions;
         _database = database;
         _time = time;
         _context = context;
@@ -73,11 +76,18 @@ internal sealed partial class SqliteInbox : IInboundSink
         insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
         insert.Parameters.AddWithValue("$text", message.Text);
         insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
-        insert.Parameters.AddWithValue("$received", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var now = _time.GetUtcNow();
+        insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
         var id = await insert.ExecuteScalarAsync(cancellationToken);
         if (id is long stored)
         {
             Log.Stored(_logger, stored, message.Channel.Value);
+            if (message.PassiveReplyWindow is { } window)
+            {
+                // Before the dispatcher can see it: the turn may finish before the channel starts waiting.
+                _completions.PreHold(stored, now, now + window);
+            }
+
             _signal.Notify();
             return new AcceptResult(AcceptOutcome.Stored, stored);
         }
@@ -87,6 +97,12 @@ internal sealed partial class SqliteInbox : IInboundSink
         select.Parameters.AddWithValue("$channel", message.Channel.Value);
         select.Parameters.AddWithValue("$external", message.ExternalMessageId);
         var existing = (long)(await select.ExecuteScalarAsync(cancellationToken))!;
+        if (message.PassiveReplyWindow is { } again)
+        {
+            // A platform's retry waits for the same replies.
+            _completions.PreHold(existing, now, now + again);
+        }
+
         Log.Duplicate(_logger, existing, message.Channel.Value);
         return new AcceptResult(AcceptOutcome.Duplicate, existing);
     }

@@ -99,10 +99,16 @@ internal sealed partial class OutboxSender : BackgroundService
                 continue;
             }
 
-            if (_completions.IsHeld(message.InboxId))
+            if (_completions.IsHeld(message.InboxId, now, out var heldUntil))
             {
                 // A channel is about to answer this message in the platform's own request (passive reply);
-                // releasing the hold wakes this loop for whatever it does not take.
+                // releasing the hold wakes this loop for whatever it does not take, and a pre-hold nobody
+                // waits on ends at its deadline.
+                if (heldUntil is { } deadline)
+                {
+                    wake = Earliest(wake, deadline);
+                }
+
                 continue;
             }
 

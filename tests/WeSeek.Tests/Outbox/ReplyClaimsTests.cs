@@ -39,4 +39,39 @@ public sealed class ReplyClaimsTests
         await core.SendDueAsync();
         Assert.Equal("答：你好", Assert.Single(core.Channel.Sent).Message.Text);
     }
+
+    [Fact]
+    public async Task PassiveReplyWindow_TurnFinishesBeforeTheChannelWaits_ReplyStillClaimedNotSent()
+    {
+        await using var core = await CoreHarness.CreateAsync();
+        var claims = core.Services.GetRequiredService<IReplyClaims>();
+        var message = core.Channel.Message("m1", "u1", "你好", isGroup: false, sender: null) with { PassiveReplyWindow = TimeSpan.FromSeconds(4) };
+        var accepted = await core.Sink.AcceptAsync(message, CancellationToken.None);
+
+        // The whole turn and a sender pass happen before the callback gets to wait.
+        await core.RunTurnsAsync();
+        var nextDue = await core.SendDueAsync();
+        Assert.Empty(core.Channel.Sent);
+        Assert.Equal(core.Time.GetUtcNow() + TimeSpan.FromSeconds(4), nextDue);
+
+        var claimed = await claims.WaitAndClaimAsync(accepted.InboxId, core.Channel.Id, "acct", "u1", 1, TimeSpan.FromSeconds(4), CancellationToken.None);
+        Assert.Equal("答：你好", Assert.Single(claimed).Text);
+        await core.SendDueAsync();
+        Assert.Empty(core.Channel.Sent);
+    }
+
+    [Fact]
+    public async Task PassiveReplyWindow_NobodyWaits_SenderDeliversAtTheDeadline()
+    {
+        await using var core = await CoreHarness.CreateAsync();
+        var message = core.Channel.Message("m1", "u1", "你好", isGroup: false, sender: null) with { PassiveReplyWindow = TimeSpan.FromSeconds(4) };
+        await core.Sink.AcceptAsync(message, CancellationToken.None);
+        await core.RunTurnsAsync();
+        await core.SendDueAsync();
+        Assert.Empty(core.Channel.Sent);
+
+        core.Time.Advance(TimeSpan.FromSeconds(4));
+        await core.SendDueAsync();
+        Assert.Equal("答：你好", Assert.Single(core.Channel.Sent).Message.Text);
+    }
 }
