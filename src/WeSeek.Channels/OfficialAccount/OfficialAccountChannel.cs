@@ -183,7 +183,8 @@ internal sealed partial class OfficialAccountChannel : IChannel
             : _options.PassiveReplyBudget;
         // The inbox holds the replies from the moment it stores the message, so a fast turn cannot be sent
         // through the API before this request starts waiting for it.
-        var accepted = await sink.AcceptAsync(message with { PassiveReplyWindow = message.Kind == MessageKind.Other ? null : budget }, cancellationToken);
+        var passive = message.Kind != MessageKind.Other && (budget > TimeSpan.Zero || _account.ReplyMode == ReplyMode.PassiveOnly);
+        var accepted = await sink.AcceptAsync(message with { PassiveReplyWindow = passive ? budget : null }, cancellationToken);
         if (!accepted.IsAccepted)
         {
             return Reject(accepted.Reason ?? "refused by the inbox", StatusCodes.Status400BadRequest);
@@ -198,6 +199,13 @@ internal sealed partial class OfficialAccountChannel : IChannel
         var typing = _account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored
             ? StartTyping(message.ChatId)
             : Task.CompletedTask;
+        if (!passive)
+        {
+            // Passive replies turned off: the API delivers the answer.
+            await typing;
+            return Success();
+        }
+
         IReadOnlyList<OutboundMessage> claimed;
         try
         {

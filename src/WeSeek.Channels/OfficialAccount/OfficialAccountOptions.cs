@@ -18,7 +18,8 @@ public sealed class OfficialAccountOptions
 
     /// <summary>How long a callback waits for the answer before it returns <c>success</c> and the answer goes
     /// out through the customer-service API. Default 4 s: WeChat drops the connection at 5 s, and the reply
-    /// still has to be encrypted and travel back.</summary>
+    /// still has to be encrypted and travel back. Zero turns passive replies off for customer-service accounts:
+    /// every answer goes through the API (subscription accounts in PassiveOnly mode still wait).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:04.800")]
     public TimeSpan PassiveReplyBudget { get; set; } = TimeSpan.FromSeconds(4);
 
