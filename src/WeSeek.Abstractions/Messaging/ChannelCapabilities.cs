@@ -19,6 +19,10 @@ public sealed record ChannelCapabilities
     /// subscription account that can only answer passively.</summary>
     public int MaxMessagesPerTrigger { get; init; }
 
+    /// <summary>True when the channel shows Markdown (or raw text is fine there); false for WeChat, where the
+    /// composer flattens Markdown into plain text. Default false.</summary>
+    public bool Markdown { get; init; }
+
     /// <summary>True when the channel shows tokens as they are generated (through the reply stream).</summary>
     public bool Streaming { get; init; }
 }

@@ -29,7 +29,7 @@ public sealed class TerminalChannel : IChannel
     public ChannelId Id => ChannelId;
 
     /// <inheritdoc />
-    public ChannelCapabilities Capabilities { get; } = new() { MaxTextLength = 100_000, MaxTextBytes = 0, RateLimited = false, Streaming = true };
+    public ChannelCapabilities Capabilities { get; } = new() { MaxTextLength = 100_000, MaxTextBytes = 0, RateLimited = false, Streaming = true, Markdown = true };
 
     /// <summary>Replies for the terminal to print, in order.</summary>
     public ChannelReader<OutboundMessage> Replies => _replies.Reader;

@@ -39,6 +39,7 @@ internal sealed class WebChatChannel : IChannel
         MaxTextBytes = 0,
         RateLimited = false,
         Streaming = true,
+        Markdown = true,
     };
 
     public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)

@@ -8,9 +8,9 @@ using WeSeek.Pipeline;
 namespace WeSeek.Composition;
 
 /// <summary>
-/// Turns the answer into messages that fit the channel (<see cref="ChannelCapabilities"/>): the reasoning
-/// first when the user asked for it, then the answer split at natural breaks, at most
-/// <see cref="ComposerOptions.MaxReplies"/> messages.
+/// Turns the answer into messages that fit the channel (<see cref="ChannelCapabilities"/>) through the
+/// <see cref="DeliveryPlanner"/>: the reasoning first when the user asked for it, then the answer, at most
+/// one trigger's messages now and the rest as pages that wait for 「继续」.
 /// </summary>
 internal sealed partial class ComposerMiddleware : ITurnMiddleware
 {
@@ -38,39 +38,35 @@ internal sealed partial class ComposerMiddleware : ITurnMiddleware
         }
 
         var capabilities = _channels.Find(turn.Message.Channel)?.Capabilities ?? new ChannelCapabilities();
-        var replies = new List<string>();
+        var lead = new List<string>();
         if (conversation.ShowThinking && !string.IsNullOrEmpty(conversation.Reasoning) && _options.MaxReasoningLength > 0)
         {
             var reasoning = conversation.Reasoning.Length > _options.MaxReasoningLength
                 ? conversation.Reasoning[.._options.MaxReasoningLength] + "…"
                 : conversation.Reasoning;
-            replies.AddRange(ReplySplitter.Split("💭 思考过程：\n" + reasoning, capabilities.MaxTextLength, capabilities.MaxTextBytes).Take(1));
+            lead.AddRange(ReplySplitter.Split("💭 思考过程：\n" + reasoning, capabilities.MaxTextLength, capabilities.MaxTextBytes).Take(1));
         }
 
-        var parts = ReplySplitter.Split(answer, capabilities.MaxTextLength, capabilities.MaxTextBytes);
-        var budget = capabilities.MaxMessagesPerTrigger > 0 ? Math.Min(_options.MaxReplies, capabilities.MaxMessagesPerTrigger) : _options.MaxReplies;
-        var room = Math.Max(1, budget - replies.Count);
-        if (parts.Count > room)
+        var perTrigger = capabilities.MaxMessagesPerTrigger > 0 ? Math.Min(_options.MaxReplies, capabilities.MaxMessagesPerTrigger) : _options.MaxReplies;
+        var plan = DeliveryPlanner.Plan(answer, lead, capabilities, perTrigger, _options.MaxPages);
+        if (plan.Pages.Count > 1 || plan.Truncated)
         {
-            Log.Truncated(_logger, turn.InboxId, parts.Count, room);
-            parts = parts.Take(room).ToList();
-            var last = parts[^1];
-            var keep = Math.Max(0, Math.Min(last.Length, capabilities.MaxTextLength - TruncationMark.Length - 1));
-            parts[^1] = last[..keep] + TruncationMark;
+            Log.Paged(_logger, turn.InboxId, plan.Pages.Count, plan.Truncated);
         }
 
-        replies.AddRange(parts);
-        foreach (var reply in replies)
+        foreach (var reply in plan.Pages[0])
         {
             turn.Replies.Add(reply);
         }
 
+        // A new answer replaces whatever pages an older one left waiting.
+        turn.Features.Set(new ContinuationFeature([.. plan.Pages.Skip(1)]));
         return next(turn);
     }
 
     private static partial class Log
     {
-        [LoggerMessage(WeSeekEventId.ReplyTruncated, LogLevel.Information, "Answer to message {InboxId} needed {Parts} messages; sending {Kept}")]
-        public static partial void Truncated(ILogger logger, long inboxId, int parts, int kept);
+        [LoggerMessage(WeSeekEventId.ReplyTruncated, LogLevel.Information, "Answer to message {InboxId} laid out on {Pages} pages (cut at the most pages: {Truncated}); the rest waits for 继续")]
+        public static partial void Paged(ILogger logger, long inboxId, int pages, bool truncated);
     }
 }

@@ -66,6 +66,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<ContextMiddleware>();
         services.TryAddScoped<ModelMiddleware>();
         services.TryAddScoped<ComposerMiddleware>();
+        services.TryAddScoped<ContinuationMiddleware>();
         services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
 
         // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
@@ -100,6 +101,7 @@ public static class WeSeekServiceCollectionExtensions
     /// in one transaction with the message marked done;</item>
     /// <item>guard: quotas first, so no work is done for an answer that could not be sent;</item>
     /// <item>commands: answered without context or model;</item>
+    /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
     /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
     /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
@@ -109,6 +111,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<OutboxMiddleware>()
         .Use<GuardMiddleware>()
         .Use<CommandMiddleware>()
+        .Use<ContinuationMiddleware>()
         .Use<ContextMiddleware>()
         .Use<ModelMiddleware>()
         .Use<ComposerMiddleware>();

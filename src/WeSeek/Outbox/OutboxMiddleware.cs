@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Inbox;
 using WeSeek.Logging;
@@ -45,7 +46,7 @@ internal sealed partial class OutboxMiddleware : ITurnMiddleware
             Log.NoReply(_logger, turn.InboxId);
         }
 
-        await _store.CompleteAsync(pending, [.. turn.Replies], history, failed: false, error: null, turn.Aborted);
+        await _store.CompleteAsync(pending, [.. turn.Replies], history, failed: false, error: null, turn.Aborted, turn.Features.Get<ContinuationFeature>());
         if (turn.Replies.Count > 0)
         {
             _signal.Notify();

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using WeSeek.Composition;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
@@ -75,8 +76,8 @@ internal sealed class TurnStore
         return await command.ExecuteScalarAsync(cancellationToken) is long at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null;
     }
 
-    /// <summary>Stores the turn's replies and history and marks the message done, atomically.</summary>
-    public async Task CompleteAsync(PendingTurn turn, IReadOnlyList<string> replies, IReadOnlyList<HistoryAppend> history, bool failed, string? error, CancellationToken cancellationToken)
+    /// <summary>Stores the turn's replies, history and waiting pages and marks the message done, atomically.</summary>
+    public async Task CompleteAsync(PendingTurn turn, IReadOnlyList<string> replies, IReadOnlyList<HistoryAppend> history, bool failed, string? error, CancellationToken cancellationToken, ContinuationFeature? continuation = null)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await _database.OpenAsync(cancellationToken);
@@ -116,6 +117,11 @@ internal sealed class TurnStore
             insert.Parameters.AddWithValue("$tokens", entry.Tokens);
             insert.Parameters.AddWithValue("$now", now);
             await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (continuation is not null)
+        {
+            await continuation.StoreAsync(connection, transaction, turn.Conversation, turn.InboxId, now, cancellationToken);
         }
 
         await using (var update = connection.CreateCommand())

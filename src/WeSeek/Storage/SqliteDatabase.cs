@@ -161,6 +161,14 @@ internal sealed partial class SqliteDatabase : IDisposable
             UNIQUE (inbox_id, role)
         );
         CREATE INDEX IF NOT EXISTS history_conversation ON history (conversation, id);
+
+        -- The pages of a long answer still waiting for 「继续」: one row per conversation, JSON array of pages.
+        CREATE TABLE IF NOT EXISTS continuations (
+            conversation TEXT PRIMARY KEY,
+            pages TEXT NOT NULL,
+            inbox_id INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        );
         """;
 
     private static partial class Log
