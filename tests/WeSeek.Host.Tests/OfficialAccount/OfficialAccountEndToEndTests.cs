@@ -90,6 +90,34 @@ public sealed class OfficialAccountEndToEndTests
         Assert.Equal(2, env.WeChat.Calls.Count(c => c.Path.EndsWith("stable_token", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task LongAnswer_SplitWithinBudget_RestWaitsForContinue()
+    {
+        await using var env = await Env.StartAsync();
+        // Echoed back: about 3,900 characters, more than the five 600-character messages one trigger may get.
+        var question = string.Join("\n", Enumerable.Range(1, 30).Select(i => $"第{i}条：" + string.Concat(Enumerable.Repeat("请把这句话原样返回。", 12))));
+
+        var response = await env.PostMessageAsync(question, msgId: 8, crypto: Crypto);
+        var passive = DecryptReply(await response.Content.ReadAsStringAsync());
+        await env.WaitForSentAsync(4);
+        var firstPage = new[] { passive }.Concat(env.WeChat.SentTexts).ToList();
+        Assert.Equal(5, firstPage.Count);
+        Assert.Matches(@"回复「继续」查看剩余 \(2/\d+\)$", firstPage[^1]);
+
+        var next = await env.PostMessageAsync("继续", msgId: 9, crypto: Crypto);
+        var secondPassive = DecryptReply(await next.Content.ReadAsStringAsync());
+
+        Assert.StartsWith("第", secondPassive, StringComparison.Ordinal);
+        Assert.Single(env.Model.Calls);
+        Assert.All(firstPage.Append(secondPassive), m => Assert.InRange(Encoding.UTF8.GetByteCount(m), 1, 2048));
+    }
+
+    private static string DecryptReply(string body)
+    {
+        var envelope = WeChatXml.Parse(body);
+        return WeChatXml.Parse(Crypto.VerifyAndDecrypt(envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]))["Content"];
+    }
+
     [Theory]
     [InlineData("bad-signature", HttpStatusCode.Forbidden)]
     [InlineData("missing-signature", HttpStatusCode.Forbidden)]
