@@ -72,7 +72,8 @@ internal sealed class ConversationStore
 
     private async Task UpsertAsync(string key, string assignments, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             INSERT INTO conversations (key, updated_at) VALUES ($key, $now) ON CONFLICT (key) DO NOTHING;

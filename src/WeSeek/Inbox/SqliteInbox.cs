@@ -57,7 +57,8 @@ internal sealed partial class SqliteInbox : IInboundSink
         }
 
         var conversation = ConversationKeys.For(message, _context.CurrentValue.GroupScope);
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var insert = connection.CreateCommand();
         // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
         insert.CommandText = """

@@ -78,7 +78,8 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         using var entered = await _gate.EnterAsync(channel.Value, accountId, chatId, cancellationToken);
         var now = _time.GetUtcNow();
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         var claimed = new List<OutboundMessage>();
         await using (var update = connection.CreateCommand())

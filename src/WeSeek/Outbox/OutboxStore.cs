@@ -78,7 +78,8 @@ internal sealed class OutboxStore
     /// <summary>Marks a message sent and, for rate-limited channels, counts it against the day, atomically.</summary>
     public async Task MarkSentAsync(OutboundMessage message, DateTimeOffset sentAt, string? platformId, string? day, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         await using (var update = connection.CreateCommand())
         {
@@ -110,7 +111,8 @@ internal sealed class OutboxStore
     /// <summary>Records a failed attempt: retried at <paramref name="retryAt"/>, or given up when null.</summary>
     public async Task MarkFailedAttemptAsync(long outboxId, string error, DateTimeOffset? retryAt, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var update = connection.CreateCommand();
         update.CommandText = retryAt is null
             ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = $error WHERE id = $id AND state = 'pending';"
@@ -124,7 +126,8 @@ internal sealed class OutboxStore
     /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
     public async Task DeferAsync(long outboxId, DateTimeOffset until, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var update = connection.CreateCommand();
         update.CommandText = "UPDATE outbox SET next_attempt_at = $at WHERE id = $id AND state = 'pending';";
         update.Parameters.AddWithValue("$id", outboxId);

@@ -80,7 +80,8 @@ internal sealed class TurnStore
     public async Task CompleteAsync(PendingTurn turn, IReadOnlyList<string> replies, IReadOnlyList<HistoryAppend> history, bool failed, string? error, CancellationToken cancellationToken, ContinuationFeature? continuation = null)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
         for (var i = 0; i < replies.Count; i++)
         {
@@ -142,7 +143,8 @@ internal sealed class TurnStore
     /// <summary>Records a failed attempt; the message stays pending until <paramref name="retryAt"/>.</summary>
     public async Task RecordFailureAsync(long inboxId, string error, DateTimeOffset retryAt, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
         await using var update = connection.CreateCommand();
         update.CommandText = "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = $at, error = $error WHERE id = $id AND state = 'pending';";
         update.Parameters.AddWithValue("$at", retryAt.ToUnixTimeMilliseconds());

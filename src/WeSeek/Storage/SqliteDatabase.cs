@@ -15,6 +15,7 @@ internal sealed partial class SqliteDatabase : IDisposable
     private readonly ILogger<SqliteDatabase> _logger;
     private readonly int _busyTimeoutMs;
     private readonly SemaphoreSlim _initLock = new(1, 1);
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private volatile bool _initialized;
 
     public SqliteDatabase(IOptions<StorageOptions> options, ILogger<SqliteDatabase> logger)
@@ -45,6 +46,27 @@ internal sealed partial class SqliteDatabase : IDisposable
         }
 
         return await OpenRawAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a connection for a write: the process's writers take turns on an async lock before they touch
+    /// the database. SQLite allows one writer at a time anyway; without the lock, concurrent writers find the
+    /// database busy and SQLite's busy handler sleeps them for milliseconds at a time (measured: 32 concurrent
+    /// 公众号 callbacks stored at ~650/s with sleeps vs several thousand without). Other processes sharing the
+    /// file still meet busy_timeout. Hold it only around database work: never await another writer inside.
+    /// </summary>
+    public async Task<WriteConnection> OpenWriterAsync(CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            return new WriteConnection(await OpenAsync(cancellationToken), _writeLock);
+        }
+        catch
+        {
+            _writeLock.Release();
+            throw;
+        }
     }
 
     private async Task<SqliteConnection> OpenRawAsync(CancellationToken cancellationToken)
@@ -80,7 +102,11 @@ internal sealed partial class SqliteDatabase : IDisposable
         }
     }
 
-    public void Dispose() => _initLock.Dispose();
+    public void Dispose()
+    {
+        _initLock.Dispose();
+        _writeLock.Dispose();
+    }
 
     internal static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
