@@ -181,6 +181,11 @@ internal static class CallbackBenchmarks
         var data = new TempDirectory();
         var weChat = await FakeWeChatServer.StartAsync();
         var model = ScriptedChatClient.Echo();
+        if (Environment.GetEnvironmentVariable("BENCH_NO_TURNS") == "1")
+        {
+            model.OnCall = (_, ct) => Task.Delay(Timeout.Infinite, ct);
+        }
+
         var app = ServeCommand.Build(
         [
             "--urls=http://127.0.0.1:0",
@@ -193,6 +198,8 @@ internal static class CallbackBenchmarks
             "--OfficialAccount:Accounts:demo:AppSecret=secret",
             "--OfficialAccount:ApiBaseUrl=" + weChat.BaseUrl,
             "--OfficialAccount:PassiveReplyBudget=00:00:00",
+            // Typing is a separate call to WeChat, not part of storing and acknowledging; its fake would share the CPU.
+            "--OfficialAccount:Accounts:demo:Typing=false",
         ], services =>
         {
             services.RemoveAll<IChatClient>();

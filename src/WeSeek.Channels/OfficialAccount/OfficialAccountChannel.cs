@@ -196,13 +196,15 @@ internal sealed partial class OfficialAccountChannel : IChannel
             return Success();
         }
 
-        var typing = _account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored
-            ? StartTyping(message.ChatId)
-            : Task.CompletedTask;
+        if (_account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored)
+        {
+            // Not awaited: the callback's answer never waits on a call to WeChat's API.
+            _ = StartTyping(message.ChatId);
+        }
+
         if (!passive)
         {
             // Passive replies turned off: the API delivers the answer.
-            await typing;
             return Success();
         }
 
@@ -216,7 +218,6 @@ internal sealed partial class OfficialAccountChannel : IChannel
             return Success();
         }
 
-        await typing;
         if (claimed.Count > 0)
         {
             Log.Passive(_logger, Id.Value, accepted.InboxId);
@@ -238,7 +239,7 @@ internal sealed partial class OfficialAccountChannel : IChannel
         {
             await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is WeChatApiException or HttpRequestException)
+        catch (Exception ex) when (ex is WeChatApiException or HttpRequestException or OperationCanceledException)
         {
             // Typing is a courtesy (45080: no interaction in 30 s, 45081: already typing); never fail a callback for it.
         }

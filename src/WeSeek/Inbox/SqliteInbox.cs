@@ -21,12 +21,18 @@ internal sealed partial class SqliteInbox : IInboundSink
     /// this leaves room for web chat and rendered media while bounding a hostile client.</summary>
     public const int MaxTextLength = 16_000;
 
+    /// <summary>Most messages committed in one transaction.</summary>
+    private const int MaxBatch = 256;
+
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<ContextOptions> _context;
     private readonly DispatchSignal _signal;
     private readonly ILogger<SqliteInbox> _logger;
     private readonly TurnCompletions _completions;
+    private readonly Lock _queueLock = new();
+    private readonly List<PendingAccept> _queue = [];
+    private bool _combining;
 
     public SqliteInbox(SqliteDatabase database, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger, TurnCompletions completions)
     {
@@ -56,56 +62,154 @@ internal sealed partial class SqliteInbox : IInboundSink
             return new AcceptResult(AcceptOutcome.Rejected, 0, $"The message is longer than {MaxTextLength} characters.");
         }
 
-        var conversation = ConversationKeys.For(message, _context.CurrentValue.GroupScope);
-        await using var writer = await _database.OpenWriterAsync(cancellationToken);
-        var connection = writer.Connection;
-        await using var insert = connection.CreateCommand();
-        // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
-        insert.CommandText = """
-            INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at)
-            VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received)
-            ON CONFLICT (channel, external_id) DO NOTHING
-            RETURNING id;
-            """;
-        insert.Parameters.AddWithValue("$channel", message.Channel.Value);
-        insert.Parameters.AddWithValue("$external", message.ExternalMessageId);
-        insert.Parameters.AddWithValue("$account", message.AccountId);
-        insert.Parameters.AddWithValue("$chat", message.ChatId);
-        insert.Parameters.AddWithValue("$sender", message.SenderId);
-        insert.Parameters.AddWithValue("$conversation", conversation);
-        insert.Parameters.AddWithValue("$group", message.IsGroup ? 1 : 0);
-        insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
-        insert.Parameters.AddWithValue("$text", message.Text);
-        insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
-        var now = _time.GetUtcNow();
-        insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
-        var id = await insert.ExecuteScalarAsync(cancellationToken);
-        if (id is long stored)
+        var pending = new PendingAccept(message, ConversationKeys.For(message, _context.CurrentValue.GroupScope));
+        bool lead;
+        lock (_queueLock)
         {
-            Log.Stored(_logger, stored, message.Channel.Value);
-            if (message.PassiveReplyWindow is { } window)
+            _queue.Add(pending);
+            lead = !_combining;
+            _combining = true;
+        }
+
+        if (lead)
+        {
+            await CombineAsync(pending);
+        }
+
+        // Stored even if this caller stops waiting: the message is durable once committed, and a platform's
+        // retry of it is then recognised as a duplicate.
+        return await pending.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Group commit by flat combining: the caller that finds no writer active writes everything queued, in
+    /// batches of one transaction each, until its own message is stored; then it hands any backlog to a pool
+    /// thread so its own request is not held up by later arrivals. One commit per batch instead of one per
+    /// message, with no background service to start or stop. Hand-written: Microsoft.Data.Sqlite has no batching.
+    /// </summary>
+    private async Task CombineAsync(PendingAccept? own)
+    {
+        while (true)
+        {
+            List<PendingAccept> batch;
+            lock (_queueLock)
             {
-                // Before the dispatcher can see it: the turn may finish before the channel starts waiting.
-                _completions.PreHold(stored, now, now + window);
+                if (_queue.Count == 0)
+                {
+                    _combining = false;
+                    return;
+                }
+
+                if (own is { Result.Task.IsCompleted: true })
+                {
+                    // Ours is done and others arrived meanwhile: a pool thread carries on as the writer until
+                    // the queue is empty (WriteBatchAsync settles every item, so this never throws).
+                    _ = Task.Run(() => CombineAsync(null));
+                    return;
+                }
+
+                batch = _queue.GetRange(0, Math.Min(_queue.Count, MaxBatch));
+                _queue.RemoveRange(0, batch.Count);
             }
 
-            _signal.Notify();
-            return new AcceptResult(AcceptOutcome.Stored, stored);
+            try
+            {
+                await WriteBatchAsync(batch);
+            }
+            catch (Exception ex)
+            {
+                foreach (var item in batch)
+                {
+                    item.Result.TrySetException(ex);
+                }
+            }
         }
+    }
 
-        await using var select = connection.CreateCommand();
-        select.CommandText = "SELECT id FROM inbox WHERE channel = $channel AND external_id = $external;";
-        select.Parameters.AddWithValue("$channel", message.Channel.Value);
-        select.Parameters.AddWithValue("$external", message.ExternalMessageId);
-        var existing = (long)(await select.ExecuteScalarAsync(cancellationToken))!;
-        if (message.PassiveReplyWindow is { } again)
+    private async Task WriteBatchAsync(List<PendingAccept> batch)
+    {
+        var now = _time.GetUtcNow();
+        var results = new AcceptResult[batch.Count];
+        await using (var writer = await _database.OpenWriterAsync(CancellationToken.None))
         {
-            // A platform's retry waits for the same replies.
-            _completions.PreHold(existing, now, now + again);
+            var connection = writer.Connection;
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(CancellationToken.None);
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
+            insert.CommandText = """
+                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at)
+                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received)
+                ON CONFLICT (channel, external_id) DO NOTHING
+                RETURNING id;
+                """;
+            await using var select = connection.CreateCommand();
+            select.Transaction = transaction;
+            select.CommandText = "SELECT id FROM inbox WHERE channel = $channel AND external_id = $external;";
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var (message, conversation) = (batch[i].Message, batch[i].Conversation);
+                insert.Parameters.Clear();
+                insert.Parameters.AddWithValue("$channel", message.Channel.Value);
+                insert.Parameters.AddWithValue("$external", message.ExternalMessageId);
+                insert.Parameters.AddWithValue("$account", message.AccountId);
+                insert.Parameters.AddWithValue("$chat", message.ChatId);
+                insert.Parameters.AddWithValue("$sender", message.SenderId);
+                insert.Parameters.AddWithValue("$conversation", conversation);
+                insert.Parameters.AddWithValue("$group", message.IsGroup ? 1 : 0);
+                insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
+                insert.Parameters.AddWithValue("$text", message.Text);
+                insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
+                if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
+                {
+                    results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
+                }
+                else
+                {
+                    select.Parameters.Clear();
+                    select.Parameters.AddWithValue("$channel", message.Channel.Value);
+                    select.Parameters.AddWithValue("$external", message.ExternalMessageId);
+                    results[i] = new AcceptResult(AcceptOutcome.Duplicate, (long)(await select.ExecuteScalarAsync(CancellationToken.None))!);
+                }
+
+                if (message.PassiveReplyWindow is { } window)
+                {
+                    // Before the dispatcher can see it: the turn may finish before the channel starts waiting.
+                    // A platform's retry (a duplicate) waits for the same replies.
+                    _completions.PreHold(results[i].InboxId, now, now + window);
+                }
+            }
+
+            await transaction.CommitAsync(CancellationToken.None);
         }
 
-        Log.Duplicate(_logger, existing, message.Channel.Value);
-        return new AcceptResult(AcceptOutcome.Duplicate, existing);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i].Outcome == AcceptOutcome.Stored)
+            {
+                Log.Stored(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
+            }
+            else
+            {
+                Log.Duplicate(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
+            }
+        }
+
+        if (results.Any(r => r.Outcome == AcceptOutcome.Stored))
+        {
+            _signal.Notify();
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Result.TrySetResult(results[i]);
+        }
+    }
+
+    private sealed record PendingAccept(InboundMessage Message, string Conversation)
+    {
+        public TaskCompletionSource<AcceptResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset) => new(

@@ -27,6 +27,19 @@ public sealed class SqliteInboxTests
     }
 
     [Fact]
+    public async Task Accept_ManyConcurrentCallers_EveryOneAnsweredAndStoredOnce()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+
+        // Group commit: whoever writes takes the others' messages along; nobody may be left waiting.
+        var results = await Task.WhenAll(Enumerable.Range(0, 600).Select(i => Task.Run(async () => await harness.ReceiveAsync($"m-{i}", $"u-{i % 7}", $"第 {i} 条"))));
+
+        Assert.All(results, r => Assert.Equal(AcceptOutcome.Stored, r.Outcome));
+        Assert.Equal(600, results.Select(r => r.InboxId).Distinct().Count());
+        Assert.Equal(600, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+    }
+
+    [Fact]
     public async Task Accept_DuplicateAfterAnswer_IsNotProcessedAgain()
     {
         await using var harness = await CoreHarness.CreateAsync();
