@@ -25,6 +25,7 @@ public sealed class FakeWeChatServer : IAsyncDisposable
     private readonly List<(string Path, JsonObject Body)> _calls = [];
     private readonly Queue<int> _sendErrors = new();
     private int _tokens;
+    private readonly Dictionary<string, (byte[] Data, string MediaType)> _media = [];
 
     private FakeWeChatServer(WebApplication app) => _app = app;
 
@@ -70,6 +71,15 @@ public sealed class FakeWeChatServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes <paramref name="data"/> downloadable as temporary media <paramref name="mediaId"/>.</summary>
+    public void AddMedia(string mediaId, byte[] data, string mediaType)
+    {
+        lock (_calls)
+        {
+            _media[mediaId] = (data, mediaType);
+        }
+    }
+
     public static async Task<FakeWeChatServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -80,6 +90,7 @@ public sealed class FakeWeChatServer : IAsyncDisposable
         app.MapPost("/cgi-bin/stable_token", (Delegate)server.TokenAsync);
         app.MapPost("/cgi-bin/message/custom/send", (Delegate)server.ApiAsync);
         app.MapPost("/cgi-bin/message/custom/typing", (Delegate)server.ApiAsync);
+        app.MapGet("/cgi-bin/media/get", (Delegate)server.MediaAsync);
         await app.StartAsync();
         server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
         return server;
@@ -115,6 +126,27 @@ public sealed class FakeWeChatServer : IAsyncDisposable
             return Results.Json(new { errcode = 0, errmsg = "ok" });
         }
     }
+
+    // media/get answers the file itself, or JSON with an errcode (40007: invalid media_id) as WeChat does.
+    private IResult MediaAsync(HttpContext context)
+    {
+        lock (_calls)
+        {
+            _calls.Add((context.Request.Path, new JsonObject { ["media_id"] = context.Request.Query["media_id"].ToString() }));
+            if (context.Request.Query["access_token"] != CurrentToken)
+            {
+                return Results.Json(new { errcode = 40001, errmsg = "invalid credential" });
+            }
+
+            return _media.TryGetValue(context.Request.Query["media_id"].ToString(), out var media)
+                ? Results.Bytes(media.Data, media.MediaType)
+                : Results.Json(new { errcode = 40007, errmsg = "invalid media_id" });
+        }
+    }
+
+    /// <summary>A user's image message as WeChat renders it (protocols.md §1.2).</summary>
+    public static string ImageMessage(string toGh, string fromOpenId, string mediaId, long msgId, DateTimeOffset at) =>
+        $"<xml><ToUserName><![CDATA[{toGh}]]></ToUserName><FromUserName><![CDATA[{fromOpenId}]]></FromUserName><CreateTime>{at.ToUnixTimeSeconds()}</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl><![CDATA[http://mmbiz.qpic.cn/{mediaId}]]></PicUrl><MediaId><![CDATA[{mediaId}]]></MediaId><MsgId>{msgId}</MsgId></xml>";
 
     /// <summary>A user's text message as WeChat renders it (protocols.md §1.2).</summary>
     public static string TextMessage(string toGh, string fromOpenId, string content, long msgId, DateTimeOffset at) =>

@@ -25,6 +25,9 @@ public sealed record InboundMessage(
     /// <summary>What kind of message this was on the platform. Default <see cref="MessageKind.Text"/>.</summary>
     public MessageKind Kind { get; init; } = MessageKind.Text;
 
+    /// <summary>Pictures, voice notes and files that came with the message, stored with it. Default none.</summary>
+    public IReadOnlyList<MediaAttachment> Attachments { get; init; } = [];
+
     /// <summary>
     /// Set by channels that answer in the platform's own request (WeChat's passive reply): from the moment the
     /// inbox stores the message, its replies are held back from the outbox sender for at most this long, or

@@ -3,12 +3,13 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
+using WeSeek.Messaging;
 
 namespace WeSeek.Channels.OfficialAccount;
 
 /// <summary>
-/// The 公众号 API calls WeSeek makes: <c>stable_token</c>, <c>message/custom/send</c> and
-/// <c>message/custom/typing</c>, through IHttpClientFactory (client <see cref="HttpClientName"/>). A call
+/// The 公众号 API calls WeSeek makes: <c>stable_token</c>, <c>message/custom/send</c>,
+/// <c>message/custom/typing</c> and <c>media/get</c>, through IHttpClientFactory (client <see cref="HttpClientName"/>). A call
 /// refused for its token (40001/40014/42001) refreshes it and is retried once. Thread-safe.
 /// </summary>
 internal sealed partial class OfficialAccountApiClient
@@ -41,6 +42,62 @@ internal sealed partial class OfficialAccountApiClient
     /// <summary>Shows or cancels "对方正在输入" (<c>Typing</c> / <c>CancelTyping</c>).</summary>
     public Task TypingAsync(Uri baseUrl, OfficialAccountSettings account, string openId, bool typing, CancellationToken cancellationToken) =>
         CallAsync(baseUrl, account, "cgi-bin/message/custom/typing", new { touser = openId, command = typing ? "Typing" : "CancelTyping" }, cancellationToken);
+
+    /// <summary>
+    /// Downloads a temporary media file (<c>cgi-bin/media/get</c>): images users send are kept by WeChat for
+    /// three days. Errors come back as JSON instead of the file; a token error refreshes the token once.
+    /// </summary>
+    public async Task<MediaContent> DownloadMediaAsync(Uri baseUrl, OfficialAccountSettings account, string mediaId, long maxBytes, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = await _tokens.GetAsync(account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), cancellationToken);
+            var client = _http.CreateClient(HttpClientName);
+            var url = new Uri(baseUrl, $"cgi-bin/media/get?access_token={Uri.EscapeDataString(token)}&media_id={Uri.EscapeDataString(mediaId)}");
+            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var mediaType = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
+            if (response.Content.Headers.ContentLength > maxBytes)
+            {
+                throw new MediaUnavailableException($"The media is {response.Content.Headers.ContentLength} bytes, over the {maxBytes}-byte limit (Media:MaxBytes).");
+            }
+
+            var data = await ReadCappedAsync(response.Content, maxBytes, cancellationToken);
+            if (mediaType is "application/json" or "text/plain")
+            {
+                var reply = JsonSerializer.Deserialize<ApiReply>(data.Span) ?? new ApiReply();
+                var error = new WeChatApiException(reply.ErrCode, reply.ErrMsg);
+                if (error.IsTokenError && attempt == 0)
+                {
+                    _tokens.Invalidate(account.AppId, token);
+                    continue;
+                }
+
+                throw new MediaUnavailableException($"WeChat did not give media {mediaId}: {error.Message}", error);
+            }
+
+            return new MediaContent(data, mediaType);
+        }
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadCappedAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
+    {
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                throw new MediaUnavailableException($"The media is over the {maxBytes}-byte limit (Media:MaxBytes).");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
 
     private async Task CallAsync(Uri baseUrl, OfficialAccountSettings account, string path, object body, CancellationToken cancellationToken)
     {

@@ -14,7 +14,7 @@ namespace WeSeek.Channels.OfficialAccount;
 /// outbox), otherwise <c>success</c>, after which the outbox sends it through the customer-service API.
 /// Hostile input gets a 4xx and stores nothing.
 /// </summary>
-internal sealed partial class OfficialAccountChannel : IChannel
+internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
 {
     private readonly string _name;
     private readonly OfficialAccountSettings _account;
@@ -61,6 +61,14 @@ internal sealed partial class OfficialAccountChannel : IChannel
     {
         _sink = null;
         return Task.CompletedTask;
+    }
+
+    public Task<MediaContent> DownloadAsync(InboundMessage message, MediaAttachment attachment, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return attachment.MediaId is { Length: > 0 } mediaId
+            ? _api.DownloadMediaAsync(_options.ApiBaseUrl, _account, mediaId, maxBytes, cancellationToken)
+            : throw new MediaUnavailableException("The message names no MediaId.");
     }
 
     public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)

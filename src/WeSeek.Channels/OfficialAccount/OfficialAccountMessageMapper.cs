@@ -23,7 +23,11 @@ internal static class OfficialAccountMessageMapper
         var externalId = f.TryGetValue("MsgId", out var msgId) && msgId.Length > 0
             ? msgId
             : $"{from}:{seconds.ToString(CultureInfo.InvariantCulture)}:{Get(f, "Event")}";
-        return new InboundMessage(channel, account, externalId, from, from, text, DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253_402_300_799L))) { Kind = kind };
+        return new InboundMessage(channel, account, externalId, from, from, text, DateTimeOffset.FromUnixTimeSeconds(Math.Clamp(seconds, 0, 253_402_300_799L)))
+        {
+            Kind = kind,
+            Attachments = type == "image" ? [new MediaAttachment(MessageKind.Image, NullIfEmpty(Get(f, "MediaId")), NullIfEmpty(Get(f, "PicUrl")))] : [],
+        };
     }
 
     private static (MessageKind Kind, string Text) Render(string type, IReadOnlyDictionary<string, string> f) => type switch
@@ -49,6 +53,8 @@ internal static class OfficialAccountMessageMapper
     };
 
     private static string Get(IReadOnlyDictionary<string, string> f, string name) => f.TryGetValue(name, out var value) ? value : "";
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     /// <summary>A passive text reply: To and From swapped relative to the request.</summary>
     public static string TextReply(string toUser, string fromAccount, string content, DateTimeOffset now, string? agentId = null) =>

@@ -11,6 +11,7 @@ using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Inference;
 using WeSeek.Inference.Remote;
+using WeSeek.Media;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
@@ -41,6 +42,7 @@ public static class WeSeekServiceCollectionExtensions
             .Validate(o => TimeZones.Exists(o.TimeZone), "Context:TimeZone (environment variable WESEEK__Context__TimeZone): unknown time zone; use an IANA name such as Asia/Shanghai");
         services.AddSection<ModelOptions>(configuration, "Model");
         services.AddSection<ComposerOptions>(configuration, "Composer");
+        services.AddSection<MediaOptions>(configuration, "Media");
 
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<TurnStore>();
@@ -67,6 +69,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<ModelMiddleware>();
         services.TryAddScoped<ComposerMiddleware>();
         services.TryAddScoped<ContinuationMiddleware>();
+        services.TryAddScoped<MediaMiddleware>();
         services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
 
         // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
@@ -102,6 +105,7 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>guard: quotas first, so no work is done for an answer that could not be sent;</item>
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
+    /// <item>media: fetches the message's images through its channel for the steps after it;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
     /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
     /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
@@ -112,6 +116,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<GuardMiddleware>()
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
+        .Use<MediaMiddleware>()
         .Use<ContextMiddleware>()
         .Use<ModelMiddleware>()
         .Use<ComposerMiddleware>();

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -138,8 +139,8 @@ internal sealed partial class SqliteInbox : IInboundSink
             insert.Transaction = transaction;
             // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
             insert.CommandText = """
-                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at)
-                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received)
+                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at, attachments)
+                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received, $attachments)
                 ON CONFLICT (channel, external_id) DO NOTHING
                 RETURNING id;
                 """;
@@ -161,6 +162,7 @@ internal sealed partial class SqliteInbox : IInboundSink
                 insert.Parameters.AddWithValue("$text", message.Text);
                 insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
                 if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
                 {
                     results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
@@ -223,10 +225,11 @@ internal sealed partial class SqliteInbox : IInboundSink
     {
         IsGroup = reader.GetInt64(offset + 7) != 0,
         Kind = Enum.TryParse<MessageKind>(reader.GetString(offset + 8), out var kind) ? kind : MessageKind.Other,
+        Attachments = reader.IsDBNull(offset + 9) ? [] : JsonSerializer.Deserialize<List<MediaAttachment>>(reader.GetString(offset + 9)) ?? [],
     };
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in order.</summary>
-    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind";
+    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, attachments";
 
     private static partial class Log
     {

@@ -4,7 +4,7 @@ namespace WeSeek.Logging;
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class).
-/// Next free ids: 1003, 2013, 3008, 4005, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3010, 4005, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -34,6 +34,8 @@ internal static class WeSeekEventId
     public const int ContextReset = 3005;
     public const int ReplyTruncated = 3006;
     public const int ContinuationServed = 3007;
+    public const int MediaFetched = 3008;
+    public const int MediaUnavailable = 3009;
 
     public const int ModelCall = 4000;
     public const int ModelCallFailed = 4001;

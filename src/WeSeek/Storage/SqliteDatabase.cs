@@ -93,6 +93,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             await using var connection = await OpenRawAsync(cancellationToken);
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
             await ExecuteAsync(connection, Schema, cancellationToken);
+            await AddMissingColumnsAsync(connection, cancellationToken);
             Log.Opened(_logger, Path);
             _initialized = true;
         }
@@ -106,6 +107,28 @@ internal sealed partial class SqliteDatabase : IDisposable
     {
         _initLock.Dispose();
         _writeLock.Dispose();
+    }
+
+    /// <summary>Columns added after a table was first released: a database made by an older version gets them
+    /// (CREATE TABLE IF NOT EXISTS leaves an existing table as it is). Each is nullable, so old rows stay valid.</summary>
+    private static readonly (string Table, string Column, string Definition)[] AddedColumns =
+    [
+        ("inbox", "attachments", "TEXT"),
+    ];
+
+    private static async Task AddMissingColumnsAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        foreach (var (table, column, definition) in AddedColumns)
+        {
+            await using var check = connection.CreateCommand();
+            check.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column;";
+            check.Parameters.AddWithValue("$table", table);
+            check.Parameters.AddWithValue("$column", column);
+            if (await check.ExecuteScalarAsync(cancellationToken) is 0L)
+            {
+                await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};", cancellationToken);
+            }
+        }
     }
 
     internal static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
@@ -127,6 +150,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             conversation TEXT NOT NULL,
             is_group INTEGER NOT NULL,
             kind TEXT NOT NULL,
+            attachments TEXT,
             text TEXT NOT NULL,
             sent_at INTEGER NOT NULL,
             received_at INTEGER NOT NULL,

@@ -6,8 +6,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Conversations;
+using WeSeek.Media;
 using WeSeek.Host.Tests.WebChat;
 using WeSeek.Messaging;
+using WeSeek.Pipeline;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.OfficialAccount;
@@ -110,6 +112,49 @@ public sealed class OfficialAccountEndToEndTests
         Assert.StartsWith("第", secondPassive, StringComparison.Ordinal);
         Assert.Single(env.Model.Calls);
         Assert.All(firstPage.Append(secondPassive), m => Assert.InRange(Encoding.UTF8.GetByteCount(m), 1, 2048));
+    }
+
+    [Fact]
+    public async Task ImageMessage_FetchedThroughTheMediaApi_ReachesTheTurn()
+    {
+        var seen = new List<MediaFeature?>();
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3, 4 };
+        await using var env = await Env.StartAsync(null, services =>
+        {
+            services.RemoveAll<TurnPipeline>();
+            services.AddSingleton(new TurnPipeline(WeSeekServiceCollectionExtensions.BuildStandardPipeline().Use(next => turn =>
+            {
+                lock (seen)
+                {
+                    seen.Add(turn.Features.Get<MediaFeature>());
+                }
+
+                return next(turn);
+            }).Build()));
+        });
+        env.WeChat.AddMedia("media-1", png, "image/png");
+        var now = TimeProvider.System.GetUtcNow();
+        var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, FakeWeChatServer.ImageMessage("gh_demo", "o-user", "media-1", 10, now), now, "77", "o-user");
+
+        var response = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var image = Assert.Single(Assert.Single(seen)!.Images);
+        Assert.Equal("image/png", image.MediaType);
+        Assert.Equal(png, image.Data.ToArray());
+        Assert.Contains(env.WeChat.Calls, c => c.Path.EndsWith("media/get", StringComparison.Ordinal) && c.Body["media_id"]!.GetValue<string>() == "media-1");
+    }
+
+    [Fact]
+    public async Task ImageMessage_MediaExpired_TurnStillAnswered()
+    {
+        await using var env = await Env.StartAsync();
+        var now = TimeProvider.System.GetUtcNow();
+        var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, FakeWeChatServer.ImageMessage("gh_demo", "o-user", "gone", 11, now), now, "78", "o-user");
+
+        var response = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+
+        Assert.StartsWith("答：[图片]", DecryptReply(await response.Content.ReadAsStringAsync()), StringComparison.Ordinal);
     }
 
     private static string DecryptReply(string body)
@@ -231,7 +276,9 @@ public sealed class OfficialAccountEndToEndTests
 
         public HttpClient Http { get; }
 
-        public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra)
+        public static Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra) => StartAsync(setup, null, extra);
+
+        public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup, Action<IServiceCollection>? configure, params string[] extra)
         {
             var data = new TempDirectory();
             var weChat = await FakeWeChatServer.StartAsync();
@@ -241,6 +288,7 @@ public sealed class OfficialAccountEndToEndTests
             {
                 services.RemoveAll<IChatClient>();
                 services.AddChatClient(model).UseReasoningSplit();
+                configure?.Invoke(services);
             },
             [
                 "--OfficialAccount:Accounts:demo:Token=" + Token,
