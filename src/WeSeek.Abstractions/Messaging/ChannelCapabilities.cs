@@ -23,6 +23,11 @@ public sealed record ChannelCapabilities
     /// composer flattens Markdown into plain text. Default false.</summary>
     public bool Markdown { get; init; }
 
+    /// <summary>False when the channel cannot send on its own: replies wait in the outbox, untouched by the
+    /// sender, until the channel claims them in answer to the user's next message (<see cref="IReplyClaims"/>;
+    /// a subscription 公众号 that can only answer passively). Default true.</summary>
+    public bool Push { get; init; } = true;
+
     /// <summary>True when the channel shows tokens as they are generated (through the reply stream).</summary>
     public bool Streaming { get; init; }
 }

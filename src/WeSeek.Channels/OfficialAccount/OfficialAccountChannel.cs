@@ -44,6 +44,8 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
             MaxTextBytes = 2048,
             // 客服 allows five messages per user message (45047 after); a passive-only account has one reply.
             MaxMessagesPerTrigger = account.ReplyMode == ReplyMode.PassiveOnly ? 1 : 5,
+            // A subscription account has no API to send with: its replies wait for the user's next message.
+            Push = account.ReplyMode != ReplyMode.PassiveOnly,
         };
     }
 
@@ -76,7 +78,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
         ArgumentNullException.ThrowIfNull(message);
         if (_account.ReplyMode == ReplyMode.PassiveOnly)
         {
-            // No API: the reply waits in the outbox for the user's next message, which claims it.
+            // Not reached (Capabilities.Push is false, so the sender leaves these replies to be claimed).
             throw new ChannelSendException("This account answers passively only; the reply waits for the user's next message.", isPermanent: false);
         }
 

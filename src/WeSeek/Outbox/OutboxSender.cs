@@ -99,6 +99,12 @@ internal sealed partial class OutboxSender : BackgroundService
                 continue;
             }
 
+            if (!channel.Capabilities.Push)
+            {
+                // Claimed by the channel when the user writes again; never sent, never given up.
+                continue;
+            }
+
             if (_completions.IsHeld(message.InboxId, now, out var heldUntil))
             {
                 // A channel is about to answer this message in the platform's own request (passive reply);

@@ -157,6 +157,28 @@ public sealed class OfficialAccountEndToEndTests
         Assert.StartsWith("答：[图片]", DecryptReply(await response.Content.ReadAsStringAsync()), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PassiveOnly_AnswerNotReady_PlaceholderThenTheNextMessageFetchesIt()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await Env.StartAsync(
+            model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct),
+            "--OfficialAccount:Accounts:demo:ReplyMode=PassiveOnly",
+            "--OfficialAccount:Deliveries=1",
+            "--OfficialAccount:PassiveReplyBudget=00:00:00.200");
+
+        var first = DecryptReply(await (await env.PostMessageAsync("慢问题", msgId: 20, crypto: Crypto)).Content.ReadAsStringAsync());
+        Assert.Equal("正在思考中，回复任意文字获取回答。", first);
+
+        gate.SetResult();
+        await env.WaitForStoredRepliesAsync(1);
+        var fetched = DecryptReply(await (await env.PostMessageAsync("1", msgId: 21, crypto: Crypto)).Content.ReadAsStringAsync());
+
+        Assert.Equal("答：慢问题", fetched);
+        Assert.Single(env.Model.Calls);
+        Assert.Empty(env.WeChat.SentTexts);
+    }
+
     private static string DecryptReply(string body)
     {
         var envelope = WeChatXml.Parse(body);
@@ -317,6 +339,16 @@ public sealed class OfficialAccountEndToEndTests
             while (WeChat.SentTexts.Count < count)
             {
                 // Waiting on the product's background sender from outside, as WeChat would.
+                await Task.Delay(20, timeout.Token);
+            }
+        }
+
+        public async Task WaitForStoredRepliesAsync(int count)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var transcripts = _app.Services.GetRequiredService<ITranscriptReader>();
+            while ((await transcripts.ReadAsync(ChannelId.From("mp:demo"), "o-user", 100, timeout.Token)).Count(e => !e.FromUser) < count)
+            {
                 await Task.Delay(20, timeout.Token);
             }
         }

@@ -74,4 +74,21 @@ public sealed class ReplyClaimsTests
         await core.SendDueAsync();
         Assert.Equal("答：你好", Assert.Single(core.Channel.Sent).Message.Text);
     }
+
+    [Fact]
+    public async Task ChannelWithoutPush_ReplyNeverSentNorGivenUp_ClaimedWhenTheUserWritesAgain()
+    {
+        await using var core = await CoreHarness.CreateAsync(capabilities: new ChannelCapabilities { Push = false });
+        var claims = core.Services.GetRequiredService<IReplyClaims>();
+        await core.ReceiveAsync("m1", "u1", "你好");
+        await core.RunTurnsAsync();
+        for (var hour = 0; hour < 48; hour++)
+        {
+            core.Time.Advance(TimeSpan.FromHours(1));
+            Assert.Null(await core.SendDueAsync());
+        }
+
+        Assert.Empty(core.Channel.Sent);
+        Assert.Equal("答：你好", Assert.Single(await claims.ClaimAsync(core.Channel.Id, "acct", "u1", 1, CancellationToken.None)).Text);
+    }
 }
