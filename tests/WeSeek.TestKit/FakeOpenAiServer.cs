@@ -30,6 +30,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     /// <summary>Delay before each streamed chunk (slow models, for tests that interrupt turns).</summary>
     public TimeSpan ChunkDelay { get; set; }
 
+    /// <summary>When true, every request gets 503 (a replica that is down or overloaded).</summary>
+    public bool Down { get; set; }
+
     /// <summary>The base URL, ending in <c>/v1</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
 
@@ -53,6 +56,9 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        app.MapGet("/v1/models", (HttpContext context) => server.Down
+            ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
+            : Results.Json(new { @object = "list", data = new[] { new { id = "deepseek-r1", @object = "model", owned_by = "fake" } } }));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");
@@ -61,6 +67,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        if (Down)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return;
+        }
+
         var body = (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted))!.AsObject();
         lock (_requests)
         {

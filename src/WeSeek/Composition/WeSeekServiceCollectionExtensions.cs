@@ -122,9 +122,11 @@ public static class WeSeekServiceCollectionExtensions
         .Use<ComposerMiddleware>();
 
     /// <summary>
-    /// Uses an OpenAI-compatible server (section <c>Model:Remote</c>) as the engine. The chat-client pipeline is
-    /// the reasoning split, then the conversation sent as a hashed <c>user</c> (so a server's per-conversation
-    /// KV cache hits), then the server; failures are logged once, by the dispatcher that retries them.
+    /// Uses an OpenAI-compatible server, or several replicas of one (section <c>Model:Remote</c>), as the engine.
+    /// The chat-client pipeline is the reasoning split, then (with replicas) the router that keeps each
+    /// conversation on one healthy replica, then the conversation sent as a hashed <c>user</c> (so a server's
+    /// per-conversation KV cache hits), then the server; failures are logged once, by the dispatcher that
+    /// retries them.
     /// </summary>
     public static IWeSeekBuilder AddRemoteEngine(this IWeSeekBuilder builder)
     {
@@ -132,8 +134,10 @@ public static class WeSeekServiceCollectionExtensions
         builder.Services.AddSection<RemoteEngineOptions>(builder.Configuration, "Model:Remote");
         builder.Services.AddHttpClient(RemoteEngineFactory.HttpClientName);
         builder.Services.AddHostedService<RemoteEngineProbe>();
+        builder.Services.AddSingleton(sp => new ReplicaRouter(
+            sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.Endpoints,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ReplicaRouter>>()));
         builder.Services.AddChatClient(RemoteEngineFactory.Create)
-            .Use(inner => new ConversationAffinityChatClient(inner))
             .UseReasoningSplit(sp => sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.ThinkStart);
         return builder;
     }

@@ -4,7 +4,7 @@ namespace WeSeek.Logging;
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class).
-/// Next free ids: 1003, 2013, 3010, 4005, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3010, 4007, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -42,6 +42,8 @@ internal static class WeSeekEventId
     public const int RemoteEngineConfigured = 4002;
     public const int RemoteEngineUnreachable = 4003;
     public const int RemoteEngineRefused = 4004;
+    public const int ReplicaDown = 4005;
+    public const int ReplicaUp = 4006;
 
     // 4100s: the embedded llama.cpp engine (WeSeek.Inference.Llama).
     public const int LlamaSchedulerFailed = 4100;

@@ -12,9 +12,23 @@ internal static class RemoteEngineFactory
 {
     public const string HttpClientName = "WeSeek.RemoteEngine";
 
+    /// <summary>One server: its client with the conversation sent as <c>user</c>. Several
+    /// (<see cref="RemoteEngineOptions.Replicas"/>): a router over one such client per replica.</summary>
     public static IChatClient Create(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<RemoteEngineOptions>>().Value;
+        var endpoints = options.Endpoints;
+        if (endpoints.Count == 1)
+        {
+            return new ConversationAffinityChatClient(CreateOne(services, options, endpoints[0]));
+        }
+
+        var router = services.GetRequiredService<ReplicaRouter>();
+        return new ReplicaRoutingChatClient(router, [.. endpoints.Select(url => new ConversationAffinityChatClient(CreateOne(services, options, url)))]);
+    }
+
+    private static IChatClient CreateOne(IServiceProvider services, RemoteEngineOptions options, Uri endpoint)
+    {
         var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName);
         // The HttpClient's own timeout is off; the OpenAI pipeline's network timeout bounds each call.
         http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
@@ -22,7 +36,7 @@ internal static class RemoteEngineFactory
             new ApiKeyCredential(string.IsNullOrEmpty(options.ApiKey) ? "none" : options.ApiKey),
             new OpenAIClientOptions
             {
-                Endpoint = options.BaseUrl,
+                Endpoint = endpoint,
                 NetworkTimeout = options.Timeout,
                 Transport = new HttpClientPipelineTransport(http),
                 // Retries belong to the turn dispatcher (with backoff, across restarts), not to each call.

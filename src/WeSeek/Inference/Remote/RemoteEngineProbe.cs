@@ -6,28 +6,33 @@ using WeSeek.Logging;
 namespace WeSeek.Inference.Remote;
 
 /// <summary>
-/// At start-up, asks the model server for its models (<c>GET {BaseUrl}/models</c>, which every
-/// OpenAI-compatible server answers) and says in the log whether it answers and what to do if not. It never
-/// blocks start-up: messages are stored either way and wait for the server.
+/// Asks each model server for its models (<c>GET {BaseUrl}/models</c>, which every OpenAI-compatible server
+/// answers): at start-up it says in the log whether each answers and what to do if not; with replicas it keeps
+/// asking every <see cref="RemoteEngineOptions.HealthInterval"/> and tells the <see cref="ReplicaRouter"/>
+/// which are up. It never blocks start-up: messages are stored either way and wait for a server.
 /// </summary>
 internal sealed partial class RemoteEngineProbe : IHostedService, IDisposable
 {
     private readonly IHttpClientFactory _http;
     private readonly RemoteEngineOptions _options;
+    private readonly ReplicaRouter _router;
+    private readonly TimeProvider _time;
     private readonly ILogger<RemoteEngineProbe> _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Task _probe = Task.CompletedTask;
 
-    public RemoteEngineProbe(IHttpClientFactory http, IOptions<RemoteEngineOptions> options, ILogger<RemoteEngineProbe> logger)
+    public RemoteEngineProbe(IHttpClientFactory http, IOptions<RemoteEngineOptions> options, ReplicaRouter router, TimeProvider time, ILogger<RemoteEngineProbe> logger)
     {
         _http = http;
         _options = options.Value;
+        _router = router;
+        _time = time;
         _logger = logger;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _probe = ProbeAsync(_stopping.Token);
+        _probe = RunAsync(_stopping.Token);
         return Task.CompletedTask;
     }
 
@@ -39,9 +44,33 @@ internal sealed partial class RemoteEngineProbe : IHostedService, IDisposable
 
     public void Dispose() => _stopping.Dispose();
 
-    private async Task ProbeAsync(CancellationToken cancellationToken)
+    private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var url = new Uri(_options.BaseUrl.ToString().TrimEnd('/') + "/models");
+        var endpoints = _router.Endpoints;
+        var first = true;
+        try
+        {
+            do
+            {
+                await Task.WhenAll(endpoints.Select((url, replica) => ProbeAsync(replica, url, first, cancellationToken)));
+                first = false;
+            }
+            while (endpoints.Count > 1 && await Delay(cancellationToken));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task<bool> Delay(CancellationToken cancellationToken)
+    {
+        await Task.Delay(_options.HealthInterval, _time, cancellationToken);
+        return true;
+    }
+
+    private async Task ProbeAsync(int replica, Uri baseUrl, bool first, CancellationToken cancellationToken)
+    {
+        var url = new Uri(baseUrl.ToString().TrimEnd('/') + "/models");
         try
         {
             using var client = _http.CreateClient(RemoteEngineFactory.HttpClientName);
@@ -55,19 +84,28 @@ internal sealed partial class RemoteEngineProbe : IHostedService, IDisposable
             using var response = await client.SendAsync(request, cancellationToken);
             if (response.IsSuccessStatusCode)
             {
-                Log.Answers(_logger, _options.BaseUrl, _options.ModelId);
+                _router.MarkUp(replica);
+                if (first)
+                {
+                    Log.Answers(_logger, baseUrl, _options.ModelId);
+                }
             }
             else
             {
-                Log.Refuses(_logger, _options.BaseUrl, (int)response.StatusCode);
+                _router.MarkDown(replica, $"GET /models answered {(int)response.StatusCode}");
+                if (first)
+                {
+                    Log.Refuses(_logger, baseUrl, (int)response.StatusCode);
+                }
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when ((ex is HttpRequestException or TaskCanceledException) && !cancellationToken.IsCancellationRequested)
         {
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-        {
-            Log.Unreachable(_logger, _options.BaseUrl, ex.Message);
+            _router.MarkDown(replica, ex.Message);
+            if (first)
+            {
+                Log.Unreachable(_logger, baseUrl, ex.Message);
+            }
         }
     }
 
