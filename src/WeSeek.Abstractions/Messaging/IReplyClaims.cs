@@ -20,4 +20,8 @@ public interface IReplyClaims
     /// <summary>Takes at most <paramref name="max"/> of the chat's oldest unsent replies, in order, and marks
     /// them sent. Atomic against the outbox sender: a reply is either claimed here or sent there, once.</summary>
     Task<IReadOnlyList<OutboundMessage>> ClaimAsync(ChannelId channel, string accountId, string chatId, int max, CancellationToken cancellationToken);
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the turn of <paramref name="inboxId"/> to store its
+    /// result, without holding its replies. True when it has (a typing indicator can stop being renewed).</summary>
+    Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken);
 }

@@ -14,7 +14,7 @@ namespace WeSeek.Channels.OfficialAccount;
 /// outbox), otherwise <c>success</c>, after which the outbox sends it through the customer-service API.
 /// Hostile input gets a 4xx and stores nothing.
 /// </summary>
-internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
+internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, IDisposable
 {
     private readonly string _name;
     private readonly OfficialAccountSettings _account;
@@ -22,6 +22,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
     private readonly WeChatMessageCrypto? _crypto;
     private readonly IReplyClaims _claims;
     private readonly OfficialAccountApiClient _api;
+    private readonly CancellationTokenSource _stopping = new();
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     // Deliveries seen per message id, for PassiveOnly's "answer on the last delivery"; bounded by pruning.
@@ -59,10 +60,13 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
         return Task.CompletedTask;
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
+    public void Dispose() => _stopping.Dispose();
+
+    public async Task StopAsync(CancellationToken cancellationToken)
     {
         _sink = null;
-        return Task.CompletedTask;
+        // Typing renewals end with the channel.
+        await _stopping.CancelAsync();
     }
 
     public Task<MediaContent> DownloadAsync(InboundMessage message, MediaAttachment attachment, long maxBytes, CancellationToken cancellationToken)
@@ -209,7 +213,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
         if (_account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored)
         {
             // Not awaited: the callback's answer never waits on a call to WeChat's API.
-            _ = StartTyping(message.ChatId);
+            _ = KeepTypingAsync(accepted.InboxId, message.ChatId);
         }
 
         if (!passive)
@@ -241,6 +245,29 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource
         }
 
         return Success();
+    }
+
+    /// <summary>
+    /// "对方正在输入" while the model thinks: WeChat clears the status after 15 s or when a message arrives, and R1
+    /// may reason for minutes, so it is renewed every <see cref="OfficialAccountOptions.TypingRenewal"/> until
+    /// the turn has stored its answer, at most <see cref="OfficialAccountOptions.MaxTypingRenewals"/> times.
+    /// </summary>
+    private async Task KeepTypingAsync(long inboxId, string openId)
+    {
+        try
+        {
+            for (var round = 0; round <= _options.MaxTypingRenewals; round++)
+            {
+                await StartTyping(openId);
+                if (await _claims.WaitForTurnAsync(inboxId, _options.TypingRenewal, _stopping.Token))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
     }
 
     private async Task StartTyping(string openId)

@@ -32,6 +32,14 @@ public sealed class OfficialAccountOptions
     [Required]
     public Uri ApiBaseUrl { get; set; } = new("https://api.weixin.qq.com");
 
+    /// <summary>How often "typing" is renewed while the model thinks. Default 12 s: WeChat clears it after 15 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:14")]
+    public TimeSpan TypingRenewal { get; set; } = TimeSpan.FromSeconds(12);
+
+    /// <summary>Most renewals of "typing" for one message. Default 10 (about two minutes).</summary>
+    [Range(0, 100)]
+    public int MaxTypingRenewals { get; set; } = 10;
+
     /// <summary>Deliveries WeChat makes of one message (the original and its retries). Default 3: the reading
     /// of "总共重试三次" that production bots use (protocols.md §1.4). Only <see cref="ReplyMode.PassiveOnly"/>
     /// accounts use it: the last delivery gets the placeholder if the answer is still not ready.</summary>

@@ -46,7 +46,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         }
     }
 
-    private async Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var completed = _completions.Register(inboxId);
         await using (var connection = await _database.OpenAsync(cancellationToken))

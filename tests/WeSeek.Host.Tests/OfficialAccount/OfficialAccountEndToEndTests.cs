@@ -179,6 +179,27 @@ public sealed class OfficialAccountEndToEndTests
         Assert.Empty(env.WeChat.SentTexts);
     }
 
+    [Fact]
+    public async Task Typing_RenewedWhileTheModelThinks()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var env = await Env.StartAsync(
+            model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct),
+            "--OfficialAccount:PassiveReplyBudget=00:00:00",
+            "--OfficialAccount:TypingRenewal=00:00:00.200");
+
+        await env.PostMessageAsync("想久一点", msgId: 30, crypto: Crypto);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (env.WeChat.Calls.Count(c => c.Path.EndsWith("custom/typing", StringComparison.Ordinal)) < 3)
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+
+        gate.SetResult();
+        await env.WaitForSentAsync(1);
+        Assert.Equal(["答：想久一点"], env.WeChat.SentTexts);
+    }
+
     private static string DecryptReply(string body)
     {
         var envelope = WeChatXml.Parse(body);
