@@ -33,7 +33,8 @@ internal static class SchedulerBenchmarks
         {
             "batching" => await BatchingAsync(path, shape, arg("--counts", "1,4,8,16,32").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--tokens", "24"), CultureInfo.InvariantCulture)),
             "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray()),
-            _ => throw new ArgumentException($"Unknown suite '{suite}': engine, batching or kv."),
+            "interleaved" => await InterleavedAsync(path, shape, int.Parse(arg("--conversations", "32"), CultureInfo.InvariantCulture), int.Parse(arg("--kept", "8"), CultureInfo.InvariantCulture), int.Parse(arg("--rounds", "3"), CultureInfo.InvariantCulture)),
+            _ => throw new ArgumentException($"Unknown suite '{suite}': engine, batching, kv, interleaved or callbacks."),
         };
         Console.WriteLine(table);
         if (arg("--out", "") is { Length: > 0 } output)
@@ -179,6 +180,86 @@ internal static class SchedulerBenchmarks
                 }
 
                 history.Add(new(ChatRole.Assistant, answer));
+            }
+        }
+
+        return table.ToString();
+    }
+
+    /// <summary>
+    /// Many users taking turns in random order with room for only a few KV caches: how often a turn finds its
+    /// conversation's cache (kept on the sequence, or parked in RAM and restored) and what that does to time
+    /// to first token, against keeping nothing.
+    /// </summary>
+    private static async Task<string> InterleavedAsync(string path, ModelShape shape, int conversations, int kept, int rounds)
+    {
+        var table = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; {conversations} conversations × {rounds} turns in one random order (seed 7), one turn at a time; each turn a ~20-token question after a fixed ~30-token answer; KV room for {kept} conversations on sequences. Hit: the turn's prompt found cached tokens of its own conversation. TTFT over turns 2+.")
+            .AppendLine()
+            .AppendLine("| setting | cache hits (turns 2+) | prompt tokens cached | TTFT p50 ms | TTFT p99 ms |")
+            .AppendLine("|---|---|---|---|---|");
+        (string Name, int Kept, int Parked)[] settings =
+        [
+            ($"keep {kept}, no parking", kept, 0),
+            ($"keep {kept}, park {conversations} in RAM", kept, conversations),
+            ("keep nothing (re-prefill every turn)", 0, 0),
+        ];
+        foreach (var (name, keep, park) in settings)
+        {
+            var options = new LlamaEngineOptions { ModelPath = path, ContextSize = Math.Max(keep, 1) * 512 + 512, MaxSequences = 1, MaxKeptConversations = keep, MaxParkedInMemory = park };
+            var host = LlamaEngineHost.ForModel(options);
+            await using (host)
+            {
+                await host.StartAsync(CancellationToken.None);
+                using var client = new LlamaChatClient(host);
+                var histories = Enumerable.Range(0, conversations).Select(_ => new List<Microsoft.Extensions.AI.ChatMessage>()).ToList();
+                var order = Enumerable.Range(0, rounds).SelectMany(_ => Enumerable.Range(0, conversations)).ToArray();
+                new Random(7).Shuffle(order);
+                long cached = 0, prefilled = 0;
+                using var listener = new System.Diagnostics.Metrics.MeterListener();
+                listener.InstrumentPublished = (instrument, l) =>
+                {
+                    if (instrument.Name == "weseek.llama.prompt_tokens")
+                    {
+                        l.EnableMeasurementEvents(instrument);
+                    }
+                };
+                listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+                {
+                    foreach (var tag in tags)
+                    {
+                        if (tag is { Key: "source", Value: "cached" })
+                        {
+                            cached += value;
+                        }
+                        else if (tag is { Key: "source", Value: "prefilled" })
+                        {
+                            prefilled += value;
+                        }
+                    }
+                });
+                listener.Start();
+                var ttft = new List<double>();
+                int hits = 0, later = 0;
+                foreach (var c in order)
+                {
+                    var history = histories[c];
+                    history.Add(new(ChatRole.User, $"User {c:D2}, question {history.Count / 2 + 1}: what should I pack for the mountains?"));
+                    var before = cached;
+                    var time = await TtftAsync(client, history, $"user-{c:D2}");
+                    if (history.Count > 1)
+                    {
+                        later++;
+                        hits += cached > before ? 1 : 0;
+                        ttft.Add(time.TotalMilliseconds);
+                    }
+
+                    history.Add(new(ChatRole.Assistant, "Pack layers, water, a map and a light rain jacket for the mountains."));
+                }
+
+                ttft.Sort();
+                table.AppendLine(CultureInfo.InvariantCulture, $"| {name} | {hits}/{later} ({100.0 * hits / later:F0} %) | {100.0 * cached / (cached + prefilled):F0} % | {ttft[ttft.Count / 2]:F0} | {ttft[Math.Min(ttft.Count - 1, (int)Math.Ceiling(0.99 * ttft.Count) - 1)]:F0} |");
+                Console.Error.WriteLine(table.ToString().Split('\n')[^2]);
             }
         }
 
