@@ -69,6 +69,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             }
 
             await using var connection = await OpenRawAsync(cancellationToken);
+            RestrictToOwner(Path);
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
             await ExecuteAsync(connection, Schema, cancellationToken);
             Log.Opened(_logger, Path);
@@ -81,6 +82,16 @@ internal sealed partial class SqliteDatabase : IDisposable
     }
 
     public void Dispose() => _initLock.Dispose();
+
+    // The file holds channel login tokens (channel_state) and conversations: readable by the operator's
+    // account only (0600). SQLite creates the -wal and -shm files with the database's permissions.
+    private static void RestrictToOwner(string path)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(path))
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
 
     internal static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
     {
@@ -161,6 +172,20 @@ internal sealed partial class SqliteDatabase : IDisposable
             UNIQUE (inbox_id, role)
         );
         CREATE INDEX IF NOT EXISTS history_conversation ON history (conversation, id);
+
+        CREATE TABLE IF NOT EXISTS channel_state (
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (channel, key)
+        );
+
+        CREATE TABLE IF NOT EXISTS leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
         """;
 
     private static partial class Log
