@@ -89,10 +89,12 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_stopping is { } stopping)
+        // Idempotent: the host stops the channel, then the container disposes it (once per registration).
+        if (Interlocked.Exchange(ref _stopping, null) is { } stopping)
         {
             await stopping.CancelAsync();
             await _poller.WaitAsync(cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+            stopping.Dispose();
         }
 
         foreach (var chat in _typing.Keys)
@@ -104,11 +106,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         State = ILinkPollerState.Stopped;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync(CancellationToken.None);
-        _stopping?.Dispose();
-    }
+    public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
 
     private async Task RunAsync(CancellationToken stopping)
     {
