@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
@@ -206,13 +207,14 @@ public sealed class ILinkEndToEndTests
         data.Dispose();
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static async Task WaitUntilAsync(Func<bool> condition, [CallerArgumentExpression(nameof(condition))] string what = "")
     {
-        using var timeout = new CancellationTokenSource(Patience);
+        var deadline = TimeProvider.System.GetUtcNow() + Patience;
         while (!condition())
         {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Not true within {Patience.TotalSeconds} s: {what}");
             // Watching the product's background loops from outside, as iLink would.
-            await Task.Delay(20, timeout.Token);
+            await Task.Delay(20);
         }
     }
 
