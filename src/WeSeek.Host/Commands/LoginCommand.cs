@@ -11,9 +11,11 @@ internal static class LoginCommand
     public static Command Create()
     {
         var account = new Option<string?>("--account") { Description = "The account's name (ILink:Account, default 'default')." };
+        var light = new Option<bool>("--light-terminal") { Description = "Draw the QR code for a terminal with a light background (default: dark)." };
         var weixin = new Command("weixin", "Log a personal WeChat account in through iLink (微信 ClawBot): scan the QR code with WeChat.")
         {
             account,
+            light,
         };
         weixin.TreatUnmatchedTokensAsErrors = false;
         weixin.SetAction((result, cancellationToken) =>
@@ -24,12 +26,12 @@ internal static class LoginCommand
                 args.Add("--ILink:Account=" + name);
             }
 
-            return RunWeixinAsync([.. args], Console.Out, cancellationToken);
+            return RunWeixinAsync([.. args], result.GetValue(light), Console.Out, cancellationToken);
         });
         return new Command("login", "Log a channel in: weixin (personal WeChat by QR code).") { weixin };
     }
 
-    private static async Task<int> RunWeixinAsync(string[] args, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunWeixinAsync(string[] args, bool lightTerminal, TextWriter output, CancellationToken cancellationToken)
     {
         try
         {
@@ -56,7 +58,7 @@ internal static class LoginCommand
                 async (content, ct) =>
                 {
                     await output.WriteLineAsync();
-                    await output.WriteLineAsync(Render(content));
+                    await output.WriteLineAsync(Render(content, lightTerminal));
                     await output.WriteLineAsync("If the code does not scan, open this link in WeChat: " + content);
                 },
                 progress =>
@@ -95,13 +97,14 @@ internal static class LoginCommand
         }
     }
 
-    /// <summary>The QR code in half-block characters (two modules per character row), dark on a light
-    /// terminal and light on a dark one alike, with its quiet zone so phones find the edges.</summary>
-    internal static string Render(string content)
+    /// <summary>The QR code in half-block characters (two modules per character row), with its quiet zone so
+    /// phones find the edges. A block is drawn in the terminal's text colour: on a dark terminal the light
+    /// modules are the blocks, on a light one the dark modules.</summary>
+    internal static string Render(string content, bool lightTerminal)
     {
         using var generator = new QRCodeGenerator();
         using var data = generator.CreateQrCode(content, QRCodeGenerator.ECCLevel.M);
         using var code = new AsciiQRCode(data);
-        return code.GetGraphicSmall(drawQuietZones: true, invert: false, endOfLine: Environment.NewLine);
+        return code.GetGraphicSmall(drawQuietZones: true, invert: lightTerminal, endOfLine: Environment.NewLine);
     }
 }
