@@ -72,12 +72,12 @@ internal sealed class ILinkApiClient
     }
 
     /// <summary><c>POST ilink/bot/getupdates</c> with the cursor; the server holds it until messages arrive. A
-    /// client-side timeout is normal long-poll flow: no messages, the same cursor.</summary>
-    public async Task<ILinkUpdatesReply> GetUpdatesAsync(ILinkSession session, string cursor, CancellationToken cancellationToken)
+    /// client-side timeout (<paramref name="timeout"/>) is normal long-poll flow: no messages, the same cursor.</summary>
+    public async Task<ILinkUpdatesReply> GetUpdatesAsync(ILinkSession session, string cursor, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            return await PostAsync<ILinkUpdatesReply>(session.BaseUrl, "ilink/bot/getupdates", session.BotToken, new { get_updates_buf = cursor, base_info = _baseInfo }, _options.LongPollTimeout, cancellationToken);
+            return await PostAsync<ILinkUpdatesReply>(session.BaseUrl, "ilink/bot/getupdates", session.BotToken, new { get_updates_buf = cursor, base_info = _baseInfo }, timeout, cancellationToken);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -51,6 +51,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private IInboundSink? _sink;
     private volatile ILinkSession? _session;
     private string? _salt;
+    private TimeSpan _pollTimeout;
 
     public ILinkChannel(ILinkOptions options, ILinkApiClient api, IChannelStateStore store, IChannelLease lease, IOperatorNotices notices, TimeProvider time, ILogger logger)
     {
@@ -62,6 +63,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         _logger = logger;
         Id = ChannelId.From(options.ChannelName);
         _state = new ILinkState(store, Id);
+        _pollTimeout = options.LongPollTimeout;
         Capabilities = new ChannelCapabilities
         {
             MaxTextLength = options.MaxTextLength,
@@ -226,7 +228,13 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private async Task PollOnceAsync(ILinkSession session, CancellationToken stopping)
     {
         var cursor = await _state.GetCursorAsync(stopping);
-        var reply = await _api.GetUpdatesAsync(session, cursor, stopping);
+        var reply = await _api.GetUpdatesAsync(session, cursor, _pollTimeout, stopping);
+        if (reply.LongpollingTimeoutMs is > 0 and < 600_000)
+        {
+            // The server says how long it will hold the next poll; wait that long plus the way back.
+            _pollTimeout = TimeSpan.FromMilliseconds(reply.LongpollingTimeoutMs.Value) + TimeSpan.FromSeconds(5);
+        }
+
         foreach (var message in reply.Msgs ?? [])
         {
             await AcceptAsync(message, stopping);
@@ -255,6 +263,10 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         }
 
         var sink = _sink ?? throw new OperationCanceledException(stopping);
+        // Typing starts before the inbox call, so that a reply sent faster than this loop continues (a
+        // command needs no model) always finds it and ends it.
+        var typing = inbound.Kind != MessageKind.Other && _options.Typing && _session is { } session
+            && StartTyping(session, inbound.ChatId, message.ContextToken);
         AcceptResult accepted;
         try
         {
@@ -262,7 +274,19 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            StopTypingIf(typing, inbound.ChatId);
             throw new ILinkInboxException(ex);
+        }
+        catch (OperationCanceledException)
+        {
+            StopTypingIf(typing, inbound.ChatId);
+            throw;
+        }
+
+        if (accepted.Outcome != AcceptOutcome.Stored)
+        {
+            // A duplicate is answered (or being answered) already; a refused message never will be.
+            StopTypingIf(typing, inbound.ChatId);
         }
 
         if (!accepted.IsAccepted)
@@ -273,10 +297,6 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         }
 
         Log.Stored(_logger, Id.Value, accepted.InboxId);
-        if (accepted.Outcome == AcceptOutcome.Stored && inbound.Kind != MessageKind.Other && _options.Typing && _session is { } session)
-        {
-            StartTyping(session, inbound.ChatId, message.ContextToken);
-        }
     }
 
     public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
@@ -358,23 +378,40 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         await _state.ExpireAsync(session.BotToken, cancellationToken);
     }
 
-    private void StartTyping(ILinkSession session, string chatId, string? contextToken)
+    /// <summary>Starts typing in <paramref name="chatId"/>; false when it already types there.</summary>
+    private bool StartTyping(ILinkSession session, string chatId, string? contextToken)
     {
         var cts = new CancellationTokenSource();
-        if (_typing.TryGetValue(chatId, out _) || !_typing.TryAdd(chatId, cts))
+        if (!_typing.TryAdd(chatId, cts))
         {
             cts.Dispose();
-            return;
+            return false;
         }
 
         _ = Task.Run(() => TypeAsync(session, chatId, contextToken, cts), CancellationToken.None);
+        return true;
+    }
+
+    private void StopTypingIf(bool started, string chatId)
+    {
+        if (started)
+        {
+            StopTyping(chatId);
+        }
     }
 
     private void StopTyping(string chatId)
     {
         if (_typing.TryRemove(chatId, out var cts))
         {
-            cts.Cancel();
+            try
+            {
+                cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // Its keep-alive ended on its own (TypingMax) at the same moment.
+            }
         }
     }
 

@@ -20,8 +20,9 @@ public sealed class ILinkOptions
     [Required]
     public Uri BaseUrl { get; set; } = new("https://ilinkai.weixin.qq.com");
 
-    /// <summary>How long a <c>getupdates</c> long-poll may take before the client gives up and polls again.
-    /// Default 40 s: the server holds a poll for 35 s (<c>longpolling_timeout_ms</c>), plus the way back.</summary>
+    /// <summary>How long a <c>getupdates</c> long-poll may take before the client gives up and polls again,
+    /// until the server suggests its own (<c>longpolling_timeout_ms</c> + 5 s). Default 40 s: the server holds
+    /// a poll for 35 s, plus the way back.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan LongPollTimeout { get; set; } = TimeSpan.FromSeconds(40);
 
