@@ -3,7 +3,7 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1317).
+/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1318).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -33,4 +33,5 @@ internal static class ChannelEventId
     public const int ILinkQrStatus = 1314;
     public const int ILinkLoggedIn = 1315;
     public const int ILinkLoginFailed = 1316;
+    public const int ILinkWebLoginFailed = 1317;
 }

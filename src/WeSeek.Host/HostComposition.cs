@@ -76,6 +76,11 @@ internal static class HostComposition
         {
             app.MapOfficialAccount();
         }
+
+        if (app.Configuration.HasILink())
+        {
+            app.MapILink();
+        }
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public static class ILinkChannelServiceCollectionExtensions
             sp.GetRequiredService<IChannelStateStore>(), sp.GetRequiredService<IChannelLease>(), sp.GetRequiredService<IOperatorNotices>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.ILink")));
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<ILinkChannel>());
+        builder.Services.TryAddSingleton(sp => new ILinkWebLogin(sp.GetRequiredService<ILinkLogin>(), sp.GetRequiredService<ILogger<ILinkWebLogin>>()));
         return builder;
     }
 

@@ -54,6 +54,27 @@ public sealed class ILinkEndToEndTests
     }
 
     [Fact]
+    public async Task WebLogin_ShowsTheQrCodeAsPngAndReachesLoggedIn()
+    {
+        await using var env = await Env.StartAsync(extra: "--ILink:QrPollInterval=00:00:00.050");
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(env.App));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
+
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("/api/ilink/login", null)).StatusCode);
+        await WaitUntilAsync(() => env.ILink.QrCodes == 1);
+        using var png = await http.GetAsync("/api/ilink/login/qr.png");
+        var bytes = await png.Content.ReadAsByteArrayAsync();
+        env.ILink.ScriptQr("scaned", "confirmed");
+
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
+        await WaitUntilAsync(() => env.App.Services.GetRequiredService<ILinkWebLogin>().Status == ILinkWebLoginStatus.LoggedIn);
+        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
+        Assert.Contains("LoggedIn", await http.GetStringAsync("/api/ilink/login"), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
+    }
+
+    [Fact]
     public async Task MessageIn_ReplyOut_EchoesTheContextTokenWithAClientIdPerChunk()
     {
         await using var env = await Env.StartLoggedInAsync();
@@ -261,6 +282,8 @@ public sealed class ILinkEndToEndTests
         public FakeILinkServer ILink { get; }
 
         public ScriptedChatClient Model { get; }
+
+        public WebApplication App => _app;
 
         public ILinkLogin Login => _app.Services.GetRequiredService<ILinkLogin>();
 
