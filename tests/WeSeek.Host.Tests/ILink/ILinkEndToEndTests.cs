@@ -61,14 +61,15 @@ public sealed class ILinkEndToEndTests
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
 
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("/api/ilink/login", null)).StatusCode);
-        await WaitUntilAsync(() => env.ILink.QrCodes == 1);
+        var login = env.App.Services.GetRequiredService<ILinkWebLogin>();
+        await WaitUntilAsync(() => login.QrPng() is not null);
         using var png = await http.GetAsync("/api/ilink/login/qr.png");
         var bytes = await png.Content.ReadAsByteArrayAsync();
         env.ILink.ScriptQr("scaned", "confirmed");
 
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
-        await WaitUntilAsync(() => env.App.Services.GetRequiredService<ILinkWebLogin>().Status == ILinkWebLoginStatus.LoggedIn);
+        await WaitUntilAsync(() => login.Status == ILinkWebLoginStatus.LoggedIn);
         await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
         Assert.Contains("LoggedIn", await http.GetStringAsync("/api/ilink/login"), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
