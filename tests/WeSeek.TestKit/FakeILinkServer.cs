@@ -12,8 +12,8 @@ using Microsoft.Extensions.Logging;
 
 namespace WeSeek.TestKit;
 
-/// <summary>One <c>sendmessage</c> the fake accepted.</summary>
-public sealed record ILinkSent(string ToUserId, string? ContextToken, string ClientId, string Text);
+/// <summary>One <c>sendmessage</c> the fake accepted: its text, or for an image or file the item itself.</summary>
+public sealed record ILinkSent(string ToUserId, string? ContextToken, string ClientId, string Text, JsonObject? MediaItem = null);
 
 /// <summary>One <c>sendtyping</c>: status 1 typing, 2 cancel.</summary>
 public sealed record ILinkTyping(string UserId, string Ticket, int Status);
@@ -40,6 +40,8 @@ public sealed class FakeILinkServer : IAsyncDisposable
     private readonly Queue<int> _pollErrors = new();
     private readonly Queue<int> _sendErrors = new();
     private readonly HashSet<string> _validTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string FileKey, byte[] Key, long RawSize, string Md5, long FileSize)> _uploads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _cdn = new(StringComparer.Ordinal);
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _dropSendResponses;
     private int _qrCodes;
@@ -51,6 +53,28 @@ public sealed class FakeILinkServer : IAsyncDisposable
 
     /// <summary>The API base URL (<c>ILink:BaseUrl</c>); confirmed logins name it as <c>baseurl</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
+
+    /// <summary>The CDN base URL (<c>ILink:CdnBaseUrl</c>).</summary>
+    public Uri CdnBaseUrl => new(BaseUrl, "c2c");
+
+    /// <summary>Files uploaded to the CDN whose ciphertext decrypted to the announced size and MD5.</summary>
+    public int VerifiedUploads { get; private set; }
+
+    /// <summary>Puts a file on the CDN as a user's message would reference it; returns <c>encrypt_query_param</c>
+    /// and <c>aes_key</c> (base64 of the raw key, or of its hex text when <paramref name="hexKey"/>).</summary>
+    public (string EncryptQueryParam, string AesKey) PutCdnFile(byte[] plain, bool hexKey)
+    {
+        var key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+        using var aes = System.Security.Cryptography.Aes.Create();
+        aes.Key = key;
+        var cipher = aes.EncryptEcb(plain, System.Security.Cryptography.PaddingMode.PKCS7);
+        return Locked(() =>
+        {
+            var id = "dl-in-" + _cdn.Count.ToString(CultureInfo.InvariantCulture);
+            _cdn[id] = cipher;
+            return (id, Convert.ToBase64String(hexKey ? Encoding.ASCII.GetBytes(Convert.ToHexStringLower(key)) : key));
+        });
+    }
 
     /// <summary>How long <c>getupdates</c> holds a poll with nothing to deliver. Default 300 ms (iLink: 35 s).</summary>
     public TimeSpan PollHold { get; set; } = TimeSpan.FromMilliseconds(300);
@@ -147,6 +171,9 @@ public sealed class FakeILinkServer : IAsyncDisposable
         app.MapPost("/ilink/bot/sendmessage", (Delegate)server.SendMessageAsync);
         app.MapPost("/ilink/bot/getconfig", (Delegate)server.GetConfigAsync);
         app.MapPost("/ilink/bot/sendtyping", (Delegate)server.SendTypingAsync);
+        app.MapPost("/ilink/bot/getuploadurl", (Delegate)server.GetUploadUrlAsync);
+        app.MapPost("/c2c/upload", (Delegate)server.CdnUploadAsync);
+        app.MapGet("/c2c/download", (Delegate)server.CdnDownload);
         await app.StartAsync();
         server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
         return server;
@@ -255,10 +282,10 @@ public sealed class FakeILinkServer : IAsyncDisposable
         var clientId = msg?["client_id"]?.GetValue<string>();
         var to = msg?["to_user_id"]?.GetValue<string>();
         var items = msg?["item_list"] as JsonArray;
-        if (string.IsNullOrEmpty(clientId) || string.IsNullOrEmpty(to) || items is not [{ } item] || item["type"]?.GetValue<int>() != 1
+        if (string.IsNullOrEmpty(clientId) || string.IsNullOrEmpty(to) || items is not [{ } item] || item["type"]?.GetValue<int>() is not (1 or 2 or 4)
             || msg?["message_type"]?.GetValue<int>() != 2 || msg?["message_state"]?.GetValue<int>() != 2 || body?["base_info"] is null)
         {
-            Error("sendmessage without client_id, to_user_id, one text item, message_type 2, message_state 2 or base_info");
+            Error("sendmessage without client_id, to_user_id, one text, image or file item, message_type 2, message_state 2 or base_info");
             return Results.Json(new { ret = -1, errmsg = "bad request" });
         }
 
@@ -274,7 +301,8 @@ public sealed class FakeILinkServer : IAsyncDisposable
             // The client id makes a send idempotent: a repeat is acknowledged, not shown again.
             if (!_sent.Any(s => s.ClientId == clientId))
             {
-                _sent.Add(new ILinkSent(to, msg?["context_token"]?.GetValue<string>(), clientId, text));
+                var media = item["type"]!.GetValue<int>() == 1 ? null : item.DeepClone().AsObject();
+                _sent.Add(new ILinkSent(to, msg?["context_token"]?.GetValue<string>(), clientId, text, media));
             }
 
             if (_dropSendResponses > 0)
@@ -323,6 +351,81 @@ public sealed class FakeILinkServer : IAsyncDisposable
         Locked(() => _typing.Add(new ILinkTyping(user, ticket, status)));
         return Results.Json(new { ret = 0 });
     }
+
+    private async Task<IResult> GetUploadUrlAsync(HttpContext context)
+    {
+        var body = await ReadAsync(context, authenticated: true);
+        if (Expired(context) is { } expired)
+        {
+            return expired;
+        }
+
+        var fileKey = body?["filekey"]?.GetValue<string>();
+        var keyHex = body?["aeskey"]?.GetValue<string>();
+        var md5 = body?["rawfilemd5"]?.GetValue<string>();
+        var rawSize = body?["rawsize"]?.GetValue<long>() ?? -1;
+        var fileSize = body?["filesize"]?.GetValue<long>() ?? -1;
+        if (string.IsNullOrEmpty(fileKey) || keyHex is not { Length: 32 } || md5 is not { Length: 32 } || rawSize < 0
+            || fileSize != (rawSize / 16 + 1) * 16 || body?["media_type"]?.GetValue<int>() is not (1 or 2 or 3 or 4)
+            || string.IsNullOrEmpty(body?["to_user_id"]?.GetValue<string>()) || body?["base_info"] is null)
+        {
+            Error("getuploadurl without filekey, a 32-hex aeskey, rawfilemd5, rawsize, the padded filesize, media_type, to_user_id or base_info");
+            return Results.Json(new { ret = -1, errmsg = "bad request" });
+        }
+
+        return Locked(() =>
+        {
+            var param = "up-" + _uploads.Count.ToString(CultureInfo.InvariantCulture);
+            _uploads[param] = (fileKey, Convert.FromHexString(keyHex), rawSize, md5, fileSize);
+            return Results.Json(new { ret = 0, upload_param = param });
+        });
+    }
+
+    private async Task<IResult> CdnUploadAsync(HttpContext context)
+    {
+        var param = context.Request.Query["encrypted_query_param"].ToString();
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer);
+        var cipher = buffer.ToArray();
+        if (context.Request.ContentType != "application/octet-stream")
+        {
+            Error("CDN upload: Content-Type is not application/octet-stream");
+        }
+
+        return Locked(() =>
+        {
+            if (!_uploads.TryGetValue(param, out var upload) || context.Request.Query["filekey"] != upload.FileKey)
+            {
+                Error("CDN upload with an upload_param or filekey getuploadurl did not issue");
+                return Results.StatusCode(StatusCodes.Status400BadRequest);
+            }
+
+            using var aes = System.Security.Cryptography.Aes.Create();
+            aes.Key = upload.Key;
+            var plain = aes.DecryptEcb(cipher, System.Security.Cryptography.PaddingMode.PKCS7);
+#pragma warning disable CA5351 // The protocol's checksum (rawfilemd5).
+            if (cipher.Length != upload.FileSize || plain.Length != upload.RawSize
+                || Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(plain)) != upload.Md5)
+            {
+                Error("CDN upload: the ciphertext does not decrypt to the announced size and MD5");
+            }
+            else
+            {
+                VerifiedUploads++;
+            }
+#pragma warning restore CA5351
+
+            var download = "dl-" + param;
+            _cdn[download] = cipher;
+            context.Response.Headers["x-encrypted-param"] = download;
+            return Results.Ok();
+        });
+    }
+
+    private IResult CdnDownload(HttpContext context) =>
+        Locked(() => _cdn.TryGetValue(context.Request.Query["encrypted_query_param"].ToString(), out var cipher)
+            ? Results.Bytes(cipher, "application/octet-stream")
+            : Results.NotFound());
 
     private IResult? Expired(HttpContext context)
     {

@@ -87,7 +87,12 @@ internal sealed class ILinkApiClient
 
     /// <summary><c>POST ilink/bot/sendmessage</c>: one finished text message from the bot, echoing the chat's
     /// <c>context_token</c>; <paramref name="clientId"/> is the idempotency key of this message.</summary>
-    public Task SendTextAsync(ILinkSession session, string toUserId, string? contextToken, string clientId, string text, CancellationToken cancellationToken)
+    public Task SendTextAsync(ILinkSession session, string toUserId, string? contextToken, string clientId, string text, CancellationToken cancellationToken) =>
+        SendItemAsync(session, toUserId, contextToken, clientId, new ILinkItem { Type = ILinkItemType.Text, TextItem = new ILinkText { Text = text } }, cancellationToken);
+
+    /// <summary><c>POST ilink/bot/sendmessage</c> with one item (text, or media uploaded through the CDN); one
+    /// item per message, as Tencent's client sends them.</summary>
+    public Task SendItemAsync(ILinkSession session, string toUserId, string? contextToken, string clientId, ILinkItem item, CancellationToken cancellationToken)
     {
         var message = new ILinkMessage
         {
@@ -97,9 +102,32 @@ internal sealed class ILinkApiClient
             MessageType = 2,
             MessageState = 2,
             ContextToken = contextToken,
-            ItemList = [new ILinkItem { Type = ILinkItemType.Text, TextItem = new ILinkText { Text = text } }],
+            ItemList = [item],
         };
         return PostAsync<ILinkReply>(session.BaseUrl, "ilink/bot/sendmessage", session.BotToken, new { msg = message, base_info = _baseInfo }, _options.RequestTimeout, cancellationToken);
+    }
+
+    /// <summary><c>POST ilink/bot/getuploadurl</c>: where to upload an encrypted file (no thumbnail).</summary>
+    public async Task<ILinkUploadUrlReply> GetUploadUrlAsync(ILinkSession session, string fileKey, int mediaType, string toUserId, long rawSize, string rawMd5, long cipherSize, string aesKeyHex, CancellationToken cancellationToken)
+    {
+        var reply = await PostAsync<ILinkUploadUrlReply>(session.BaseUrl, "ilink/bot/getuploadurl", session.BotToken, new
+        {
+            filekey = fileKey,
+            media_type = mediaType,
+            to_user_id = toUserId,
+            rawsize = rawSize,
+            rawfilemd5 = rawMd5,
+            filesize = cipherSize,
+            no_need_thumb = true,
+            aeskey = aesKeyHex,
+            base_info = _baseInfo,
+        }, _options.RequestTimeout, cancellationToken);
+        if (string.IsNullOrEmpty(reply.UploadFullUrl) && string.IsNullOrEmpty(reply.UploadParam))
+        {
+            throw new ILinkApiException("getuploadurl returned neither upload_full_url nor upload_param.");
+        }
+
+        return reply;
     }
 
     /// <summary><c>POST ilink/bot/getconfig</c>: the typing ticket for a user (null when the server gives none).</summary>

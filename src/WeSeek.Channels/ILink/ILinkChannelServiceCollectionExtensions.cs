@@ -44,6 +44,7 @@ public static class ILinkChannelServiceCollectionExtensions
         // Timeouts are per call (the long-poll needs longer than the rest), so the client has none of its own.
         services.AddHttpClient(ILinkApiClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.TryAddSingleton<ILinkApiClient>();
+        services.TryAddSingleton<ILinkMediaClient>();
         services.TryAddSingleton(sp => new ILinkLogin(sp.GetRequiredService<ILinkApiClient>(), sp.GetRequiredService<IChannelStateStore>(),
             sp.GetRequiredService<IOptions<ILinkOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ILinkLogin>>()));
         return services;

@@ -20,6 +20,16 @@ public sealed class ILinkOptions
     [Required]
     public Uri BaseUrl { get; set; } = new("https://ilinkai.weixin.qq.com");
 
+    /// <summary>The CDN for images and files. Default <c>https://novac2c.cdn.weixin.qq.com/c2c</c>, the published
+    /// one; a URL the server gives (<c>full_url</c>, <c>upload_full_url</c>) takes precedence.</summary>
+    [Required]
+    public Uri CdnBaseUrl { get; set; } = new("https://novac2c.cdn.weixin.qq.com/c2c");
+
+    /// <summary>Largest file uploaded or downloaded, in bytes. Default 25 MiB: WeChat's own limit for an
+    /// image is lower, a file's higher; an answer's media is small, and a download is held in memory.</summary>
+    [Range(1024, 1024L * 1024 * 1024)]
+    public long MaxMediaBytes { get; set; } = 25L * 1024 * 1024;
+
     /// <summary>How long a <c>getupdates</c> long-poll may take before the client gives up and polls again,
     /// until the server suggests its own (<c>longpolling_timeout_ms</c> + 5 s). Default 40 s: the server holds
     /// a poll for 35 s, plus the way back.</summary>

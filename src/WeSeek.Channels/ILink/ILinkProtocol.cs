@@ -104,7 +104,7 @@ internal sealed class ILinkItem
 
     public ILinkText? TextItem { get; set; }
 
-    public JsonElement? ImageItem { get; set; }
+    public ILinkImage? ImageItem { get; set; }
 
     public ILinkVoice? VoiceItem { get; set; }
 
@@ -126,7 +126,51 @@ internal sealed class ILinkVoice
 
 internal sealed class ILinkFile
 {
+    public ILinkCdnMedia? Media { get; set; }
+
     public string? FileName { get; set; }
+
+    /// <summary>The plaintext size, as a decimal string.</summary>
+    public string? Len { get; set; }
+}
+
+internal sealed class ILinkImage
+{
+    public ILinkCdnMedia? Media { get; set; }
+
+    /// <summary>The ciphertext size of the image.</summary>
+    public long? MidSize { get; set; }
+}
+
+/// <summary>A CDN media reference: where to download it and the AES-128 key, base64 of either the 16 raw
+/// bytes or their 32-character hex text.</summary>
+internal sealed class ILinkCdnMedia
+{
+    public string? EncryptQueryParam { get; set; }
+
+    public string? AesKey { get; set; }
+
+    public int? EncryptType { get; set; }
+
+    public string? FullUrl { get; set; }
+}
+
+internal sealed class ILinkUploadUrlReply : ILinkReply
+{
+    public string? UploadParam { get; set; }
+
+    public string? ThumbUploadParam { get; set; }
+
+    public string? UploadFullUrl { get; set; }
+}
+
+/// <summary><c>media_type</c> of <c>getuploadurl</c>.</summary>
+internal static class ILinkMediaType
+{
+    public const int Image = 1;
+    public const int Video = 2;
+    public const int File = 3;
+    public const int Voice = 4;
 }
 
 /// <summary>Item types of <see cref="ILinkItem.Type"/>.</summary>

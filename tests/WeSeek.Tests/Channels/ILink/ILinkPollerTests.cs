@@ -18,7 +18,7 @@ public sealed class ILinkPollerTests
     {
         using var data = new TempDirectory();
         await using var ilink = await FakeILinkServer.StartAsync();
-        await using var services = Services(data, ilink);
+        await using var services = ILinkTestServices.Create(data, ilink);
         ilink.ScriptQr("confirmed");
         await services.GetRequiredService<ILinkLogin>().RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
         var first = ilink.Deliver("u1", "一").ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -71,24 +71,6 @@ public sealed class ILinkPollerTests
     }
 
     private static ILinkMessage Parse(string json) => JsonSerializer.Deserialize<ILinkMessage>(json, ILinkJson.Options)!;
-
-    private static ServiceProvider Services(TempDirectory data, FakeILinkServer ilink)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Storage:DataDirectory"] = data.Path,
-            ["ILink:BaseUrl"] = ilink.BaseUrl.ToString(),
-            ["ILink:RetryDelay"] = "00:00:00.020",
-            ["ILink:MaxRetryDelay"] = "00:00:00.100",
-            ["ILink:LeaseRetryInterval"] = "00:00:00.050",
-            ["ILink:QrPollInterval"] = "00:00:00",
-            ["ILink:Typing"] = "false",
-        }).Build();
-        var services = new ServiceCollection().AddLogging();
-        services.AddWeSeekChannelState(configuration);
-        services.AddILinkLogin(configuration);
-        return services.BuildServiceProvider();
-    }
 
     private static ILinkChannel Channel(ServiceProvider services) => new(
         services.GetRequiredService<IOptions<ILinkOptions>>().Value, services.GetRequiredService<ILinkApiClient>(),
