@@ -32,6 +32,7 @@ public sealed class FakeILinkServer : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly List<JsonObject> _messages = [];
     private readonly List<string> _cursors = [];
+    private readonly List<string> _pollTokens = [];
     private readonly List<ILinkSent> _sent = [];
     private readonly Dictionary<string, int> _sendAttempts = new(StringComparer.Ordinal);
     private readonly List<ILinkTyping> _typing = [];
@@ -93,6 +94,9 @@ public sealed class FakeILinkServer : IAsyncDisposable
 
     /// <summary>The cursor of every <c>getupdates</c>, in order.</summary>
     public IReadOnlyList<string> Cursors => Locked(() => _cursors.ToList());
+
+    /// <summary>The bot token of every <c>getupdates</c>, in order.</summary>
+    public IReadOnlyList<string> PollTokens => Locked(() => _pollTokens.ToList());
 
     /// <summary>Most <c>getupdates</c> in flight at once (a second poller on one token shows as 2).</summary>
     public int MaxConcurrentPolls { get; private set; }
@@ -234,6 +238,7 @@ public sealed class FakeILinkServer : IAsyncDisposable
         lock (_gate)
         {
             _cursors.Add(cursor ?? "");
+            _pollTokens.Add(context.Request.Headers.Authorization.ToString()["Bearer ".Length..]);
             MaxConcurrentPolls = Math.Max(MaxConcurrentPolls, ++_polling);
             arrived = _arrived.Task;
         }

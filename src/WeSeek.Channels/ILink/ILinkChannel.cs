@@ -149,7 +149,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     }
 
     /// <summary>Polls with <paramref name="session"/> while this process holds its lease; returns when the
-    /// session expired.</summary>
+    /// session expired or the stored login changed.</summary>
     private async Task PollAsync(ILinkSession session, CancellationToken stopping)
     {
         var leaseName = ILinkState.LeaseName(session.BotToken);
@@ -160,6 +160,14 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         {
             while (!stopping.IsCancellationRequested)
             {
+                if ((await _state.GetSessionAsync(_options.BaseUrl, stopping))?.BotToken != session.BotToken)
+                {
+                    // A new login (here or in another process) replaced this token, or another process saw
+                    // it expire: start over with what the store holds now.
+                    Log.LoginChanged(_logger, Id.Value);
+                    return;
+                }
+
                 if (!held)
                 {
                     if (!await _lease.TryAcquireAsync(leaseName, _owner, _options.LeaseTtl, stopping))
@@ -533,6 +541,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
 
         [LoggerMessage(ChannelEventId.ILinkSendFailed, LogLevel.Warning, "{Channel}: sendmessage failed with ret {Ret}, errcode {ErrorCode}")]
         public static partial void SendFailed(ILogger logger, string channel, int ret, int errorCode);
+
+        [LoggerMessage(ChannelEventId.ILinkLoginChanged, LogLevel.Information, "{Channel}: the stored login changed; polling with the new one")]
+        public static partial void LoginChanged(ILogger logger, string channel);
 
         [LoggerMessage(ChannelEventId.ILinkTypingFailed, LogLevel.Debug, "{Channel}: typing status failed: {Reason}")]
         public static partial void TypingFailed(ILogger logger, string channel, string reason);

@@ -178,6 +178,24 @@ public sealed class ILinkEndToEndTests
     }
 
     [Fact]
+    public async Task NewLoginWhilePolling_ThePollerSwitchesToTheNewToken()
+    {
+        await using var env = await Env.StartLoggedInAsync();
+        var first = env.ILink.LastToken!;
+        await WaitUntilAsync(() => env.ILink.PollTokens.Contains(first));
+
+        env.ILink.ScriptQr("confirmed");
+        await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
+        var second = env.ILink.LastToken!;
+
+        Assert.NotEqual(first, second);
+        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == second);
+        var switched = env.ILink.PollTokens.Count;
+        await WaitUntilAsync(() => env.ILink.PollTokens.Count >= switched + 2);
+        Assert.All(env.ILink.PollTokens.Skip(switched), t => Assert.Equal(second, t));
+    }
+
+    [Fact]
     public async Task RateLimited_BacksOffCountsItAndThenDelivers()
     {
         using var rateLimited = new CounterListener("weseek.ilink.rate_limited");
