@@ -3,7 +3,7 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1319).
+/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -35,4 +35,5 @@ internal static class ChannelEventId
     public const int ILinkLoginFailed = 1316;
     public const int ILinkWebLoginFailed = 1317;
     public const int ILinkLoginChanged = 1318;
+    public const int ILinkBackupActive = 1319;
 }

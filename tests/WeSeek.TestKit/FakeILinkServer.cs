@@ -159,6 +159,9 @@ public sealed class FakeILinkServer : IAsyncDisposable
     /// response is lost on the way back: the client cannot know it was delivered.</summary>
     public void DropNextSendResponses(int count) => Locked(() => _dropSendResponses += count);
 
+    /// <summary>Ends the session of one token: each call with it answers <c>errcode -14</c>.</summary>
+    public void ExpireSession(string token) => Locked(() => _validTokens.Remove(token));
+
     /// <summary>Ends the session of every issued token: each call with one answers <c>errcode -14</c>.</summary>
     public void ExpireSessions() => Locked(_validTokens.Clear);
 

@@ -39,6 +39,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private readonly ILinkOptions _options;
     private readonly ILinkApiClient _api;
     private readonly ILinkState _state;
+    private readonly ILinkState? _backup;
     private readonly IChannelLease _lease;
     private readonly IOperatorNotices _notices;
     private readonly TimeProvider _time;
@@ -63,6 +64,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         _logger = logger;
         Id = ChannelId.From(options.ChannelName);
         _state = new ILinkState(store, Id);
+        _backup = string.IsNullOrEmpty(options.BackupAccount) ? null : new ILinkState(store, ChannelId.From("ilink:" + options.BackupAccount));
         _pollTimeout = options.LongPollTimeout;
         Capabilities = new ChannelCapabilities
         {
@@ -117,7 +119,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         {
             try
             {
-                if (await _state.GetSessionAsync(_options.BaseUrl, stopping) is not { } session)
+                if (await ActiveSessionAsync(stopping) is not var (session, account))
                 {
                     if (State != ILinkPollerState.SessionExpired && !announced)
                     {
@@ -132,8 +134,14 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
                     continue;
                 }
 
+                if (account != _state)
+                {
+                    Log.BackupActive(_logger, Id.Value, _options.BackupAccount!);
+                    _notices.Add($"微信 (iLink) {Id.Value}: the backup account '{_options.BackupAccount}' answers until the main one is scanned again.");
+                }
+
                 _session = session;
-                await PollAsync(session, stopping);
+                await PollAsync(session, account, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -150,7 +158,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
 
     /// <summary>Polls with <paramref name="session"/> while this process holds its lease; returns when the
     /// session expired or the stored login changed.</summary>
-    private async Task PollAsync(ILinkSession session, CancellationToken stopping)
+    private async Task PollAsync(ILinkSession session, ILinkState account, CancellationToken stopping)
     {
         var leaseName = ILinkState.LeaseName(session.BotToken);
         var held = false;
@@ -160,10 +168,10 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         {
             while (!stopping.IsCancellationRequested)
             {
-                if ((await _state.GetSessionAsync(_options.BaseUrl, stopping))?.BotToken != session.BotToken)
+                if ((await ActiveSessionAsync(stopping))?.Session.BotToken != session.BotToken)
                 {
-                    // A new login (here or in another process) replaced this token, or another process saw
-                    // it expire: start over with what the store holds now.
+                    // A new login (here or in another process) replaced this token, another process saw it
+                    // expire, or the main account is back from a backup: start over with what the store holds.
                     Log.LoginChanged(_logger, Id.Value);
                     return;
                 }
@@ -197,12 +205,12 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
                 State = ILinkPollerState.Polling;
                 try
                 {
-                    await PollOnceAsync(session, stopping);
+                    await PollOnceAsync(session, account, stopping);
                     failures = 0;
                 }
                 catch (ILinkApiException ex) when (ex.IsSessionExpired)
                 {
-                    await ExpireAsync(session, stopping);
+                    await ExpireAsync(session, account, stopping);
                     return;
                 }
                 catch (Exception ex) when (ex is ILinkApiException or HttpRequestException or JsonException or IOException or ILinkInboxException)
@@ -233,9 +241,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     }
 
     /// <summary>One <c>getupdates</c>: every message accepted by the inbox, then the cursor saved.</summary>
-    private async Task PollOnceAsync(ILinkSession session, CancellationToken stopping)
+    private async Task PollOnceAsync(ILinkSession session, ILinkState account, CancellationToken stopping)
     {
-        var cursor = await _state.GetCursorAsync(stopping);
+        var cursor = await account.GetCursorAsync(stopping);
         var reply = await _api.GetUpdatesAsync(session, cursor, _pollTimeout, stopping);
         if (reply.LongpollingTimeoutMs is > 0 and < 600_000)
         {
@@ -252,7 +260,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         // batch (the inbox drops what it already has); a crash after it loses nothing.
         if (!string.IsNullOrEmpty(reply.GetUpdatesBuf) && reply.GetUpdatesBuf != cursor)
         {
-            await _state.SetCursorAsync(reply.GetUpdatesBuf, stopping);
+            await account.SetCursorAsync(reply.GetUpdatesBuf, stopping);
         }
     }
 
@@ -310,7 +318,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var session = _session ?? await _state.GetSessionAsync(_options.BaseUrl, cancellationToken)
+        var session = _session ?? (await ActiveSessionAsync(cancellationToken))?.Session
             ?? throw new ChannelSendException($"{Id.Value} is not logged in; run `weseek login weixin`.", isPermanent: false);
         var context = await _state.GetContextAsync(message.ChatId, cancellationToken);
         var refusal = context is null ? "no context_token for this chat (iLink answers only users who wrote)"
@@ -348,7 +356,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             }
             catch (ILinkApiException ex) when (ex.IsSessionExpired)
             {
-                await ExpireAsync(session, cancellationToken);
+                await ExpireAsync(session, null, cancellationToken);
                 throw new ChannelSendException("The iLink session expired; scan again.", isPermanent: false, ex);
             }
             catch (ILinkApiException ex)
@@ -367,7 +375,18 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     internal static string ClientId(string salt, OutboundMessage message) =>
         FormattableString.Invariant($"weseek-{salt}-{message.OutboxId}-{message.Sequence}");
 
-    private async Task ExpireAsync(ILinkSession session, CancellationToken cancellationToken)
+    /// <summary>The main account's session, else the backup's, with the state it keeps its cursor in.</summary>
+    private async Task<(ILinkSession Session, ILinkState Account)?> ActiveSessionAsync(CancellationToken cancellationToken)
+    {
+        if (await _state.GetSessionAsync(_options.BaseUrl, cancellationToken) is { } main)
+        {
+            return (main, _state);
+        }
+
+        return _backup is not null && await _backup.GetSessionAsync(_options.BaseUrl, cancellationToken) is { } backup ? (backup, _backup) : null;
+    }
+
+    private async Task ExpireAsync(ILinkSession session, ILinkState? account, CancellationToken cancellationToken)
     {
         if (_session == session)
         {
@@ -382,8 +401,14 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         State = ILinkPollerState.SessionExpired;
         ILinkMetrics.SessionExpired.Add(1);
         Log.SessionExpired(_logger, Id.Value);
-        _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `weseek login weixin`.");
+        var login = account is not null && account == _backup ? "weseek login weixin --account " + _options.BackupAccount : "weseek login weixin";
+        _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `{login}`.");
+        // Only the account that holds this token forgets it (ExpireAsync compares).
         await _state.ExpireAsync(session.BotToken, cancellationToken);
+        if (_backup is not null && account != _state)
+        {
+            await _backup.ExpireAsync(session.BotToken, cancellationToken);
+        }
     }
 
     /// <summary>Starts typing in <paramref name="chatId"/>; false when it already types there.</summary>
@@ -544,6 +569,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
 
         [LoggerMessage(ChannelEventId.ILinkLoginChanged, LogLevel.Information, "{Channel}: the stored login changed; polling with the new one")]
         public static partial void LoginChanged(ILogger logger, string channel);
+
+        [LoggerMessage(ChannelEventId.ILinkBackupActive, LogLevel.Warning, "{Channel}: the main account is not logged in; the backup account {Backup} answers")]
+        public static partial void BackupActive(ILogger logger, string channel, string backup);
 
         [LoggerMessage(ChannelEventId.ILinkTypingFailed, LogLevel.Debug, "{Channel}: typing status failed: {Reason}")]
         public static partial void TypingFailed(ILogger logger, string channel, string reason);

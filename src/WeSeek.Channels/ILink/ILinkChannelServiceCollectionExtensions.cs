@@ -66,14 +66,21 @@ public static class ILinkChannelServiceCollectionExtensions
                 }
             }
 
-            if (options.Account is { Length: > 0 } account
-                && (account.Length > 32 || !account.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_')))
+            if (options.Account is { Length: > 0 } account && !IsName(account))
             {
                 failures.Add($"{Key(nameof(ILinkOptions.Account))}: 1-32 lower-case letters, digits, '-' or '_' (it is in the channel id)");
             }
 
+            if (options.BackupAccount is { Length: > 0 } backup && (!IsName(backup) || backup == options.Account))
+            {
+                failures.Add($"{Key(nameof(ILinkOptions.BackupAccount))}: another account's name, 1-32 lower-case letters, digits, '-' or '_'");
+            }
+
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
+
+        private static bool IsName(string name) =>
+            name.Length <= 32 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_');
 
         private static string Key(string member) =>
             member.Length == 0 ? "ILink (environment variable WESEEK__ILink)" : $"ILink:{member} (environment variable WESEEK__ILink__{member})";

@@ -15,6 +15,11 @@ public sealed class ILinkOptions
     [Required]
     public string Account { get; set; } = "default";
 
+    /// <summary>Another logged-in account (<c>weseek login weixin --account NAME</c>) that answers while this
+    /// one is not logged in or its session expired (<c>errcode -14</c>). Default none. It is a different bot
+    /// contact: people reach it by writing to it.</summary>
+    public string? BackupAccount { get; set; }
+
     /// <summary>Where QR login starts. Default <c>https://ilinkai.weixin.qq.com</c>, the published base URL;
     /// after login the API host the server names (<c>baseurl</c>) is used. Tests point it at a fake.</summary>
     [Required]

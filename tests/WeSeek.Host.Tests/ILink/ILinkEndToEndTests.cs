@@ -178,6 +178,31 @@ public sealed class ILinkEndToEndTests
     }
 
     [Fact]
+    public async Task MainSessionExpires_TheBackupAccountTakesOverAndTheMainOneComesBack()
+    {
+        await using var env = await Env.StartLoggedInAsync(null, "--ILink:BackupAccount=backup");
+        var main = env.ILink.LastToken!;
+        var backupLogin = new ILinkLogin(env.App.Services.GetRequiredService<ILinkApiClient>(), env.Store,
+            Microsoft.Extensions.Options.Options.Create(new ILinkOptions { Account = "backup", BaseUrl = env.ILink.BaseUrl, QrPollInterval = TimeSpan.Zero }),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<ILinkLogin>.Instance);
+        env.ILink.ScriptQr("confirmed");
+        Assert.Equal(ILinkLoginOutcome.LoggedIn, (await backupLogin.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None)).Outcome);
+        var backup = env.ILink.LastToken!;
+        Assert.True(env.ILink.PollTokens.All(t => t == main));
+
+        env.ILink.ExpireSession(main);
+        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == backup);
+        env.ILink.Deliver("user-k@im.wechat", "备用号在吗");
+        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        Assert.Contains(env.Notices.Current, n => n.Contains("backup account 'backup'", StringComparison.Ordinal));
+
+        env.ILink.ScriptQr("confirmed");
+        await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
+        var renewed = env.ILink.LastToken!;
+        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == renewed);
+    }
+
+    [Fact]
     public async Task NewLoginWhilePolling_ThePollerSwitchesToTheNewToken()
     {
         await using var env = await Env.StartLoggedInAsync();
