@@ -90,6 +90,11 @@ internal static class LoginCommand
         {
             return 2;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Ctrl+C while waiting for the scan: nothing was stored.
+            return 130;
+        }
         catch (Exception ex) when (ex is HttpRequestException or ILinkApiException or System.Text.Json.JsonException)
         {
             await Console.Error.WriteLineAsync("The login failed: " + ex.Message);
