@@ -32,6 +32,8 @@ internal static class CallbackBenchmarks
         var concurrency = int.Parse(arg("--concurrency", "32"), CultureInfo.InvariantCulture);
         var rate = int.Parse(arg("--rate", "2000"), CultureInfo.InvariantCulture);
         var rounds = int.Parse(arg("--rounds", "2"), CultureInfo.InvariantCulture);
+        // "off": the model never answers, so no turn work competes with the callbacks (the callback path alone).
+        var turns = arg("--turns", "on") != "off";
         var crypto = new WeChatMessageCrypto(Token, AesKey, AppId);
         var nextId = 1L;
 
@@ -57,7 +59,7 @@ internal static class CallbackBenchmarks
         {
             foreach (var name in results.Keys)
             {
-                await using var target = name == "bare Kestrel" ? await BareAsync() : await ProductAsync();
+                await using var target = name == "bare Kestrel" ? await BareAsync() : await ProductAsync(turns);
                 using var http = TestHttp.CreateClient(target.BaseAddress);
                 var warm = Make(500);
                 await ClosedLoopAsync(http, warm, concurrency, TimeSpan.FromSeconds(1));
@@ -176,12 +178,12 @@ internal static class CallbackBenchmarks
         return new Target(Address(app), async () => await app.DisposeAsync());
     }
 
-    private static async Task<Target> ProductAsync()
+    private static async Task<Target> ProductAsync(bool turns)
     {
         var data = new TempDirectory();
         var weChat = await FakeWeChatServer.StartAsync();
         var model = ScriptedChatClient.Echo();
-        if (Environment.GetEnvironmentVariable("BENCH_NO_TURNS") == "1")
+        if (!turns)
         {
             model.OnCall = (_, ct) => Task.Delay(Timeout.Infinite, ct);
         }

@@ -19,7 +19,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite batching [--shape 0.5b] [--counts 1,4,8,16,32] [--tokens 24]   (continuous batching vs a raw batch loop)
 //   … -- --suite kv [--shape 0.5b] [--turns 2,5,10]                               (kept KV cache vs re-prefill)
 //   … -- --suite interleaved [--shape 0.5b] [--conversations 32] [--kept 8] [--rounds 3] (random turns under a small KV budget)
-//   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] (公众号 callbacks vs bare Kestrel)
+//   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 var suite = Arg("--suite", "engine");
 if (suite == "callbacks")
 {

@@ -3,7 +3,7 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107.
+/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -14,4 +14,26 @@ internal static class ChannelEventId
     public const int ApiSendFailed = 1104;
     public const int PendingReplyPlaceholder = 1105;
     public const int CallbackStored = 1106;
+
+    // 1300-1399: the iLink channel (personal WeChat).
+    public const int ILinkNotLoggedIn = 1300;
+    public const int ILinkWaitingForLease = 1301;
+    public const int ILinkLeaseAcquired = 1302;
+    public const int ILinkLeaseLost = 1303;
+    public const int ILinkSessionExpired = 1304;
+    public const int ILinkRateLimited = 1305;
+    public const int ILinkPollRetry = 1306;
+    public const int ILinkPollFailed = 1307;
+    public const int ILinkStored = 1308;
+    public const int ILinkRefused = 1309;
+    public const int ILinkOverBudget = 1310;
+    public const int ILinkSendFailed = 1311;
+    public const int ILinkTypingFailed = 1312;
+    public const int ILinkQrCode = 1313;
+    public const int ILinkQrStatus = 1314;
+    public const int ILinkLoggedIn = 1315;
+    public const int ILinkLoginFailed = 1316;
+    public const int ILinkWebLoginFailed = 1317;
+    public const int ILinkLoginChanged = 1318;
+    public const int ILinkBackupActive = 1319;
 }

@@ -52,13 +52,18 @@ internal static class HostComposition
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddPrometheusExporter());
 
-    /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>); nothing
-    /// otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
+    /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>) or are enabled
+    /// (<c>ILink:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
     public static IWeSeekBuilder AddWeChatChannels(this IWeSeekBuilder weseek)
     {
         if (weseek.Configuration.HasOfficialAccounts())
         {
             weseek.AddOfficialAccount();
+        }
+
+        if (weseek.Configuration.HasILink())
+        {
+            weseek.AddILink();
         }
 
         return weseek;
@@ -70,6 +75,11 @@ internal static class HostComposition
         if (app.Configuration.HasOfficialAccounts())
         {
             app.MapOfficialAccount();
+        }
+
+        if (app.Configuration.HasILink())
+        {
+            app.MapILink();
         }
     }
 

@@ -61,6 +61,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<TurnCompletions>();
         services.TryAddSingleton<ChatSendGate>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
+        AddChannelStateServices(services);
 
         services.TryAddScoped<OutboxMiddleware>();
         services.TryAddScoped<GuardMiddleware>();
@@ -95,6 +96,29 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<ModelOptions>(configuration, "Model");
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         return new WeSeekBuilder(services, configuration);
+    }
+
+    /// <summary>
+    /// Only the durable channel state (<see cref="IChannelStateStore"/>, <see cref="IChannelLease"/>) on the
+    /// embedded database, for a verb that logs a channel in without running the bot (<c>weseek login weixin</c>).
+    /// </summary>
+    public static IServiceCollection AddWeSeekChannelState(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.TryAddSingleton<SqliteDatabase>();
+        services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        AddChannelStateServices(services);
+        return services;
+    }
+
+    private static void AddChannelStateServices(IServiceCollection services)
+    {
+        services.TryAddSingleton<SqliteChannelState>();
+        services.TryAddSingleton<IChannelStateStore>(sp => sp.GetRequiredService<SqliteChannelState>());
+        services.TryAddSingleton<IChannelLease>(sp => sp.GetRequiredService<SqliteChannelState>());
     }
 
     /// <summary>

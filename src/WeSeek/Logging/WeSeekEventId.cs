@@ -3,7 +3,8 @@ namespace WeSeek.Logging;
 /// <summary>
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
-/// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class).
+/// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
+/// and so do 1300-1399 (its iLink channel).
 /// Next free ids: 1003, 2013, 3010, 4007, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId

@@ -91,6 +91,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             }
 
             await using var connection = await OpenRawAsync(cancellationToken);
+            RestrictToOwner(Path);
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
             await ExecuteAsync(connection, Schema, cancellationToken);
             await AddMissingColumnsAsync(connection, cancellationToken);
@@ -128,6 +129,16 @@ internal sealed partial class SqliteDatabase : IDisposable
             {
                 await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};", cancellationToken);
             }
+        }
+    }
+
+    // The file holds channel login tokens (channel_state) and conversations: readable by the operator's
+    // account only (0600). SQLite creates the -wal and -shm files with the database's permissions.
+    private static void RestrictToOwner(string path)
+    {
+        if (!OperatingSystem.IsWindows() && File.Exists(path))
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
     }
 
@@ -218,6 +229,20 @@ internal sealed partial class SqliteDatabase : IDisposable
             pages TEXT NOT NULL,
             inbox_id INTEGER NOT NULL,
             created_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE IF NOT EXISTS channel_state (
+            channel TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (channel, key)
+        );
+
+        CREATE TABLE IF NOT EXISTS leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            expires_at INTEGER NOT NULL
         );
         """;
 

@@ -1,0 +1,88 @@
+using WeSeek.Messaging;
+
+namespace WeSeek.Storage;
+
+/// <summary>
+/// <see cref="IChannelStateStore"/> and <see cref="IChannelLease"/> on the embedded database (tables
+/// <c>channel_state</c> and <c>leases</c>). Each call is one statement, so it is atomic against every process
+/// that opens the same file. Thread-safe.
+/// </summary>
+internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
+{
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+
+    public SqliteChannelState(SqliteDatabase database, TimeProvider time)
+    {
+        _database = database;
+        _time = time;
+    }
+
+    public async ValueTask<string?> GetAsync(ChannelId channel, string key, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM channel_state WHERE channel = $channel AND key = $key;";
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$key", key);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
+    }
+
+    public async ValueTask SetAsync(ChannelId channel, string key, string? value, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
+        await using var command = connection.CreateCommand();
+        command.CommandText = value is null
+            ? "DELETE FROM channel_state WHERE channel = $channel AND key = $key;"
+            : """
+              INSERT INTO channel_state (channel, key, value, updated_at) VALUES ($channel, $key, $value, $now)
+              ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+              """;
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$key", key);
+        command.Parameters.AddWithValue("$value", (object?)value ?? DBNull.Value);
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async ValueTask<bool> TryAcquireAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        // One upsert decides the race: the row is written only when it is new, expired, or already ours.
+        var now = _time.GetUtcNow();
+        return await LeaseAsync("""
+            INSERT INTO leases (name, owner, expires_at) VALUES ($name, $owner, $expires)
+            ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+            WHERE leases.expires_at <= $now OR leases.owner = excluded.owner;
+            """, name, owner, now, now + ttl, cancellationToken) > 0;
+    }
+
+    public async ValueTask<bool> RenewAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        return await LeaseAsync("UPDATE leases SET expires_at = $expires WHERE name = $name AND owner = $owner;", name, owner, now, now + ttl, cancellationToken) > 0;
+    }
+
+    public async ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        await LeaseAsync("DELETE FROM leases WHERE name = $name AND owner = $owner;", name, owner, now, now, cancellationToken);
+    }
+
+    private async Task<int> LeaseAsync(string sql, string name, string owner, DateTimeOffset now, DateTimeOffset expires, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentException.ThrowIfNullOrEmpty(owner);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$owner", owner);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expires", expires.ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}

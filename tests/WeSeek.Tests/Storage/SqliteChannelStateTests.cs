@@ -1,0 +1,93 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using WeSeek.Messaging;
+using WeSeek.Storage;
+using WeSeek.TestKit;
+
+namespace WeSeek.Tests.Storage;
+
+/// <summary>The channel state store and the lease on the real SQLite database, on virtual time.</summary>
+public sealed class SqliteChannelStateTests
+{
+    private static readonly ChannelId Channel = ChannelId.From("ilink:default");
+    private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task State_SetGetReplaceRemove_SurvivesAReopenedDatabase()
+    {
+        using var data = new TempDirectory();
+        await using (var first = await CoreHarness.CreateAsync(dataDirectory: data.Path))
+        {
+            var store = first.Services.GetRequiredService<IChannelStateStore>();
+            await store.SetAsync(Channel, "cursor", "c:1", CancellationToken.None);
+            await store.SetAsync(Channel, "cursor", "c:2", CancellationToken.None);
+            await store.SetAsync(Channel, "bot_token", "secret", CancellationToken.None);
+            await store.SetAsync(Channel, "bot_token", null, CancellationToken.None);
+            await store.SetAsync(ChannelId.From("ilink:other"), "cursor", "elsewhere", CancellationToken.None);
+        }
+
+        await using var second = await CoreHarness.CreateAsync(dataDirectory: data.Path);
+        var reopened = second.Services.GetRequiredService<IChannelStateStore>();
+        Assert.Equal("c:2", await reopened.GetAsync(Channel, "cursor", CancellationToken.None));
+        Assert.Null(await reopened.GetAsync(Channel, "bot_token", CancellationToken.None));
+        Assert.Equal("elsewhere", await reopened.GetAsync(ChannelId.From("ilink:other"), "cursor", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Database_HoldsTokens_IsReadableByItsOwnerOnly()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("Unix file modes");
+            return;
+        }
+
+        await using var harness = await CoreHarness.CreateAsync();
+        var store = harness.Services.GetRequiredService<IChannelStateStore>();
+        await store.SetAsync(Channel, "bot_token", "secret", CancellationToken.None);
+
+        var path = harness.Services.GetRequiredService<SqliteDatabase>().Path;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+    }
+
+    [Fact]
+    public async Task Lease_HeldByOne_RefusedToAnotherUntilItExpiresOrIsReleased()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var lease = harness.Services.GetRequiredService<IChannelLease>();
+
+        Assert.True(await lease.TryAcquireAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+        Assert.False(await lease.TryAcquireAsync("ilink:abc", "b", Ttl, CancellationToken.None));
+        Assert.True(await lease.TryAcquireAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+        Assert.True(await lease.TryAcquireAsync("ilink:other", "b", Ttl, CancellationToken.None));
+
+        harness.Time.Advance(Ttl - TimeSpan.FromSeconds(1));
+        Assert.True(await lease.RenewAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+        harness.Time.Advance(Ttl - TimeSpan.FromSeconds(1));
+        Assert.False(await lease.TryAcquireAsync("ilink:abc", "b", Ttl, CancellationToken.None));
+
+        harness.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(await lease.TryAcquireAsync("ilink:abc", "b", Ttl, CancellationToken.None));
+        Assert.False(await lease.RenewAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+
+        await lease.ReleaseAsync("ilink:abc", "a", CancellationToken.None);
+        Assert.False(await lease.TryAcquireAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+        await lease.ReleaseAsync("ilink:abc", "b", CancellationToken.None);
+        Assert.True(await lease.TryAcquireAsync("ilink:abc", "a", Ttl, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Lease_ManyContendersAtOnce_ExactlyOneWins()
+    {
+        using var data = new TempDirectory();
+        var time = new FakeTimeProvider(CoreHarness.Start);
+        await using var one = await CoreHarness.CreateAsync(dataDirectory: data.Path, time: time);
+        await using var two = await CoreHarness.CreateAsync(dataDirectory: data.Path, time: time);
+        var leases = new[] { one.Services.GetRequiredService<IChannelLease>(), two.Services.GetRequiredService<IChannelLease>() };
+
+        var attempts = Enumerable.Range(0, 16).Select(i => Task.Run(async () => await leases[i % 2].TryAcquireAsync("ilink:race", "owner-" + i, Ttl, CancellationToken.None)));
+        var won = await Task.WhenAll(attempts);
+
+        Assert.Single(won, w => w);
+    }
+}
