@@ -12,6 +12,7 @@ using WeSeek.Inbox;
 using WeSeek.Inference;
 using WeSeek.Inference.Remote;
 using WeSeek.Media;
+using WeSeek.Moderation;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
@@ -43,6 +44,10 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<ModelOptions>(configuration, "Model");
         services.AddSection<ComposerOptions>(configuration, "Composer");
         services.AddSection<MediaOptions>(configuration, "Media");
+        services.AddSection<ModerationOptions>(configuration, "Moderation");
+        services.TryAddSingleton<WordFilter>();
+        services.TryAddSingleton<ExternalModeration>();
+        services.AddHttpClient(ExternalModeration.HttpClientName);
 
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<TurnStore>();
@@ -71,6 +76,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<ComposerMiddleware>();
         services.TryAddScoped<ContinuationMiddleware>();
         services.TryAddScoped<MediaMiddleware>();
+        services.TryAddScoped<ModerationMiddleware>();
         services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
 
         // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
@@ -127,6 +133,8 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>outbox: outermost, so whatever the inner steps produced (also when one short-circuits) is stored
     /// in one transaction with the message marked done;</item>
     /// <item>guard: quotas first, so no work is done for an answer that could not be sent;</item>
+    /// <item>moderation: the incoming text before anything reads it, and everything produced inside before the
+    /// outbox step stores it;</item>
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>media: fetches the message's images through its channel for the steps after it;</item>
@@ -138,6 +146,7 @@ public static class WeSeekServiceCollectionExtensions
     public static TurnPipelineBuilder BuildStandardPipeline() => new TurnPipelineBuilder()
         .Use<OutboxMiddleware>()
         .Use<GuardMiddleware>()
+        .Use<ModerationMiddleware>()
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
         .Use<MediaMiddleware>()

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Moderation;
 using WeSeek.Streaming;
 
 namespace WeSeek.Inference;
@@ -21,14 +22,26 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly ITokenCounter _tokens;
     private readonly ModelOptions _options;
     private readonly ILogger<ModelMiddleware> _logger;
+    private readonly bool _live;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, ILogger<ModelMiddleware> logger)
     {
+        // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
+        // shown cannot be masked afterwards. The finished, checked answer is delivered either way.
+        _live = !moderation.Value.Rewrites;
         _client = client;
         _stream = stream;
         _tokens = tokens;
         _options = options.Value;
         _logger = logger;
+    }
+
+    private void PublishLive(ReplyStreamEvent update)
+    {
+        if (_live)
+        {
+            _stream.Publish(update);
+        }
     }
 
     public async Task InvokeAsync(Turn turn, TurnDelegate next)
@@ -60,11 +73,11 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
                 {
                     case TextReasoningContent { Text.Length: > 0 } thought:
                         reasoning.Append(thought.Text);
-                        _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
+                        PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
                         break;
                     case TextContent { Text.Length: > 0 } delta:
                         answer.Append(delta.Text);
-                        _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Answer, delta.Text));
+                        PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Answer, delta.Text));
                         break;
                 }
             }
