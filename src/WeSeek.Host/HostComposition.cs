@@ -52,13 +52,18 @@ internal static class HostComposition
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddPrometheusExporter());
 
-    /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>); nothing
+    /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>, <c>WeCom:Apps</c>); nothing
     /// otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
     public static IWeSeekBuilder AddWeChatChannels(this IWeSeekBuilder weseek)
     {
         if (weseek.Configuration.HasOfficialAccounts())
         {
             weseek.AddOfficialAccount();
+        }
+
+        if (weseek.Configuration.HasWeComApps())
+        {
+            weseek.AddWeCom();
         }
 
         return weseek;
@@ -70,6 +75,11 @@ internal static class HostComposition
         if (app.Configuration.HasOfficialAccounts())
         {
             app.MapOfficialAccount();
+        }
+
+        if (app.Configuration.HasWeComApps())
+        {
+            app.MapWeCom();
         }
     }
 
