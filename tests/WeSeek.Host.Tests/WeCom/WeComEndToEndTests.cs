@@ -70,6 +70,19 @@ public sealed class WeComEndToEndTests
     }
 
     [Fact]
+    public async Task StartUp_AppWithoutCorpSecret_FailsNamingTheEnvironmentVariable()
+    {
+        using var data = new TempDirectory();
+        var error = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            await using var app = await WebChatEndToEndTests.StartAsync(data, null,
+                "--WeCom:Apps:demo:Token=" + Token, "--WeCom:Apps:demo:EncodingAesKey=" + AesKey, "--WeCom:Apps:demo:CorpId=" + CorpId, "--WeCom:Apps:demo:AgentId=1");
+        });
+
+        Assert.Contains("WESEEK__WeCom__Apps__demo__CorpSecret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Callback_AnswerReadyWithinBudget_ComesBackAsEncryptedPassiveReply()
     {
         await using var env = await Env.StartAsync();
