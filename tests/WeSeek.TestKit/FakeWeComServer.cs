@@ -14,7 +14,7 @@ namespace WeSeek.TestKit;
 
 /// <summary>
 /// 企业微信's side of a self-built app, written from the published documentation (protocols.md §2): it serves
-/// <c>cgi-bin/gettoken</c> and <c>cgi-bin/message/send</c> on Kestrel at a loopback port, recording every call
+/// <c>cgi-bin/gettoken</c>, <c>cgi-bin/message/send</c> and <c>cgi-bin/media/get</c> on Kestrel at a loopback port, recording every call
 /// (refused ones too), and builds the encrypted, msg_signature-signed callbacks and URL verifications WeCom
 /// sends, with the WXBizMsgCrypt that the crypto tests check against the published vectors.
 /// </summary>
@@ -26,6 +26,7 @@ public sealed class FakeWeComServer : IAsyncDisposable
     private readonly Queue<int> _sendErrors = new();
     private readonly string _corpId;
     private readonly string _corpSecret;
+    private readonly Dictionary<string, (byte[] Data, string MediaType)> _media = [];
     private int _tokens;
 
     private FakeWeComServer(WebApplication app, string corpId, string corpSecret)
@@ -81,6 +82,15 @@ public sealed class FakeWeComServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes <paramref name="data"/> downloadable as temporary media <paramref name="mediaId"/>.</summary>
+    public void AddMedia(string mediaId, byte[] data, string mediaType)
+    {
+        lock (_gate)
+        {
+            _media[mediaId] = (data, mediaType);
+        }
+    }
+
     /// <summary>Starts the fake for one corp and one app secret (gettoken refuses others with 40013/40001).</summary>
     public static async Task<FakeWeComServer> StartAsync(string corpId, string corpSecret)
     {
@@ -91,6 +101,7 @@ public sealed class FakeWeComServer : IAsyncDisposable
         var server = new FakeWeComServer(app, corpId, corpSecret);
         app.MapGet("/cgi-bin/gettoken", (Delegate)server.GetToken);
         app.MapPost("/cgi-bin/message/send", (Delegate)server.SendAsync);
+        app.MapGet("/cgi-bin/media/get", (Delegate)server.Media);
         await app.StartAsync();
         server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
         return server;
@@ -131,6 +142,20 @@ public sealed class FakeWeComServer : IAsyncDisposable
             return code == 0
                 ? Results.Json(new { errcode = 0, errmsg = "ok", invaliduser = "", msgid = "msg-" + _calls.Count.ToString(CultureInfo.InvariantCulture) })
                 : Results.Json(new { errcode = code, errmsg = "scripted or token error" });
+        }
+    }
+
+    // GET media/get?access_token=…&media_id=…: the file itself, or JSON with an errcode (40007: invalid media_id).
+    private IResult Media(HttpContext context)
+    {
+        var q = context.Request.Query;
+        lock (_gate)
+        {
+            var code = q["access_token"] != CurrentToken ? 42001 : _media.ContainsKey(q["media_id"].ToString()) ? 0 : 40007;
+            _calls.Add((context.Request.Path, new JsonObject { ["media_id"] = q["media_id"].ToString() }, code));
+            return code == 0
+                ? Results.Bytes(_media[q["media_id"].ToString()].Data, _media[q["media_id"].ToString()].MediaType)
+                : Results.Json(new { errcode = code, errmsg = "invalid media_id or token" });
         }
     }
 

@@ -2,13 +2,13 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using WeSeek.Channels.OfficialAccount;
 using WeSeek.Channels.WeChat;
+using WeSeek.Messaging;
 
 namespace WeSeek.Channels.WeCom;
 
 /// <summary>
-/// The 企业微信 API calls WeSeek makes: <c>gettoken</c> and <c>message/send</c>, through IHttpClientFactory
+/// The 企业微信 API calls WeSeek makes: <c>gettoken</c>, <c>message/send</c> and <c>media/get</c>, through IHttpClientFactory
 /// (client <see cref="HttpClientName"/>). The token is cached per CorpID and AgentId (each app has its own
 /// secret, hence its own token); a send refused for its token (40001/40014/42001) refreshes it and is retried
 /// once. Thread-safe.
@@ -72,13 +72,18 @@ internal sealed partial class WeComApiClient
         }
     }
 
+    /// <summary>Downloads a temporary media file (<c>cgi-bin/media/get</c>, the 公众号's path and errors; WeCom
+    /// keeps what members send for three days).</summary>
+    public Task<MediaContent> DownloadMediaAsync(Uri baseUrl, WeComAppSettings app, string mediaId, long maxBytes, CancellationToken cancellationToken) =>
+        WeChatApi.DownloadMediaAsync(_http.CreateClient(HttpClientName), _tokens, TokenKey(app), ct => FetchTokenAsync(baseUrl, app, ct), baseUrl, mediaId, maxBytes, cancellationToken);
+
     private async Task<AccessToken> FetchTokenAsync(Uri baseUrl, WeComAppSettings app, CancellationToken cancellationToken)
     {
         var client = _http.CreateClient(HttpClientName);
         var url = new Uri(baseUrl, $"cgi-bin/gettoken?corpid={Uri.EscapeDataString(app.CorpId)}&corpsecret={Uri.EscapeDataString(app.CorpSecret)}");
         using var response = await client.GetAsync(url, cancellationToken);
         response.EnsureSuccessStatusCode();
-        var reply = await response.Content.ReadFromJsonAsync<OfficialAccountApiClient.ApiReply>(cancellationToken) ?? new OfficialAccountApiClient.ApiReply();
+        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
         if (reply.ErrCode != 0)
         {
             // 40001 here is a wrong secret (WeCom's meaning), not a stale token: it is thrown outside the send's
@@ -101,7 +106,7 @@ internal sealed partial class WeComApiClient
         var client = _http.CreateClient(HttpClientName);
         using var response = await client.PostAsJsonAsync(url, body, Json, cancellationToken);
         response.EnsureSuccessStatusCode();
-        var reply = await response.Content.ReadFromJsonAsync<OfficialAccountApiClient.ApiReply>(cancellationToken) ?? new OfficialAccountApiClient.ApiReply();
+        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
         if (reply.ErrCode != 0)
         {
             throw new WeChatApiException(reply.ErrCode, reply.ErrMsg);

@@ -14,7 +14,7 @@ namespace WeSeek.Channels.WeCom;
 /// <see cref="WeComOptions.PassiveReplyBudget"/> (claimed from the outbox), otherwise an empty 200, after which
 /// the outbox sends it through <c>message/send</c>. Hostile input gets a 4xx and stores nothing.
 /// </summary>
-internal sealed partial class WeComChannel : IChannel
+internal sealed partial class WeComChannel : IChannel, IMediaSource
 {
     private static readonly UTF8Encoding Utf8NoBom = new(false);
 
@@ -66,6 +66,14 @@ internal sealed partial class WeComChannel : IChannel
     {
         _sink = null;
         return Task.CompletedTask;
+    }
+
+    public Task<MediaContent> DownloadAsync(InboundMessage message, MediaAttachment attachment, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attachment);
+        return attachment.MediaId is { Length: > 0 } mediaId
+            ? _api.DownloadMediaAsync(_options.ApiBaseUrl, _app, mediaId, maxBytes, cancellationToken)
+            : throw new MediaUnavailableException("The message names no MediaId.");
     }
 
     public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)

@@ -8,7 +8,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Conversations;
 using WeSeek.Host.Tests.WebChat;
+using WeSeek.Media;
 using WeSeek.Messaging;
+using WeSeek.Pipeline;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.WeCom;
@@ -234,6 +236,35 @@ public sealed class WeComEndToEndTests
         Assert.StartsWith("答：" + expectedStart, DecryptReply(await response.Content.ReadAsStringAsync())["Content"], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ImageMessage_FetchedThroughTheMediaApi_ReachesTheTurn()
+    {
+        var seen = new List<MediaFeature?>();
+        var png = new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 5, 6, 7, 8 };
+        await using var env = await Env.StartAsync(null, services =>
+        {
+            services.RemoveAll<TurnPipeline>();
+            services.AddSingleton(new TurnPipeline(WeSeekServiceCollectionExtensions.BuildStandardPipeline().Use(next => turn =>
+            {
+                lock (seen)
+                {
+                    seen.Add(turn.Features.Get<MediaFeature>());
+                }
+
+                return next(turn);
+            }).Build()));
+        });
+        env.WeCom.AddMedia("media-1", png, "image/png");
+
+        var response = await env.PostAsync(FakeWeComServer.Message(CorpId, User, "image", 11, TimeProvider.System.GetUtcNow(), AgentId, ("PicUrl", "http://p.qpic.cn/1.jpg"), ("MediaId", "media-1")));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var image = Assert.Single(Assert.Single(seen)!.Images);
+        Assert.Equal("image/png", image.MediaType);
+        Assert.Equal(png, image.Data.ToArray());
+        Assert.Contains(env.WeCom.Calls, c => c.Path.EndsWith("media/get", StringComparison.Ordinal) && c.ErrorCode == 0);
+    }
+
     [Theory]
     [InlineData("voice")]
     [InlineData("video")]
@@ -383,7 +414,9 @@ public sealed class WeComEndToEndTests
 
         public HttpClient Http { get; }
 
-        public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra)
+        public static Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra) => StartAsync(setup, null, extra);
+
+        public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup, Action<IServiceCollection>? configure, params string[] extra)
         {
             var data = new TempDirectory();
             var weCom = await FakeWeComServer.StartAsync(CorpId, Secret);
@@ -393,6 +426,7 @@ public sealed class WeComEndToEndTests
             {
                 services.RemoveAll<IChatClient>();
                 services.AddChatClient(model).UseReasoningSplit();
+                configure?.Invoke(services);
             },
             [
                 "--WeCom:Apps:demo:Token=" + Token,
