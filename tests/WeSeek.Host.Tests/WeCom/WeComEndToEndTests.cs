@@ -129,11 +129,16 @@ public sealed class WeComEndToEndTests
         var first = await env.PostTextAsync("重复", msgId: 3, at: now);
         var retry = await env.PostTextAsync("重复", msgId: 3, at: now.AddSeconds(5));
 
-        Assert.Equal("答：重复", DecryptReply(await first.Content.ReadAsStringAsync())["Content"]);
+        // However busy the machine, the answer goes out once: in one of the two callbacks or through message/send.
+        var passive = new[] { await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync() }.Where(b => b.Length > 0).ToList();
+        if (passive.Count == 0)
+        {
+            await env.WaitForSentAsync(1);
+        }
+
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
-        Assert.Equal("", await retry.Content.ReadAsStringAsync());
+        Assert.Equal(["答：重复"], passive.Select(b => DecryptReply(b)["Content"]).Concat(env.WeCom.SentTexts));
         Assert.Single(env.Model.Calls);
-        Assert.Empty(env.WeCom.SentTexts);
     }
 
     [Fact]
@@ -214,7 +219,7 @@ public sealed class WeComEndToEndTests
         await using var env = await Env.StartAsync();
         var response = await env.PostAsync(FakeWeComServer.EventMessage(CorpId, User, "click", TimeProvider.System.GetUtcNow(), AgentId, "HELP"));
 
-        Assert.Contains("HELP", DecryptReply(await response.Content.ReadAsStringAsync())["Content"], StringComparison.Ordinal);
+        Assert.Contains("HELP", await env.AnswerAsync(response), StringComparison.Ordinal);
         Assert.Single(env.Model.Calls);
     }
 
@@ -233,7 +238,7 @@ public sealed class WeComEndToEndTests
         };
         var response = await env.PostAsync(FakeWeComServer.Message(CorpId, User, type, 9, TimeProvider.System.GetUtcNow(), AgentId, fields));
 
-        Assert.StartsWith("答：" + expectedStart, DecryptReply(await response.Content.ReadAsStringAsync())["Content"], StringComparison.Ordinal);
+        Assert.StartsWith("答：" + expectedStart, await env.AnswerAsync(response), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -259,6 +264,13 @@ public sealed class WeComEndToEndTests
         var response = await env.PostAsync(FakeWeComServer.Message(CorpId, User, "image", 11, TimeProvider.System.GetUtcNow(), AgentId, ("PicUrl", "http://p.qpic.cn/1.jpg"), ("MediaId", "media-1")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Env.WaitForAsync(() =>
+        {
+            lock (seen)
+            {
+                return seen.Count > 0;
+            }
+        });
         var image = Assert.Single(Assert.Single(seen)!.Images);
         Assert.Equal("image/png", image.MediaType);
         Assert.Equal(png, image.Data.ToArray());
@@ -453,6 +465,20 @@ public sealed class WeComEndToEndTests
         {
             var (url, body) = FakeWeComServer.Callback(Path, Crypto, CorpId, AgentId, xml, at ?? TimeProvider.System.GetUtcNow(), "4242");
             return Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+        }
+
+        /// <summary>The answer to the first question of a test: the passive reply, or, when the machine was too busy
+        /// for the budget, the message/send that followed.</summary>
+        public async Task<string> AnswerAsync(HttpResponseMessage response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            if (body.Length > 0)
+            {
+                return DecryptReply(body)["Content"];
+            }
+
+            await WaitForSentAsync(1);
+            return WeCom.SentTexts[0];
         }
 
         public Task WaitForSentAsync(int count) => WaitForAsync(() => WeCom.SentTexts.Count >= count);
