@@ -223,6 +223,22 @@ public sealed class WeComEndToEndTests
         Assert.Single(env.Model.Calls);
     }
 
+    [Fact]
+    public async Task ClickEvent_RetriedByWeCom_KnownBySenderTimeAndEvent_OneModelCall()
+    {
+        await using var env = await Env.StartAsync();
+        var at = TimeProvider.System.GetUtcNow();
+        var xml = FakeWeComServer.EventMessage(CorpId, User, "click", at, AgentId, "HELP");
+        var first = await env.PostAsync(xml, at);
+        var retry = await env.PostAsync(xml, at.AddSeconds(5));
+        // A different event in the same second is a different event.
+        var other = await env.PostAsync(FakeWeComServer.EventMessage(CorpId, User, "enter_agent", at, AgentId), at.AddSeconds(5));
+
+        Assert.All([first, retry, other], r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Single(env.Model.Calls);
+        Assert.Equal(2, (await env.TranscriptAsync()).Count(e => e.FromUser));
+    }
+
     [Theory]
     [InlineData("image", "[图片] http://p.qpic.cn/x.jpg")]
     [InlineData("location", "[位置] 深圳 (22.5, 113.9)")]
