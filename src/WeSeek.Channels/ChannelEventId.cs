@@ -3,7 +3,7 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1320).
+/// Next free id: 1107. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -36,4 +36,12 @@ internal static class ChannelEventId
     public const int ILinkWebLoginFailed = 1317;
     public const int ILinkLoginChanged = 1318;
     public const int ILinkBackupActive = 1319;
+
+    // 企业微信 (1150-1199)
+    public const int WeComCallbackRejected = 1150;
+    public const int WeComCallbackStored = 1151;
+    public const int WeComPassiveReply = 1152;
+    public const int WeComSendFailed = 1153;
+    public const int WeComTokenRefreshed = 1154;
+    public const int WeComTokenFailed = 1155;
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
 using WeSeek.Messaging;
@@ -47,57 +46,8 @@ internal sealed partial class OfficialAccountApiClient
     /// Downloads a temporary media file (<c>cgi-bin/media/get</c>): images users send are kept by WeChat for
     /// three days. Errors come back as JSON instead of the file; a token error refreshes the token once.
     /// </summary>
-    public async Task<MediaContent> DownloadMediaAsync(Uri baseUrl, OfficialAccountSettings account, string mediaId, long maxBytes, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var token = await _tokens.GetAsync(account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), cancellationToken);
-            var client = _http.CreateClient(HttpClientName);
-            var url = new Uri(baseUrl, $"cgi-bin/media/get?access_token={Uri.EscapeDataString(token)}&media_id={Uri.EscapeDataString(mediaId)}");
-            using var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            response.EnsureSuccessStatusCode();
-            var mediaType = response.Content.Headers.ContentType?.MediaType ?? "application/octet-stream";
-            if (response.Content.Headers.ContentLength > maxBytes)
-            {
-                throw new MediaUnavailableException($"The media is {response.Content.Headers.ContentLength} bytes, over the {maxBytes}-byte limit (Media:MaxBytes).");
-            }
-
-            var data = await ReadCappedAsync(response.Content, maxBytes, cancellationToken);
-            if (mediaType is "application/json" or "text/plain")
-            {
-                var reply = JsonSerializer.Deserialize<ApiReply>(data.Span) ?? new ApiReply();
-                var error = new WeChatApiException(reply.ErrCode, reply.ErrMsg);
-                if (error.IsTokenError && attempt == 0)
-                {
-                    _tokens.Invalidate(account.AppId, token);
-                    continue;
-                }
-
-                throw new MediaUnavailableException($"WeChat did not give media {mediaId}: {error.Message}", error);
-            }
-
-            return new MediaContent(data, mediaType);
-        }
-    }
-
-    private static async Task<ReadOnlyMemory<byte>> ReadCappedAsync(HttpContent content, long maxBytes, CancellationToken cancellationToken)
-    {
-        await using var stream = await content.ReadAsStreamAsync(cancellationToken);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
-        {
-            if (buffer.Length + read > maxBytes)
-            {
-                throw new MediaUnavailableException($"The media is over the {maxBytes}-byte limit (Media:MaxBytes).");
-            }
-
-            buffer.Write(chunk, 0, read);
-        }
-
-        return buffer.ToArray();
-    }
+    public Task<MediaContent> DownloadMediaAsync(Uri baseUrl, OfficialAccountSettings account, string mediaId, long maxBytes, CancellationToken cancellationToken) =>
+        WeChatApi.DownloadMediaAsync(_http.CreateClient(HttpClientName), _tokens, account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), baseUrl, mediaId, maxBytes, cancellationToken);
 
     private async Task CallAsync(Uri baseUrl, OfficialAccountSettings account, string path, object body, CancellationToken cancellationToken)
     {
@@ -130,33 +80,18 @@ internal sealed partial class OfficialAccountApiClient
         return new AccessToken(value, _time.GetUtcNow().AddSeconds(reply.ExpiresIn > 0 ? reply.ExpiresIn : 7200));
     }
 
-    private async Task<ApiReply> PostAsync(Uri url, object body, CancellationToken cancellationToken)
+    private async Task<WeChatApiReply> PostAsync(Uri url, object body, CancellationToken cancellationToken)
     {
         var client = _http.CreateClient(HttpClientName);
         using var response = await client.PostAsJsonAsync(url, body, Json, cancellationToken);
         response.EnsureSuccessStatusCode();
-        var reply = await response.Content.ReadFromJsonAsync<ApiReply>(cancellationToken) ?? new ApiReply();
+        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
         if (reply.ErrCode != 0)
         {
             throw new WeChatApiException(reply.ErrCode, reply.ErrMsg);
         }
 
         return reply;
-    }
-
-    internal sealed class ApiReply
-    {
-        [JsonPropertyName("errcode")]
-        public int ErrCode { get; set; }
-
-        [JsonPropertyName("errmsg")]
-        public string? ErrMsg { get; set; }
-
-        [JsonPropertyName("access_token")]
-        public string? AccessToken { get; set; }
-
-        [JsonPropertyName("expires_in")]
-        public int ExpiresIn { get; set; }
     }
 
     private static partial class Log
