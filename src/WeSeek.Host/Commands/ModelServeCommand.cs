@@ -1,4 +1,6 @@
 using System.CommandLine;
+using WeSeek.Configuration;
+using WeSeek.Host.Access;
 using WeSeek.Inference.Llama.Models;
 
 namespace WeSeek.Host.Commands;
@@ -69,7 +71,9 @@ internal static class ModelServeCommand
         builder.AddWeSeekConfiguration(args);
         builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
         builder.AddWeSeekMetrics();
+        builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
         var app = builder.Build();
+        app.UseMiddleware<AccessControlMiddleware>();
         var modelPath = builder.Configuration["Model:Llama:ModelPath"];
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenAiCompatible(string.IsNullOrEmpty(modelPath) ? "weseek" : Path.GetFileNameWithoutExtension(modelPath));

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using WeSeek.Configuration;
+using WeSeek.Host.Access;
 
 namespace WeSeek.Host.Commands;
 
@@ -64,9 +66,11 @@ internal static class ServeCommand
         }
 
         builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
+        builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseMiddleware<AccessControlMiddleware>();
         app.MapHealthChecks("/health/live");
         app.MapHealthChecks("/health/ready");
         app.MapPrometheusScrapingEndpoint("/metrics");
