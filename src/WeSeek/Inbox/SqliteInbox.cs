@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Storage;
 
@@ -191,10 +192,12 @@ internal sealed partial class SqliteInbox : IInboundSink
             if (results[i].Outcome == AcceptOutcome.Stored)
             {
                 Log.Stored(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
+                WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
             else
             {
                 Log.Duplicate(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
+                WeSeekMetrics.Duplicates.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
         }
 

@@ -6,6 +6,7 @@ using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
 using WeSeek.Moderation;
+using WeSeek.Operations;
 using WeSeek.Streaming;
 
 namespace WeSeek.Inference;
@@ -23,9 +24,11 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly ModelOptions _options;
     private readonly ILogger<ModelMiddleware> _logger;
     private readonly bool _live;
+    private readonly TimeProvider _time;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, TimeProvider time, ILogger<ModelMiddleware> logger)
     {
+        _time = time;
         // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
         // shown cannot be masked afterwards. The finished, checked answer is delivered either way.
         _live = !moderation.Value.Rewrites;
@@ -64,9 +67,24 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         var reasoning = new StringBuilder();
         ChatFinishReason? finish = null;
         var message = turn.Message;
+        var started = _time.GetTimestamp();
+        var firstToken = true;
+        long? inputTokens = null, outputTokens = null;
         await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
+            if (firstToken && update.Contents.Any(c => c is TextContent or TextReasoningContent))
+            {
+                firstToken = false;
+                WeSeekMetrics.TimeToFirstToken.Record(_time.GetElapsedTime(started).TotalSeconds);
+            }
+
+            foreach (var usage in update.Contents.OfType<UsageContent>())
+            {
+                inputTokens = usage.Details.InputTokenCount ?? inputTokens;
+                outputTokens = usage.Details.OutputTokenCount ?? outputTokens;
+            }
+
             foreach (var content in update.Contents)
             {
                 switch (content)
@@ -84,6 +102,16 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         }
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
+        WeSeekMetrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
+        if (inputTokens is { } input)
+        {
+            WeSeekMetrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+        }
+
+        if (outputTokens is { } output)
+        {
+            WeSeekMetrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+        }
         conversation.Reasoning = reasoning.Length > 0 ? reasoning.ToString().Trim() : null;
         var text = answer.ToString().Trim();
         if (text.Length == 0 || finish == ChatFinishReason.Length && reasoning.Length > 0 && answer.Length == 0)

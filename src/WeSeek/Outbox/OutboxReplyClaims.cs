@@ -1,6 +1,7 @@
 using Microsoft.Data.Sqlite;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 using WeSeek.Storage;
 
 namespace WeSeek.Outbox;
@@ -118,7 +119,26 @@ internal sealed class OutboxReplyClaims : IReplyClaims
             await count.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        var received = new List<long>();
+        foreach (var first in claimed.Where(m => m.Sequence == 0))
+        {
+            await using var select = connection.CreateCommand();
+            select.Transaction = transaction;
+            select.CommandText = "SELECT received_at FROM inbox WHERE id = $id;";
+            select.Parameters.AddWithValue("$id", first.InboxId);
+            if (await select.ExecuteScalarAsync(cancellationToken) is long at)
+            {
+                received.Add(at);
+            }
+        }
+
         await transaction.CommitAsync(cancellationToken);
+        WeSeekMetrics.Sent.Add(claimed.Count, WeSeekMetrics.Channel(channel.Value), new("mode", "passive"));
+        foreach (var at in received)
+        {
+            WeSeekMetrics.FirstReplyLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
+        }
+
         if (claimed.Count > 0)
         {
             // The chat's next reply, if any, is now its head and may go through the API.

@@ -5,6 +5,7 @@ using WeSeek.Composition;
 using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace WeSeek.Outbox;
 
@@ -191,6 +192,11 @@ internal sealed partial class OutboxSender : BackgroundService
 
             await _store.MarkSentAsync(message, sentAt, receipt.PlatformMessageId, day, CancellationToken.None);
             Log.Sent(_logger, message.OutboxId, message.Channel.Value);
+            WeSeekMetrics.Sent.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("mode", "api"));
+            if (message.Sequence == 0)
+            {
+                WeSeekMetrics.FirstReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -200,6 +206,7 @@ internal sealed partial class OutboxSender : BackgroundService
         {
             var attempts = entry.Attempts + 1;
             var permanent = ex is ChannelSendException { IsPermanent: true };
+            WeSeekMetrics.SendFailures.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("permanent", permanent || attempts >= _options.MaxAttempts));
             if (permanent || attempts >= _options.MaxAttempts)
             {
                 Log.GaveUp(_logger, ex, message.OutboxId, message.Channel.Value, attempts);

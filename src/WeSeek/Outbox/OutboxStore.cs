@@ -4,7 +4,8 @@ using WeSeek.Storage;
 namespace WeSeek.Outbox;
 
 /// <summary>A pending outbox row with its bookkeeping.</summary>
-internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt);
+/// <summary>A pending reply, its attempts so far, when it may next be tried, and when its message was stored.</summary>
+internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt, DateTimeOffset ReceivedAt);
 
 /// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
 internal sealed class OutboxStore
@@ -19,8 +20,8 @@ internal sealed class OutboxStore
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at
-            FROM outbox o
+            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at, i.received_at
+            FROM outbox o JOIN inbox i ON i.id = o.inbox_id
             WHERE o.state = 'pending'
               AND o.id = (SELECT MIN(p.id) FROM outbox p
                           WHERE p.state = 'pending' AND p.channel = o.channel AND p.account = o.account AND p.chat_id = o.chat_id)
@@ -35,7 +36,7 @@ internal sealed class OutboxStore
             var message = new OutboundMessage(
                 reader.GetInt64(0), ChannelId.From(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
                 reader.GetString(4), reader.GetInt64(5), (int)reader.GetInt64(6));
-            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8))));
+            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
         }
 
         return result;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 using WeSeek.Outbox;
 
 namespace WeSeek.Pipeline;
@@ -48,6 +49,7 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
             if (sent >= _options.DailyCap)
             {
                 Log.DailyCap(_logger, turn.InboxId, message.AccountId, _options.DailyCap);
+                WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value));
                 return;
             }
         }

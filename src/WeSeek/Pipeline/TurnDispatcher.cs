@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Inbox;
 using WeSeek.Logging;
+using WeSeek.Operations;
 
 namespace WeSeek.Pipeline;
 
@@ -111,6 +112,8 @@ internal sealed partial class TurnDispatcher : BackgroundService
         // Yield so the dispatch loop registers this task before it can complete and remove itself.
         await Task.Yield();
         var aborted = _turnsCts.Token;
+        var started = _time.GetTimestamp();
+        var outcome = "done";
         try
         {
             Log.TurnStarted(_logger, pending.InboxId, pending.Attempts + 1);
@@ -130,10 +133,12 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
         catch (Exception ex)
         {
+            outcome = pending.Attempts + 1 >= _options.MaxAttempts ? "failed" : "retry";
             await RecordFailureAsync(pending, ex);
         }
         finally
         {
+            WeSeekMetrics.TurnDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
             lock (_running)
             {
                 _running.Remove(pending.Conversation);

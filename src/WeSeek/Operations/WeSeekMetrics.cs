@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+
+namespace WeSeek.Operations;
+
+/// <summary>
+/// The core's instruments on the <c>WeSeek</c> meter, exported at <c>/metrics</c> (Prometheus names: dots
+/// become underscores, counters get <c>_total</c>, seconds histograms <c>_seconds</c>). Model calls use the
+/// OpenTelemetry GenAI names (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>).
+/// Latencies are histograms, so P50/P99 come from <c>histogram_quantile</c>.
+/// </summary>
+internal static class WeSeekMetrics
+{
+    public static readonly Meter Meter = new("WeSeek");
+
+    // Seconds from 5 ms to 5 min: callbacks sit at the low end, R1 answers at the high end.
+    private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+    private static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
+
+    public static readonly Counter<long> Received = Meter.CreateCounter<long>(
+        "weseek.messages.received", "{message}", "Messages stored by the inbox, by channel (duplicates of a stored message not counted).");
+
+    public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>(
+        "weseek.messages.duplicates", "{message}", "Deliveries of a message already stored (platform retries), by channel.");
+
+    public static readonly Counter<long> Sent = Meter.CreateCounter<long>(
+        "weseek.messages.sent", "{message}", "Replies delivered, by channel and mode (api: sent by the outbox; passive: in the platform's request).");
+
+    public static readonly Counter<long> SendFailures = Meter.CreateCounter<long>(
+        "weseek.messages.send_failures", "{attempt}", "Failed send attempts, by channel and whether they were given up (permanent).");
+
+    public static readonly Histogram<double> FirstReplyLatency = Meter.CreateHistogram(
+        "weseek.reply.first_chunk.latency", "s", "From the message being stored to its first reply delivered, by channel.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    public static readonly Histogram<double> TurnDuration = Meter.CreateHistogram(
+        "weseek.turn.duration", "s", "One pipeline run, by outcome (done, retry, failed).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    public static readonly Histogram<double> ModelDuration = Meter.CreateHistogram(
+        "gen_ai.client.operation.duration", "s", "A model call from request to last token.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram(
+        "weseek.model.time_to_first_token", "s", "From the model request to its first streamed token (reasoning included).",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    public static readonly Histogram<int> TokenUsage = Meter.CreateHistogram(
+        "gen_ai.client.token.usage", "{token}", "Tokens per model call, by gen_ai.token.type (input, output).",
+        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = TokenBuckets });
+
+    public static readonly Counter<long> QuotaRejections = Meter.CreateCounter<long>(
+        "weseek.guard.quota_rejections", "{message}", "Messages not answered because the account reached its daily cap, by channel.");
+
+    public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
+}
