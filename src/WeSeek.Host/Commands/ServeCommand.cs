@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using WeSeek.Health;
 
 namespace WeSeek.Host.Commands;
 
@@ -67,8 +69,9 @@ internal static class ServeCommand
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
-        app.MapHealthChecks("/health/live");
-        app.MapHealthChecks("/health/ready");
+        // live: the process answers (no checks run); ready: storage answers and the engine is loaded/reachable.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
         app.MapWeChatChannels();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Inbox;
@@ -25,10 +26,12 @@ internal sealed partial class SqliteInbox : IInboundSink
     private readonly IOptionsMonitor<ContextOptions> _context;
     private readonly DispatchSignal _signal;
     private readonly ILogger<SqliteInbox> _logger;
+    private readonly RecordCipher _cipher;
 
-    public SqliteInbox(SqliteDatabase database, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger)
+    public SqliteInbox(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger)
     {
         _database = database;
+        _cipher = cipher;
         _time = time;
         _context = context;
         _signal = signal;
@@ -58,8 +61,8 @@ internal sealed partial class SqliteInbox : IInboundSink
         await using var insert = connection.CreateCommand();
         // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
         insert.CommandText = """
-            INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at)
-            VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received)
+            INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at)
+            VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $text_key, $sent, $received)
             ON CONFLICT (channel, external_id) DO NOTHING
             RETURNING id;
             """;
@@ -71,7 +74,7 @@ internal sealed partial class SqliteInbox : IInboundSink
         insert.Parameters.AddWithValue("$conversation", conversation);
         insert.Parameters.AddWithValue("$group", message.IsGroup ? 1 : 0);
         insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
-        insert.Parameters.AddWithValue("$text", message.Text);
+        _cipher.Bind(insert, "$text", message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
         insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
         insert.Parameters.AddWithValue("$received", _time.GetUtcNow().ToUnixTimeMilliseconds());
         var id = await insert.ExecuteScalarAsync(cancellationToken);
@@ -91,13 +94,13 @@ internal sealed partial class SqliteInbox : IInboundSink
         return new AcceptResult(AcceptOutcome.Duplicate, existing);
     }
 
-    internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset) => new(
+    internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset, RecordCipher cipher) => new(
         ChannelId.From(reader.GetString(offset)),
         reader.GetString(offset + 1),
         reader.GetString(offset + 2),
         reader.GetString(offset + 3),
         reader.GetString(offset + 4),
-        reader.GetString(offset + 5),
+        cipher.Read(reader, offset + 5, offset + 9, RecordCipher.InboxText(reader.GetString(offset), reader.GetString(offset + 2))),
         DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(offset + 6)))
     {
         IsGroup = reader.GetInt64(offset + 7) != 0,
@@ -105,7 +108,7 @@ internal sealed partial class SqliteInbox : IInboundSink
     };
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in order.</summary>
-    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind";
+    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, key_id";
 
     private static partial class Log
     {

@@ -1,10 +1,12 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Security;
 using WeSeek.Streaming;
 
 namespace WeSeek.Inference;
@@ -21,9 +23,13 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly ITokenCounter _tokens;
     private readonly ModelOptions _options;
     private readonly ILogger<ModelMiddleware> _logger;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
     {
+        _audit = audit;
+        _time = time;
         _client = client;
         _stream = stream;
         _tokens = tokens;
@@ -50,14 +56,21 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         var answer = new StringBuilder();
         var reasoning = new StringBuilder();
         ChatFinishReason? finish = null;
+        UsageDetails? usage = null;
+        string? modelId = null;
         var message = turn.Message;
+        var started = _time.GetTimestamp();
         await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
+            modelId = update.ModelId ?? modelId;
             foreach (var content in update.Contents)
             {
                 switch (content)
                 {
+                    case UsageContent used:
+                        usage = used.Details;
+                        break;
                     case TextReasoningContent { Text.Length: > 0 } thought:
                         reasoning.Append(thought.Text);
                         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
@@ -71,6 +84,7 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         }
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
+        await AuditAsync(turn, options, modelId, usage, finish, answer.ToString(), _time.GetElapsedTime(started));
         conversation.Reasoning = reasoning.Length > 0 ? reasoning.ToString().Trim() : null;
         var text = answer.ToString().Trim();
         if (text.Length == 0 || finish == ChatFinishReason.Length && reasoning.Length > 0 && answer.Length == 0)
@@ -89,6 +103,23 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
 
         await next(turn);
     }
+
+    // The answer's hash, never the answer: the audit log proves what was said without holding it.
+    private Task<long> AuditAsync(Turn turn, ChatOptions options, string? modelId, UsageDetails? usage, ChatFinishReason? finish, string answer, TimeSpan latency) =>
+        _audit.AppendAsync("model.call", new JsonObject
+        {
+            ["inboxId"] = turn.InboxId,
+            ["model"] = modelId ?? _options.Provider,
+            ["temperature"] = options.Temperature,
+            ["topP"] = options.TopP,
+            ["maxOutputTokens"] = options.MaxOutputTokens,
+            ["seed"] = options.Seed,
+            ["promptTokens"] = usage?.InputTokenCount,
+            ["completionTokens"] = usage?.OutputTokenCount,
+            ["latencyMs"] = (long)latency.TotalMilliseconds,
+            ["finish"] = finish?.Value,
+            ["answerSha256"] = AuditLog.Sha256(answer),
+        }, CancellationToken.None);
 
     private static partial class Log
     {

@@ -4,7 +4,7 @@ namespace WeSeek.Logging;
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class).
-/// Next free ids: 1003, 2013, 3007, 4005, 4115, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3007, 4005, 4115, 6004, 7002, 9004 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -56,4 +56,10 @@ internal static class WeSeekEventId
     public const int HostListening = 9001;
     public const int InvalidConfiguration = 9002;
     public const int HostStopped = 9003;
+
+    // 6000s: security (encryption at rest, audit log, redaction, health).
+    public const int EncryptionKeyFileCreated = 6000;
+    public const int EncryptionKeysLoaded = 6001;
+    public const int AuditConfigurationRecorded = 6002;
+    public const int AuditAppendFailed = 6003;
 }
