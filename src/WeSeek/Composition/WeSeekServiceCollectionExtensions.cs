@@ -97,6 +97,7 @@ public static class WeSeekServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EncryptionOptions>>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRing>>()));
         services.TryAddSingleton<RecordCipher>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<TranscriptExport>();
         services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));
         services.AddHealthChecks()
             .AddCheck<StorageHealthCheck>("storage", tags: [HealthTags.Ready])

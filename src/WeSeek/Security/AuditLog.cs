@@ -9,8 +9,9 @@ namespace WeSeek.Security;
 
 /// <summary>The outcome of <see cref="AuditLog.VerifyAsync"/>: how many records were checked and, when the
 /// chain is broken, the first record that does not fit and why.</summary>
-internal sealed record AuditVerification(long Records, long? BrokenId, string? Problem)
+public sealed record AuditVerification(long Records, long? BrokenId, string? Problem)
 {
+    /// <summary>True when every record links to the one before it and matches its hash.</summary>
     public bool IsIntact => BrokenId is null;
 }
 

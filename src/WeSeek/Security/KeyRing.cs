@@ -57,18 +57,16 @@ internal sealed class KeyRing
     public static List<byte[]> Parse(string text, string source)
     {
         var keys = new List<byte[]>();
-        var lines = text.Split(['\n', '\r', ',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        for (var i = 0; i < lines.Length; i++)
+        var entries = text.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => !line.StartsWith('#'))
+            .SelectMany(line => line.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToList();
+        for (var i = 0; i < entries.Count; i++)
         {
-            if (lines[i].StartsWith('#'))
-            {
-                continue;
-            }
-
             var buffer = new byte[KeySize + 3];
-            if (!Convert.TryFromBase64String(lines[i], buffer, out var written) || written != KeySize)
+            if (!Convert.TryFromBase64String(entries[i], buffer, out var written) || written != KeySize)
             {
-                throw new FormatException($"{source}: entry {i + 1} is not a base64 AES-256 key (32 bytes; make one with `openssl rand -base64 32`).");
+                throw new FormatException($"{source}: key {i + 1} is not a base64 AES-256 key (32 bytes; make one with `openssl rand -base64 32`).");
             }
 
             keys.Add(buffer[..KeySize]);
