@@ -53,6 +53,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        // GET /v1/models, which every OpenAI-compatible server answers: WeSeek's probe and ready check ask it.
+        app.MapGet("/v1/models", () => Results.Json(new { @object = "list", data = new[] { new { id = "fake", @object = "model", owned_by = "weseek-tests" } } }));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         server.BaseUrl = new Uri(address.TrimEnd('/') + "/v1");

@@ -195,13 +195,13 @@ internal sealed partial class OutboxSender : BackgroundService
             if (permanent || attempts >= _options.MaxAttempts)
             {
                 Log.GaveUp(_logger, ex, message.OutboxId, message.Channel.Value, attempts);
-                await _store.MarkFailedAttemptAsync(message.OutboxId, ex.Message, null, CancellationToken.None);
+                await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), null, CancellationToken.None);
                 return;
             }
 
             var delay = TimeSpan.FromTicks(Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 30)), _options.MaxRetryDelay.Ticks));
             Log.SendFailed(_logger, ex, message.OutboxId, message.Channel.Value, attempts, delay);
-            await _store.MarkFailedAttemptAsync(message.OutboxId, ex.Message, _time.GetUtcNow() + delay, CancellationToken.None);
+            await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);
         }
     }
 

@@ -11,6 +11,9 @@ namespace WeSeek.Security;
 /// </summary>
 internal sealed class TranscriptExport
 {
+    // Chinese stays readable in the file; the export is never embedded in HTML, so relaxed escaping is safe.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly SqliteDatabase _database;
     private readonly RecordCipher _cipher;
 
@@ -46,7 +49,7 @@ internal sealed class TranscriptExport
         while (await reader.ReadAsync(cancellationToken))
         {
             buffer.SetLength(0);
-            await using (var json = new Utf8JsonWriter(buffer))
+            await using (var json = new Utf8JsonWriter(buffer, WriterOptions))
             {
                 var inbound = reader.GetString(4) == "in";
                 json.WriteStartObject();
