@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace WeSeek.Security;
 
@@ -43,7 +42,7 @@ internal sealed class KeyRing
     /// <summary>Where the keys came from, for messages (a path or the variable's name, never a key).</summary>
     public string Source { get; }
 
-    /// <summary>Every key id, oldest first is not promised.</summary>
+    /// <summary>Every configured key id, in no particular order.</summary>
     public IReadOnlyCollection<string> Ids => _keys.Keys;
 
     public byte[] Current => _keys[CurrentId];
@@ -78,5 +77,6 @@ internal sealed class KeyRing
     /// <summary>A new random key as a key-file line.</summary>
     public static string NewKeyLine() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeySize));
 
-    public override string ToString() => new StringBuilder("KeyRing(").Append(_keys.Count).Append(" keys, current ").Append(CurrentId).Append(')').ToString();
+    // Never the keys themselves: a ring that ends up in a log or a debugger shows ids only.
+    public override string ToString() => $"KeyRing({_keys.Count} keys, current {CurrentId})";
 }
