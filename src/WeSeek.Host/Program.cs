@@ -7,6 +7,8 @@ var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain i
     ChatCommand.Create(),
     ModelCommand.Create(),
     LoginCommand.Create(),
+    LogsCommand.Create(),
+    AuditCommand.Create(),
 };
 
 // The verbs handle Ctrl+C and SIGTERM themselves (the host drains running turns), so System.CommandLine

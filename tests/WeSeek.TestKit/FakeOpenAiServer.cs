@@ -56,6 +56,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var app = builder.Build();
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", server.HandleAsync);
+        // GET /v1/models, which every OpenAI-compatible server answers: WeSeek's probe and ready check ask it.
         app.MapGet("/v1/models", (HttpContext context) => server.Down
             ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
             : Results.Json(new { @object = "list", data = new[] { new { id = "deepseek-r1", @object = "model", owned_by = "fake" } } }));

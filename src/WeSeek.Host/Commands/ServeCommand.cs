@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using WeSeek.Configuration;
+using WeSeek.Health;
 using WeSeek.Host.Access;
 
 namespace WeSeek.Host.Commands;
@@ -71,8 +73,9 @@ internal static class ServeCommand
 
         var app = builder.Build();
         app.UseMiddleware<AccessControlMiddleware>();
-        app.MapHealthChecks("/health/live");
-        app.MapHealthChecks("/health/ready");
+        // live: the process answers (no checks run); ready: storage answers and the engine is loaded/reachable.
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
         app.MapWeChatChannels();

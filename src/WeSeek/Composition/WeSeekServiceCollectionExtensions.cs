@@ -7,6 +7,7 @@ using WeSeek.Commands;
 using WeSeek.Composition;
 using WeSeek.Configuration;
 using WeSeek.Conversations;
+using WeSeek.Health;
 using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Inference;
@@ -17,6 +18,7 @@ using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Pipeline;
+using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.Streaming;
 
@@ -48,6 +50,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<WordFilter>();
         services.TryAddSingleton<ExternalModeration>();
         services.AddHttpClient(ExternalModeration.HttpClientName);
+        services.AddSecurity(configuration);
 
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<TurnStore>();
@@ -87,6 +90,30 @@ public static class WeSeekServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<TurnDispatcher>());
         services.AddHostedService<ChannelHost>();
         return new WeSeekBuilder(services, configuration);
+    }
+
+    /// <summary>
+    /// Encryption at rest (section <c>Security:Encryption</c>), the audit log with its start-up record of the
+    /// configuration, and the storage health check. Part of <see cref="AddWeSeek"/>; the logs and audit verbs
+    /// call it alone (after the <c>Storage</c> section) to read a data directory without running the bot.
+    /// </summary>
+    public static IServiceCollection AddSecurity(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSection<EncryptionOptions>(configuration, "Security:Encryption");
+        services.AddSingleton<IValidateOptions<EncryptionOptions>, KeyRingLoader>();
+        services.TryAddSingleton<SqliteDatabase>();
+        services.TryAddSingleton(sp => KeyRingLoader.Create(
+            sp.GetRequiredService<IOptions<EncryptionOptions>>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRing>>()));
+        services.TryAddSingleton<RecordCipher>();
+        services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<TranscriptExport>();
+        services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));
+        services.AddHealthChecks()
+            .AddCheck<StorageHealthCheck>("storage", tags: [HealthTags.Ready])
+            .AddCheck<EngineHealthCheck>("engine", tags: [HealthTags.Ready]);
+        return services;
     }
 
     /// <summary>
@@ -170,6 +197,7 @@ public static class WeSeekServiceCollectionExtensions
         builder.Services.AddSingleton(sp => new ReplicaRouter(
             sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.Endpoints,
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ReplicaRouter>>()));
+        builder.Services.TryAddSingleton<IEngineReadiness, RemoteEngineReadiness>();
         builder.Services.AddChatClient(RemoteEngineFactory.Create)
             .UseReasoningSplit(sp => sp.GetRequiredService<IOptions<RemoteEngineOptions>>().Value.ThinkStart);
         return builder;

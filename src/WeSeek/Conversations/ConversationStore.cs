@@ -1,3 +1,4 @@
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Conversations;
@@ -17,10 +18,12 @@ internal sealed class ConversationStore
 {
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
+    private readonly RecordCipher _cipher;
 
-    public ConversationStore(SqliteDatabase database, TimeProvider time)
+    public ConversationStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time)
     {
         _database = database;
+        _cipher = cipher;
         _time = time;
     }
 
@@ -46,13 +49,14 @@ internal sealed class ConversationStore
         var window = new List<HistoryEntry>();
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, inbox_id, role, content, tokens FROM history WHERE conversation = $key AND id >= $start ORDER BY id;";
+            command.CommandText = "SELECT id, inbox_id, role, content, tokens, key_id FROM history WHERE conversation = $key AND id >= $start ORDER BY id;";
             command.Parameters.AddWithValue("$key", key);
             command.Parameters.AddWithValue("$start", windowStart);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                window.Add(new HistoryEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3), (int)reader.GetInt64(4)));
+                var content = _cipher.Read(reader, 3, 5, RecordCipher.HistoryContent(reader.GetInt64(1), reader.GetString(2)));
+                window.Add(new HistoryEntry(reader.GetInt64(0), reader.GetInt64(1), reader.GetString(2), content, (int)reader.GetInt64(4)));
             }
         }
 

@@ -1,4 +1,5 @@
 using WeSeek.Messaging;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Conversations;
@@ -6,16 +7,24 @@ namespace WeSeek.Conversations;
 /// <summary>Reads chats from the inbox and outbox tables. Thread-safe.</summary>
 internal sealed class SqliteTranscriptReader : ITranscriptReader
 {
-    private readonly SqliteDatabase _database;
+    /// <summary>Characters of the last message shown in a chat list.</summary>
+    private const int PreviewLength = 80;
 
-    public SqliteTranscriptReader(SqliteDatabase database) => _database = database;
+    private readonly SqliteDatabase _database;
+    private readonly RecordCipher _cipher;
+
+    public SqliteTranscriptReader(SqliteDatabase database, RecordCipher cipher)
+    {
+        _database = database;
+        _cipher = cipher;
+    }
 
     public async Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT i.chat_id, substr(i.text, 1, 80), i.received_at
+            SELECT i.chat_id, i.text, i.received_at, i.key_id, i.external_id
             FROM inbox i
             WHERE i.channel = $channel
               AND i.id = (SELECT MAX(j.id) FROM inbox j WHERE j.channel = i.channel AND j.chat_id = i.chat_id)
@@ -28,7 +37,10 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            result.Add(new ChatSummary(reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
+            // The text is encrypted, so SQL cannot cut the preview: it is cut here, on a character boundary.
+            var text = _cipher.Read(reader, 1, 3, RecordCipher.InboxText(channel.Value, reader.GetString(4)));
+            var preview = text.Length <= PreviewLength ? text : text[..(char.IsHighSurrogate(text[PreviewLength - 1]) ? PreviewLength - 1 : PreviewLength)];
+            result.Add(new ChatSummary(reader.GetString(0), preview, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2))));
         }
 
         return result;
@@ -40,11 +52,11 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         await using var command = connection.CreateCommand();
         // User messages and their replies interleaved: by inbox id, then the user message before its replies.
         command.CommandText = """
-            SELECT id, from_user, text, at, inbox_id, delivered FROM (
-                SELECT id, 1 AS from_user, text, received_at AS at, id AS inbox_id, 1 AS delivered, -1 AS seq
+            SELECT id, from_user, text, at, inbox_id, delivered, key_id, external_id, seq FROM (
+                SELECT id, 1 AS from_user, text, received_at AS at, id AS inbox_id, 1 AS delivered, -1 AS seq, key_id, external_id
                 FROM inbox WHERE channel = $channel AND chat_id = $chat
                 UNION ALL
-                SELECT id, 0, text, created_at, inbox_id, state = 'sent', seq
+                SELECT id, 0, text, created_at, inbox_id, state = 'sent', seq, key_id, NULL
                 FROM outbox WHERE channel = $channel AND chat_id = $chat
                 ORDER BY inbox_id DESC, seq DESC
                 LIMIT $limit)
@@ -57,8 +69,12 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            var fromUser = reader.GetInt64(1) != 0;
+            var purpose = fromUser
+                ? RecordCipher.InboxText(channel.Value, reader.GetString(7))
+                : RecordCipher.OutboxText(reader.GetInt64(4), reader.GetInt64(8));
             result.Add(new TranscriptEntry(
-                reader.GetInt64(0), reader.GetInt64(1) != 0, reader.GetString(2),
+                reader.GetInt64(0), fromUser, _cipher.Read(reader, 2, 6, purpose),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), reader.GetInt64(4), reader.GetInt64(5) != 0));
         }
 

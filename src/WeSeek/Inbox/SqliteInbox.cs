@@ -7,6 +7,7 @@ using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Inbox;
@@ -32,14 +33,16 @@ internal sealed partial class SqliteInbox : IInboundSink
     private readonly DispatchSignal _signal;
     private readonly ILogger<SqliteInbox> _logger;
     private readonly TurnCompletions _completions;
+    private readonly RecordCipher _cipher;
     private readonly Lock _queueLock = new();
     private readonly List<PendingAccept> _queue = [];
     private bool _combining;
 
-    public SqliteInbox(SqliteDatabase database, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger, TurnCompletions completions)
+    public SqliteInbox(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger, TurnCompletions completions)
     {
         _completions = completions;
         _database = database;
+        _cipher = cipher;
         _time = time;
         _context = context;
         _signal = signal;
@@ -140,8 +143,8 @@ internal sealed partial class SqliteInbox : IInboundSink
             insert.Transaction = transaction;
             // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
             insert.CommandText = """
-                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, sent_at, received_at, attachments)
-                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $sent, $received, $attachments)
+                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments)
+                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $text_key, $sent, $received, $attachments)
                 ON CONFLICT (channel, external_id) DO NOTHING
                 RETURNING id;
                 """;
@@ -160,7 +163,7 @@ internal sealed partial class SqliteInbox : IInboundSink
                 insert.Parameters.AddWithValue("$conversation", conversation);
                 insert.Parameters.AddWithValue("$group", message.IsGroup ? 1 : 0);
                 insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
-                insert.Parameters.AddWithValue("$text", message.Text);
+                _cipher.Bind(insert, "$text", message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
                 insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
@@ -217,22 +220,22 @@ internal sealed partial class SqliteInbox : IInboundSink
         public TaskCompletionSource<AcceptResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset) => new(
+    internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset, RecordCipher cipher) => new(
         ChannelId.From(reader.GetString(offset)),
         reader.GetString(offset + 1),
         reader.GetString(offset + 2),
         reader.GetString(offset + 3),
         reader.GetString(offset + 4),
-        reader.GetString(offset + 5),
+        cipher.Read(reader, offset + 5, offset + 9, RecordCipher.InboxText(reader.GetString(offset), reader.GetString(offset + 2))),
         DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(offset + 6)))
     {
         IsGroup = reader.GetInt64(offset + 7) != 0,
         Kind = Enum.TryParse<MessageKind>(reader.GetString(offset + 8), out var kind) ? kind : MessageKind.Other,
-        Attachments = reader.IsDBNull(offset + 9) ? [] : JsonSerializer.Deserialize<List<MediaAttachment>>(reader.GetString(offset + 9)) ?? [],
+        Attachments = reader.IsDBNull(offset + 10) ? [] : JsonSerializer.Deserialize<List<MediaAttachment>>(reader.GetString(offset + 10)) ?? [],
     };
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in order.</summary>
-    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, attachments";
+    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, key_id, attachments";
 
     private static partial class Log
     {

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -7,6 +8,7 @@ using WeSeek.Logging;
 using WeSeek.Pipeline;
 using WeSeek.Moderation;
 using WeSeek.Operations;
+using WeSeek.Security;
 using WeSeek.Streaming;
 
 namespace WeSeek.Inference;
@@ -24,10 +26,12 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly ModelOptions _options;
     private readonly ILogger<ModelMiddleware> _logger;
     private readonly bool _live;
+    private readonly AuditLog _audit;
     private readonly TimeProvider _time;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, TimeProvider time, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
     {
+        _audit = audit;
         _time = time;
         // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
         // shown cannot be masked afterwards. The finished, checked answer is delivered either way.
@@ -66,29 +70,28 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         var answer = new StringBuilder();
         var reasoning = new StringBuilder();
         ChatFinishReason? finish = null;
+        UsageDetails? usage = null;
+        string? modelId = null;
         var message = turn.Message;
         var started = _time.GetTimestamp();
         var firstToken = true;
-        long? inputTokens = null, outputTokens = null;
         await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
+            modelId = update.ModelId ?? modelId;
             if (firstToken && update.Contents.Any(c => c is TextContent or TextReasoningContent))
             {
                 firstToken = false;
                 WeSeekMetrics.TimeToFirstToken.Record(_time.GetElapsedTime(started).TotalSeconds);
             }
 
-            foreach (var usage in update.Contents.OfType<UsageContent>())
-            {
-                inputTokens = usage.Details.InputTokenCount ?? inputTokens;
-                outputTokens = usage.Details.OutputTokenCount ?? outputTokens;
-            }
-
             foreach (var content in update.Contents)
             {
                 switch (content)
                 {
+                    case UsageContent used:
+                        usage = used.Details;
+                        break;
                     case TextReasoningContent { Text.Length: > 0 } thought:
                         reasoning.Append(thought.Text);
                         PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
@@ -103,15 +106,17 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
         WeSeekMetrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
-        if (inputTokens is { } input)
+        if (usage?.InputTokenCount is { } input)
         {
             WeSeekMetrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
         }
 
-        if (outputTokens is { } output)
+        if (usage?.OutputTokenCount is { } output)
         {
             WeSeekMetrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
         }
+
+        await AuditAsync(turn, options, modelId, usage, finish, answer.ToString(), _time.GetElapsedTime(started));
         conversation.Reasoning = reasoning.Length > 0 ? reasoning.ToString().Trim() : null;
         var text = answer.ToString().Trim();
         if (text.Length == 0 || finish == ChatFinishReason.Length && reasoning.Length > 0 && answer.Length == 0)
@@ -130,6 +135,23 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
 
         await next(turn);
     }
+
+    // The answer's hash, never the answer: the audit log proves what was said without holding it.
+    private Task<long> AuditAsync(Turn turn, ChatOptions options, string? modelId, UsageDetails? usage, ChatFinishReason? finish, string answer, TimeSpan latency) =>
+        _audit.AppendAsync("model.call", new JsonObject
+        {
+            ["inboxId"] = turn.InboxId,
+            ["model"] = modelId ?? _options.Provider,
+            ["temperature"] = options.Temperature,
+            ["topP"] = options.TopP,
+            ["maxOutputTokens"] = options.MaxOutputTokens,
+            ["seed"] = options.Seed,
+            ["promptTokens"] = usage?.InputTokenCount,
+            ["completionTokens"] = usage?.OutputTokenCount,
+            ["latencyMs"] = (long)latency.TotalMilliseconds,
+            ["finish"] = finish?.Value,
+            ["answerSha256"] = AuditLog.Sha256(answer),
+        }, CancellationToken.None);
 
     private static partial class Log
     {

@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3010, 4007, 4115, 7002, 9005, 6102 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3010, 4007, 4115, 6004, 6102, 7002, 9005 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -66,4 +66,10 @@ internal static class WeSeekEventId
 
     public const int ModerationHit = 6100;
     public const int ModerationServiceFailed = 6101;
+
+    // 6000s: security (encryption at rest, audit log, redaction, health).
+    public const int EncryptionKeyFileCreated = 6000;
+    public const int EncryptionKeysLoaded = 6001;
+    public const int AuditConfigurationRecorded = 6002;
+    public const int AuditAppendFailed = 6003;
 }

@@ -2,6 +2,7 @@ using Microsoft.Data.Sqlite;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Operations;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Outbox;
@@ -19,9 +20,13 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     private readonly DailyCapCalendar _calendar;
     private readonly OutboxSignal _signal;
     private readonly TimeProvider _time;
+    private readonly RecordCipher _cipher;
+    private readonly AuditLog _audit;
 
-    public OutboxReplyClaims(SqliteDatabase database, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
+    public OutboxReplyClaims(SqliteDatabase database, RecordCipher cipher, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
     {
+        _cipher = cipher;
+        _audit = audit;
         _database = database;
         _completions = completions;
         _gate = gate;
@@ -89,7 +94,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
             update.CommandText = """
                 UPDATE outbox SET state = 'sent', sent_at = $now, platform_id = $platform, attempts = attempts + 1, error = NULL
                 WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND channel = $channel AND account = $account AND chat_id = $chat ORDER BY id LIMIT $max)
-                RETURNING id, text, inbox_id, seq;
+                RETURNING id, text, inbox_id, seq, key_id;
                 """;
             update.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             update.Parameters.AddWithValue("$platform", PassivePlatformId);
@@ -100,7 +105,8 @@ internal sealed class OutboxReplyClaims : IReplyClaims
             await using var reader = await update.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                claimed.Add(new OutboundMessage(reader.GetInt64(0), channel, accountId, chatId, reader.GetString(1), reader.GetInt64(2), (int)reader.GetInt64(3)));
+                var text = _cipher.Read(reader, 1, 4, RecordCipher.OutboxText(reader.GetInt64(2), reader.GetInt64(3)));
+                claimed.Add(new OutboundMessage(reader.GetInt64(0), channel, accountId, chatId, text, reader.GetInt64(2), (int)reader.GetInt64(3)));
             }
         }
 
@@ -137,6 +143,11 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         foreach (var at in received)
         {
             WeSeekMetrics.FirstReplyLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
+        }
+
+        foreach (var message in claimed)
+        {
+            await _audit.MessageSentAsync(message, PassivePlatformId, CancellationToken.None);
         }
 
         if (claimed.Count > 0)

@@ -6,6 +6,7 @@ using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;
+using WeSeek.Security;
 
 namespace WeSeek.Outbox;
 
@@ -34,10 +35,12 @@ internal sealed partial class OutboxSender : BackgroundService
     private readonly ILogger<OutboxSender> _logger;
     private readonly TurnCompletions _completions;
     private readonly ChatSendGate _gate;
+    private readonly AuditLog _audit;
     private readonly Dictionary<(ChannelId, string, string), DateTimeOffset> _lastSent = [];
 
-    public OutboxSender(OutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate)
+    public OutboxSender(OutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate, AuditLog audit)
     {
+        _audit = audit;
         _completions = completions;
         _gate = gate;
         _store = store;
@@ -197,6 +200,7 @@ internal sealed partial class OutboxSender : BackgroundService
             {
                 WeSeekMetrics.FirstReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
             }
+            await AuditSentAsync(message, receipt.PlatformMessageId);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -210,13 +214,13 @@ internal sealed partial class OutboxSender : BackgroundService
             if (permanent || attempts >= _options.MaxAttempts)
             {
                 Log.GaveUp(_logger, ex, message.OutboxId, message.Channel.Value, attempts);
-                await _store.MarkFailedAttemptAsync(message.OutboxId, ex.Message, null, CancellationToken.None);
+                await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), null, CancellationToken.None);
                 return;
             }
 
             var delay = TimeSpan.FromTicks(Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 30)), _options.MaxRetryDelay.Ticks));
             Log.SendFailed(_logger, ex, message.OutboxId, message.Channel.Value, attempts, delay);
-            await _store.MarkFailedAttemptAsync(message.OutboxId, ex.Message, _time.GetUtcNow() + delay, CancellationToken.None);
+            await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);
         }
     }
 
@@ -234,8 +238,24 @@ internal sealed partial class OutboxSender : BackgroundService
 
     private static DateTimeOffset Earliest(DateTimeOffset? a, DateTimeOffset b) => a is { } x && x < b ? x : b;
 
+    // The message is sent and marked so: a failing audit write must not make it look unsent (and be sent again).
+    private async Task AuditSentAsync(OutboundMessage message, string? platformId)
+    {
+        try
+        {
+            await _audit.MessageSentAsync(message, platformId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            Log.AuditFailed(_logger, ex, message.OutboxId);
+        }
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(WeSeekEventId.AuditAppendFailed, LogLevel.Error, "Outbox message {OutboxId} was sent but could not be written to the audit log")]
+        public static partial void AuditFailed(ILogger logger, Exception exception, long outboxId);
+
         [LoggerMessage(WeSeekEventId.OutboxSent, LogLevel.Debug, "Sent outbox message {OutboxId} through {Channel}")]
         public static partial void Sent(ILogger logger, long outboxId, string channel);
 

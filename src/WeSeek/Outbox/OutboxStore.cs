@@ -1,4 +1,5 @@
 using WeSeek.Messaging;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Outbox;
@@ -11,8 +12,13 @@ internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTi
 internal sealed class OutboxStore
 {
     private readonly SqliteDatabase _database;
+    private readonly RecordCipher _cipher;
 
-    public OutboxStore(SqliteDatabase database) => _database = database;
+    public OutboxStore(SqliteDatabase database, RecordCipher cipher)
+    {
+        _database = database;
+        _cipher = cipher;
+    }
 
     /// <summary>The oldest pending message of each chat (a chat's next message waits for it), oldest first.</summary>
     public async Task<IReadOnlyList<OutboxEntry>> GetHeadsAsync(int limit, CancellationToken cancellationToken)
@@ -20,7 +26,7 @@ internal sealed class OutboxStore
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at, i.received_at
+            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at, o.key_id, i.received_at
             FROM outbox o JOIN inbox i ON i.id = o.inbox_id
             WHERE o.state = 'pending'
               AND o.id = (SELECT MIN(p.id) FROM outbox p
@@ -35,8 +41,8 @@ internal sealed class OutboxStore
         {
             var message = new OutboundMessage(
                 reader.GetInt64(0), ChannelId.From(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
-                reader.GetString(4), reader.GetInt64(5), (int)reader.GetInt64(6));
-            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))));
+                _cipher.Read(reader, 4, 9, RecordCipher.OutboxText(reader.GetInt64(5), reader.GetInt64(6))), reader.GetInt64(5), (int)reader.GetInt64(6));
+            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10))));
         }
 
         return result;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Operations;
+using WeSeek.Security;
 
 namespace WeSeek.Pipeline;
 
@@ -156,14 +157,14 @@ internal sealed partial class TurnDispatcher : BackgroundService
             if (attempts >= _options.MaxAttempts)
             {
                 Log.TurnGaveUp(_logger, ex, pending.InboxId, attempts);
-                await _store.CompleteAsync(pending, [_options.FailureReply], [], failed: true, ex.GetType().Name + ": " + ex.Message, CancellationToken.None);
+                await _store.CompleteAsync(pending, [_options.FailureReply], [], failed: true, ex.GetType().Name + ": " + Redaction.Scrub(ex.Message), CancellationToken.None);
                 return;
             }
 
             var delay = _options.RetryDelay * Math.Pow(2, attempts - 1);
             // A model server that is down is expected and says why in one line; anything else gets its stack.
-            Log.TurnFailed(_logger, ex is HttpRequestException or System.ClientModel.ClientResultException ? null : ex, pending.InboxId, attempts, delay, ex.Message);
-            await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + ex.Message, _time.GetUtcNow() + delay, CancellationToken.None);
+            Log.TurnFailed(_logger, ex is HttpRequestException or System.ClientModel.ClientResultException ? null : ex, pending.InboxId, attempts, delay, Redaction.Scrub(ex.Message));
+            await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);
         }
         catch (Exception storeEx)
         {

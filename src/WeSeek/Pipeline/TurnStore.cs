@@ -3,6 +3,7 @@ using WeSeek.Composition;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Pipeline;
@@ -24,10 +25,12 @@ internal sealed class TurnStore
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
     private readonly TurnCompletions _completions;
+    private readonly RecordCipher _cipher;
 
-    public TurnStore(SqliteDatabase database, TimeProvider time, TurnCompletions completions)
+    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions)
     {
         _database = database;
+        _cipher = cipher;
         _time = time;
         _completions = completions;
     }
@@ -61,7 +64,7 @@ internal sealed class TurnStore
                 continue;
             }
 
-            result.Add(new PendingTurn(reader.GetInt64(0), conversation, (int)reader.GetInt64(2), SqliteInbox.ReadMessage(reader, 4)));
+            result.Add(new PendingTurn(reader.GetInt64(0), conversation, (int)reader.GetInt64(2), SqliteInbox.ReadMessage(reader, 4, _cipher)));
         }
 
         return result;
@@ -88,8 +91,8 @@ internal sealed class TurnStore
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO outbox (inbox_id, seq, channel, account, chat_id, text, next_attempt_at, created_at)
-                VALUES ($inbox, $seq, $channel, $account, $chat, $text, $now, $now)
+                INSERT INTO outbox (inbox_id, seq, channel, account, chat_id, text, key_id, next_attempt_at, created_at)
+                VALUES ($inbox, $seq, $channel, $account, $chat, $text, $text_key, $now, $now)
                 ON CONFLICT (inbox_id, seq) DO NOTHING;
                 """;
             insert.Parameters.AddWithValue("$inbox", turn.InboxId);
@@ -97,7 +100,7 @@ internal sealed class TurnStore
             insert.Parameters.AddWithValue("$channel", turn.Message.Channel.Value);
             insert.Parameters.AddWithValue("$account", turn.Message.AccountId);
             insert.Parameters.AddWithValue("$chat", turn.Message.ChatId);
-            insert.Parameters.AddWithValue("$text", replies[i]);
+            _cipher.Bind(insert, "$text", replies[i], RecordCipher.OutboxText(turn.InboxId, i));
             insert.Parameters.AddWithValue("$now", now);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
@@ -107,14 +110,14 @@ internal sealed class TurnStore
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO history (conversation, inbox_id, role, content, tokens, created_at)
-                VALUES ($conversation, $inbox, $role, $content, $tokens, $now)
+                INSERT INTO history (conversation, inbox_id, role, content, key_id, tokens, created_at)
+                VALUES ($conversation, $inbox, $role, $content, $content_key, $tokens, $now)
                 ON CONFLICT (inbox_id, role) DO NOTHING;
                 """;
             insert.Parameters.AddWithValue("$conversation", turn.Conversation);
             insert.Parameters.AddWithValue("$inbox", turn.InboxId);
             insert.Parameters.AddWithValue("$role", entry.Role);
-            insert.Parameters.AddWithValue("$content", entry.Content);
+            _cipher.Bind(insert, "$content", entry.Content, RecordCipher.HistoryContent(turn.InboxId, entry.Role));
             insert.Parameters.AddWithValue("$tokens", entry.Tokens);
             insert.Parameters.AddWithValue("$now", now);
             await insert.ExecuteNonQueryAsync(cancellationToken);

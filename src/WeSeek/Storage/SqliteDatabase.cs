@@ -93,8 +93,9 @@ internal sealed partial class SqliteDatabase : IDisposable
             await using var connection = await OpenRawAsync(cancellationToken);
             RestrictToOwner(Path);
             await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+            // CREATE TABLE IF NOT EXISTS leaves an older table as it is; the migration then adds its new columns.
             await ExecuteAsync(connection, Schema, cancellationToken);
-            await AddMissingColumnsAsync(connection, cancellationToken);
+            await MigrateAsync(connection, cancellationToken);
             Log.Opened(_logger, Path);
             _initialized = true;
         }
@@ -108,28 +109,6 @@ internal sealed partial class SqliteDatabase : IDisposable
     {
         _initLock.Dispose();
         _writeLock.Dispose();
-    }
-
-    /// <summary>Columns added after a table was first released: a database made by an older version gets them
-    /// (CREATE TABLE IF NOT EXISTS leaves an existing table as it is). Each is nullable, so old rows stay valid.</summary>
-    private static readonly (string Table, string Column, string Definition)[] AddedColumns =
-    [
-        ("inbox", "attachments", "TEXT"),
-    ];
-
-    private static async Task AddMissingColumnsAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        foreach (var (table, column, definition) in AddedColumns)
-        {
-            await using var check = connection.CreateCommand();
-            check.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column;";
-            check.Parameters.AddWithValue("$table", table);
-            check.Parameters.AddWithValue("$column", column);
-            if (await check.ExecuteScalarAsync(cancellationToken) is 0L)
-            {
-                await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};", cancellationToken);
-            }
-        }
     }
 
     // The file holds channel login tokens (channel_state) and conversations: readable by the operator's
@@ -163,6 +142,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             kind TEXT NOT NULL,
             attachments TEXT,
             text TEXT NOT NULL,
+            key_id TEXT,
             sent_at INTEGER NOT NULL,
             received_at INTEGER NOT NULL,
             state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
@@ -183,6 +163,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             account TEXT NOT NULL,
             chat_id TEXT NOT NULL,
             text TEXT NOT NULL,
+            key_id TEXT,
             state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
             attempts INTEGER NOT NULL DEFAULT 0,
             next_attempt_at INTEGER NOT NULL,
@@ -217,6 +198,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             inbox_id INTEGER NOT NULL,
             role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
             content TEXT NOT NULL,
+            key_id TEXT,
             tokens INTEGER NOT NULL,
             created_at INTEGER NOT NULL,
             UNIQUE (inbox_id, role)
@@ -244,11 +226,53 @@ internal sealed partial class SqliteDatabase : IDisposable
             owner TEXT NOT NULL,
             expires_at INTEGER NOT NULL
         );
+
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            data TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """;
+
+    // Columns added after the first release, by table: an existing database gets them on open. key_id is NULL
+    // on rows written before encryption, which are read as plaintext (see RecordCipher).
+    private static readonly (string Table, string Column, string Definition)[] AddedColumns =
+    [
+        ("inbox", "key_id", "TEXT"),
+        ("outbox", "key_id", "TEXT"),
+        ("history", "key_id", "TEXT"),
+        ("inbox", "attachments", "TEXT"),
+    ];
+
+    private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        foreach (var (table, column, definition) in AddedColumns)
+        {
+            await using var check = connection.CreateCommand();
+            check.CommandText = "SELECT COUNT(*) FROM pragma_table_info($table) WHERE name = $column;";
+            check.Parameters.AddWithValue("$table", table);
+            check.Parameters.AddWithValue("$column", column);
+            if ((long)(await check.ExecuteScalarAsync(cancellationToken))! == 0)
+            {
+                await ExecuteAsync(connection, $"ALTER TABLE {table} ADD COLUMN {column} {definition};", cancellationToken);
+                Log.Migrated(_logger, table, column);
+            }
+        }
+    }
 
     private static partial class Log
     {
         [LoggerMessage(WeSeekEventId.DatabaseOpened, LogLevel.Information, "Opened the database at {Path} (SQLite, WAL)")]
         public static partial void Opened(ILogger logger, string path);
+
+        [LoggerMessage(WeSeekEventId.DatabaseMigrated, LogLevel.Information, "Added column {Column} to table {Table}")]
+        public static partial void Migrated(ILogger logger, string table, string column);
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Channels.ILink;
 using WeSeek.Host.Tests.WebChat;
+using WeSeek.Conversations;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.TestKit;
@@ -110,6 +111,10 @@ public sealed class ILinkEndToEndTests
         await using var env = await Env.StartLoggedInAsync(null, "--ILink:MaxSendsPerContextToken=1");
         env.ILink.Deliver("user-c@im.wechat", "一");
         await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        // The fake records the send when it arrives; the channel counts it against the token once the answer
+        // is back and the outbox has marked it sent.
+        var transcripts = env.App.Services.GetRequiredService<ITranscriptReader>();
+        await WaitUntilAsync(() => transcripts.ReadAsync(env.Channel.Id, "user-c@im.wechat", 10, CancellationToken.None).GetAwaiter().GetResult().Any(e => !e.FromUser && e.Delivered));
         var channel = env.Channel;
 
         var refused = await Assert.ThrowsAsync<ChannelSendException>(() => channel.SendAsync(new OutboundMessage(999, channel.Id, "default", "user-c@im.wechat", "多的一条", 1, 1), CancellationToken.None));

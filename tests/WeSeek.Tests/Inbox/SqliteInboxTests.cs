@@ -1,4 +1,5 @@
 using WeSeek.Messaging;
+using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.TestKit;
 
@@ -98,6 +99,24 @@ public sealed class SqliteInboxTests
     }
 
     internal static async Task<long> CountAsync(CoreHarness harness, string sql) => await ScalarAsync<long>(harness, sql);
+
+    /// <summary>The outbox's texts (decrypted, as the sender reads them) in order; <paramref name="where"/> filters rows.</summary>
+    internal static async Task<List<string>> OutboxTextsAsync(CoreHarness harness, string where = "1")
+    {
+        var database = (SqliteDatabase)harness.Services.GetService(typeof(SqliteDatabase))!;
+        var cipher = (RecordCipher)harness.Services.GetService(typeof(RecordCipher))!;
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT text, key_id, inbox_id, seq FROM outbox WHERE {where} ORDER BY inbox_id, seq;";
+        var texts = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            texts.Add(cipher.Read(reader, 0, 1, RecordCipher.OutboxText(reader.GetInt64(2), reader.GetInt64(3))));
+        }
+
+        return texts;
+    }
 
     internal static async Task<T> ScalarAsync<T>(CoreHarness harness, string sql)
     {

@@ -89,7 +89,7 @@ public sealed class TurnDispatcherTests
 
         Assert.Equal(3, client.Calls.Count);
         Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
-        Assert.Equal("答：你好", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT text FROM outbox"));
+        Assert.Equal("答：你好", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)));
     }
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class TurnDispatcherTests
 
         Assert.Equal(2, client.Calls.Count);
         Assert.Equal("failed", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
-        Assert.StartsWith("抱歉", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT text FROM outbox"), StringComparison.Ordinal);
+        Assert.StartsWith("抱歉", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class TurnDispatcherTests
         await using var restarted = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path);
         await restarted.RunTurnsAsync();
         Assert.Equal("done", await SqliteInboxTests.ScalarAsync<string>(restarted, "SELECT state FROM inbox"));
-        Assert.Equal("答：你好", await SqliteInboxTests.ScalarAsync<string>(restarted, "SELECT text FROM outbox"));
+        Assert.Equal("答：你好", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(restarted)));
     }
 
     private static void InterlockedMax(ref int target, int value)

@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+using WeSeek.Security;
+using WeSeek.Storage;
+
+namespace WeSeek.Host.Commands;
+
+/// <summary>
+/// The data directory as the operator's verbs see it (<c>weseek logs</c>, <c>weseek audit</c>): the same
+/// configuration sources as <c>serve</c>, the database and the key ring, without the bot around them.
+/// </summary>
+internal static class StoreAccess
+{
+    public static ServiceProvider Build(string[] args)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddWeSeekConfiguration(args);
+        var services = new ServiceCollection();
+        // Only warnings, on stderr: stdout may be the export itself.
+        services.AddLogging(logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
+        services.AddWeSeekStore(builder.Configuration);
+        var provider = services.BuildServiceProvider();
+        // Validate the sections now, so a bad key file is reported before anything is read.
+        _ = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
+        _ = provider.GetRequiredService<IOptions<EncryptionOptions>>().Value;
+        return provider;
+    }
+
+    /// <summary>Runs a verb's body, turning the errors an operator can fix into a message and exit code 2.</summary>
+    public static async Task<int> RunAsync(string[] args, Func<ServiceProvider, Task<int>> action)
+    {
+        try
+        {
+            await using var services = Build(args);
+            return await action(services);
+        }
+        catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
+        {
+            return 2;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await Console.Error.WriteLineAsync("weseek: " + ex.Message);
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using WeSeek.Security;
+using WeSeek.Tests.Inbox;
+using WeSeek.Storage;
+using WeSeek.TestKit;
+
+namespace WeSeek.Tests.Security;
+
+public sealed class AuditLogTests
+{
+    [Fact]
+    public async Task Turn_RecordsTheModelCallAndTheSend_WithHashesNotTexts()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        await harness.ReceiveAsync("m1", "alice", "审计测试 quokka-913");
+        await harness.RunTurnsAsync();
+        await harness.SendDueAsync();
+
+        var records = await ReadAsync(harness);
+        Assert.Equal(["model.call", "message.sent"], records.Select(r => r.Kind));
+        var call = records[0].Data;
+        Assert.Equal(AuditLog.Sha256("答：审计测试 quokka-913"), call["answerSha256"]!.GetValue<string>());
+        Assert.NotNull(call["latencyMs"]);
+        Assert.Equal(0.6f, call["temperature"]!.GetValue<float>());
+        var sent = records[1].Data;
+        Assert.Equal(AuditLog.Sha256("答：审计测试 quokka-913"), sent["textSha256"]!.GetValue<string>());
+        Assert.Equal("alice", sent["chat"]!.GetValue<string>());
+        Assert.All(records, r => Assert.DoesNotContain("quokka-913", r.Data.ToJsonString(), StringComparison.Ordinal));
+
+        var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(2, verification.Records);
+    }
+
+    [Fact]
+    public async Task Audit_IsAppendOnlyInTheDatabaseItself()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        await AppendAsync(harness, 2);
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => SqliteInboxTests.ScalarAsync<object?>(harness, "UPDATE audit SET data = '{}' WHERE id = 1"));
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => SqliteInboxTests.ScalarAsync<object?>(harness, "DELETE FROM audit WHERE id = 1"));
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit SET data = '{\"kind\":\"forged\"}' WHERE id = 3", 3, "edited")]
+    [InlineData("DELETE FROM audit WHERE id = 3", 4, "deleted")]
+    [InlineData("UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = 100", 2, "")]
+    public async Task Verify_TamperedRecord_NamesTheFirstBrokenRecord(string tamper, long broken, string problem)
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        await AppendAsync(harness, 5);
+        Assert.True((await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None)).IsIntact);
+
+        // Someone with write access to the file drops the guards first.
+        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; " + tamper);
+
+        var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
+        Assert.False(verification.IsIntact);
+        Assert.Equal(broken, verification.BrokenId);
+        Assert.Contains(problem, verification.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_RecordForgedWithItsOwnHashRecomputed_NamesTheNextRecord()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        await AppendAsync(harness, 5);
+        var (at, prev) = (await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT at FROM audit WHERE id = 3"), await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT prev_hash FROM audit WHERE id = 3"));
+        var forged = "{\"i\":42}";
+        var hash = AuditLog.HashOf(prev, 3, at, "test", forged);
+        await SqliteInboxTests.ScalarAsync<object?>(harness, $"DROP TRIGGER audit_no_update; UPDATE audit SET data = '{forged}', hash = '{hash}' WHERE id = 3");
+
+        var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
+        Assert.Equal(4, verification.BrokenId);
+        Assert.Contains("does not link", verification.Problem, StringComparison.Ordinal);
+        Assert.Equal(3, verification.Records);
+    }
+
+    [Fact]
+    public async Task ConcurrentAppends_FromTwoWritersOnOneFile_KeepOneChain()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        // A second database object and log on the same file: another process, as far as SQLite can tell.
+        using var otherDatabase = new SqliteDatabase(harness.Services.GetRequiredService<IOptions<StorageOptions>>(), NullLogger<SqliteDatabase>.Instance);
+        using var other = new AuditLog(otherDatabase, TimeProvider.System);
+        var first = harness.Services.GetRequiredService<AuditLog>();
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var log = w % 2 == 0 ? first : other;
+            for (var i = 0; i < 25; i++)
+            {
+                await log.AppendAsync("test", new JsonObject { ["writer"] = w, ["i"] = i }, CancellationToken.None);
+            }
+        }));
+        await Task.WhenAll(writers);
+
+        var verification = await first.VerifyAsync(CancellationToken.None);
+        Assert.True(verification.IsIntact, verification.Problem);
+        Assert.Equal(200, verification.Records);
+        Assert.Equal(200, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(DISTINCT prev_hash) FROM audit"));
+    }
+
+    [Fact]
+    public async Task StartUp_RecordsTheConfigurationRedacted_AndWhetherItChanged()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var audit = harness.Services.GetRequiredService<AuditLog>();
+        var first = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["OfficialAccount:Accounts:0:AppSecret"] = "app-secret-value-77",
+            ["OfficialAccount:Accounts:0:Token"] = "callback-token-88",
+            ["Model:Remote:ApiKey"] = "sk-live-99",
+            ["Outbox:DailyCap"] = "100",
+            ["PATH"] = "/usr/bin",
+        }).Build();
+        var hash1 = await new ConfigurationAudit(first, audit, NullLogger<ConfigurationAudit>.Instance).RecordAsync(CancellationToken.None);
+        var again = await new ConfigurationAudit(first, audit, NullLogger<ConfigurationAudit>.Instance).RecordAsync(CancellationToken.None);
+        first["Outbox:DailyCap"] = "200";
+        var hash2 = await new ConfigurationAudit(first, audit, NullLogger<ConfigurationAudit>.Instance).RecordAsync(CancellationToken.None);
+
+        Assert.Equal(hash1, again);
+        Assert.NotEqual(hash1, hash2);
+        var records = await ReadAsync(harness);
+        Assert.Equal([true, false, true], records.Select(r => r.Data["changed"]!.GetValue<bool>()));
+        var json = string.Join('\n', records.Select(r => r.Data.ToJsonString()));
+        Assert.DoesNotContain("app-secret-value-77", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("callback-token-88", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("sk-live-99", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("/usr/bin", json, StringComparison.Ordinal);
+        Assert.Equal("***", records[0].Data["configuration"]!["OfficialAccount:Accounts:0:AppSecret"]!.GetValue<string>());
+        Assert.Equal("200", records[2].Data["configuration"]!["Outbox:DailyCap"]!.GetValue<string>());
+    }
+
+    private static async Task AppendAsync(CoreHarness harness, int count)
+    {
+        var audit = harness.Services.GetRequiredService<AuditLog>();
+        for (var i = 0; i < count; i++)
+        {
+            await audit.AppendAsync("test", new JsonObject { ["i"] = i }, CancellationToken.None);
+        }
+    }
+
+    private static async Task<List<(string Kind, JsonObject Data)>> ReadAsync(CoreHarness harness)
+    {
+        var database = harness.Services.GetRequiredService<SqliteDatabase>();
+        await using var connection = await database.OpenAsync(CancellationToken.None);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT kind, data FROM audit ORDER BY id";
+        var result = new List<(string, JsonObject)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            result.Add((reader.GetString(0), (JsonObject)JsonNode.Parse(reader.GetString(1))!));
+        }
+
+        return result;
+    }
+}
