@@ -4,6 +4,7 @@ namespace WeSeek.Channels;
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
 /// Next free id: 1107. 1300-1399 are the iLink channel's (next free 1320).
+/// 1200-1299 are the OneBot 12 channel's (next free 1211).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -36,4 +37,17 @@ internal static class ChannelEventId
     public const int ILinkWebLoginFailed = 1317;
     public const int ILinkLoginChanged = 1318;
     public const int ILinkBackupActive = 1319;
+
+    // 1200-1299: the OneBot 12 channel.
+    public const int OneBotConnected = 1200;
+    public const int OneBotDisconnected = 1201;
+    public const int OneBotMetaConnect = 1202;
+    public const int OneBotHeartbeatLost = 1203;
+    public const int OneBotIgnored = 1204;
+    public const int OneBotStored = 1205;
+    public const int OneBotRefused = 1206;
+    public const int OneBotSendFailed = 1207;
+    public const int OneBotConnectFailed = 1208;
+    public const int OneBotRejected = 1209;
+    public const int OneBotNotRunning = 1210;
 }

@@ -53,7 +53,7 @@ internal static class HostComposition
             .AddPrometheusExporter());
 
     /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>) or are enabled
-    /// (<c>ILink:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
+    /// (<c>ILink:Enabled</c>, <c>OneBot:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
     public static IWeSeekBuilder AddWeChatChannels(this IWeSeekBuilder weseek)
     {
         if (weseek.Configuration.HasOfficialAccounts())
@@ -64,6 +64,11 @@ internal static class HostComposition
         if (weseek.Configuration.HasILink())
         {
             weseek.AddILink();
+        }
+
+        if (weseek.Configuration.HasOneBot())
+        {
+            weseek.AddOneBot();
         }
 
         return weseek;
@@ -80,6 +85,11 @@ internal static class HostComposition
         if (app.Configuration.HasILink())
         {
             app.MapILink();
+        }
+
+        if (app.Configuration.HasOneBot())
+        {
+            app.MapOneBot();
         }
     }
 
