@@ -11,7 +11,7 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps the OneBot 12 reverse WebSocket.</summary>
 public static partial class OneBotEndpoints
 {
-    /// <summary>The path an implementation connects to (ComWeChatBotClient's default, with or without the trailing slash).</summary>
+    /// <summary>The path an implementation connects to (ComWeChatBotClient's default; routing also matches it with the trailing slash).</summary>
     public const string Path = "/onebot/v12/ws";
 
     /// <summary>In Reverse mode, maps <c>/onebot/v12/ws</c>: the implementation connects with
@@ -28,7 +28,6 @@ public static partial class OneBotEndpoints
 
         app.UseWebSockets();
         app.Map(Path, AcceptAsync);
-        app.Map(Path + "/", AcceptAsync);
         return app;
     }
 
