@@ -35,6 +35,7 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     private WebSocket? _socket;
     private Task _reader = Task.CompletedTask;
     private int _failNext;
+    private int _ignoreNext;
     private int _connections;
     private long _sequence;
 
@@ -60,6 +61,9 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
 
     /// <summary>The next <paramref name="count"/> actions are answered <c>status: failed</c>, retcode 34001.</summary>
     public void FailNextActions(int count) => Interlocked.Exchange(ref _failNext, count);
+
+    /// <summary>The next <paramref name="count"/> actions are recorded and never answered.</summary>
+    public void IgnoreNextActions(int count) => Interlocked.Exchange(ref _ignoreNext, count);
 
     /// <summary>Connects to WeSeek's <c>/onebot/v12/ws</c> and sends <c>meta.connect</c>.</summary>
     public static async Task<FakeOneBotImplementation> ConnectAsync(Uri weseek, string token, bool tokenInQuery = false)
@@ -270,6 +274,11 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
         }
 
         lock (_actions) { _actions.Add(request); }
+        if (Interlocked.Decrement(ref _ignoreNext) >= 0)
+        {
+            return;
+        }
+
         var fail = Interlocked.Decrement(ref _failNext) >= 0;
         var response = fail
             ? new JsonObject { ["status"] = "failed", ["retcode"] = 34001, ["data"] = null, ["message"] = "platform error" }

@@ -139,6 +139,20 @@ public sealed class OneBotEndToEndTests
     }
 
     [Fact]
+    public async Task ActionWithoutResponse_TimesOutAndIsRetried()
+    {
+        await using var env = await Env.StartAsync("--OneBot:ActionTimeout=00:00:00.300");
+        await using var impl = await env.ConnectAsync();
+        impl.IgnoreNextActions(1);
+
+        await impl.SendPrivateMessageAsync("wxid_hal", "m-silent", "没回应");
+
+        await WaitUntilAsync(() => impl.Actions.Count >= 2);
+        Assert.All(impl.Actions, a => Assert.Equal("答：没回应", a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()));
+        Assert.Single(env.Model.Calls);
+    }
+
+    [Fact]
     public async Task NoConnection_SendFailsTransiently()
     {
         await using var env = await Env.StartAsync();
