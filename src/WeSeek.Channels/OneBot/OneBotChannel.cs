@@ -28,6 +28,7 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Task _forward = Task.CompletedTask;
     private IInboundSink? _sink;
+    private int _connectionCount;
 
     public OneBotChannel(OneBotOptions options, IChannelStateStore store, TimeProvider time, ILogger logger)
     {
@@ -51,7 +52,7 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     public DateTimeOffset? LastSeen { get; private set; }
 
     /// <summary>Connections opened so far (reverse and forward); for the console and tests.</summary>
-    public int Connections { get; private set; }
+    public int Connections => Volatile.Read(ref _connectionCount);
 
     public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
     {
@@ -91,7 +92,7 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         using var connection = new OneBotConnection(socket, impl);
         _connections[connection] = 0;
         _current = connection;
-        Connections++;
+        Interlocked.Increment(ref _connectionCount);
         Log.Connected(_logger, impl ?? "unknown");
         var reason = "closed by the implementation";
         try
@@ -131,6 +132,12 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         catch (WebSocketException ex)
         {
             reason = ex.Message;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The inbox failed (disk full, locked): drop the connection; the implementation reconnects.
+            reason = "the inbox failed: " + ex.Message;
+            await connection.CloseAsync(WebSocketCloseStatus.InternalServerError, "WeSeek could not store the event");
         }
         finally
         {
