@@ -3,7 +3,8 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1300-1399 are the iLink channel's (next free 1320).
+/// Next free id: 1107. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1200-1299 are the OneBot 12 channel's
+/// (next free 1210). 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -44,4 +45,16 @@ internal static class ChannelEventId
     public const int WeComSendFailed = 1153;
     public const int WeComTokenRefreshed = 1154;
     public const int WeComTokenFailed = 1155;
+
+    // 1200-1299: the OneBot 12 channel.
+    public const int OneBotConnected = 1200;
+    public const int OneBotDisconnected = 1201;
+    public const int OneBotMetaConnect = 1202;
+    public const int OneBotHeartbeatLost = 1203;
+    public const int OneBotIgnored = 1204;
+    public const int OneBotStored = 1205;
+    public const int OneBotRefused = 1206;
+    public const int OneBotSendFailed = 1207;
+    public const int OneBotConnectFailed = 1208;
+    public const int OneBotRejected = 1209;
 }

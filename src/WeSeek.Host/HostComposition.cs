@@ -53,7 +53,7 @@ internal static class HostComposition
             .AddPrometheusExporter());
 
     /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>, <c>WeCom:Apps</c>) or are
-    /// enabled (<c>ILink:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
+    /// enabled (<c>ILink:Enabled</c>, <c>OneBot:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>
     public static IWeSeekBuilder AddWeChatChannels(this IWeSeekBuilder weseek)
     {
         if (weseek.Configuration.HasOfficialAccounts())
@@ -69,6 +69,11 @@ internal static class HostComposition
         if (weseek.Configuration.HasWeComApps())
         {
             weseek.AddWeCom();
+        }
+
+        if (weseek.Configuration.HasOneBot())
+        {
+            weseek.AddOneBot();
         }
 
         return weseek;
@@ -90,6 +95,11 @@ internal static class HostComposition
         if (app.Configuration.HasWeComApps())
         {
             app.MapWeCom();
+        }
+
+        if (app.Configuration.HasOneBot())
+        {
+            app.MapOneBot();
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class AccessOptions : IValidatableObject
         ["admin"] = new() { Paths = { "/api/ilink", "/admin" } },
         ["health"] = new() { Paths = { "/health" } },
         ["webchat"] = new() { Paths = { "/", "/api/webchat" } },
-        ["wechat"] = new() { Paths = { "/wechat" } },
+        ["wechat"] = new() { Paths = { "/wechat", "/onebot" } },
         ["model"] = new() { Paths = { "/v1" } },
     };
 

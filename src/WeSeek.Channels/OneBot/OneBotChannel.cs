@@ -1,0 +1,370 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using WeSeek.Messaging;
+
+namespace WeSeek.Channels.OneBot;
+
+/// <summary>
+/// A OneBot 12 implementation as a channel (<c>onebot</c>): ComWeChatBotClient for a personal WeChat account,
+/// or any QQ implementation. Events arrive as JSON text frames on a WebSocket that the implementation opens
+/// to WeSeek (reverse) or WeSeek opens to it (forward); <c>message</c> events go into the inbox by
+/// <c>message_id</c>, so a re-delivered event is answered once. Replies are <c>send_message</c> actions on the
+/// same socket, correlated by <c>echo</c>; a failed or unanswered action fails the send and the outbox retries.
+/// In a group the bot answers only when mentioned or called by the prefix, quoting and mentioning the asker.
+/// </summary>
+internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
+{
+    private const int MaxRemembered = 4096;
+    private readonly OneBotOptions _options;
+    private readonly IChannelStateStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<long, OneBotInbound> _asked = new();
+    private readonly ConcurrentQueue<long> _askedOrder = new();
+    private readonly ConcurrentDictionary<OneBotConnection, byte> _connections = new();
+    private volatile OneBotConnection? _current;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _forward = Task.CompletedTask;
+    private IInboundSink? _sink;
+    private int _connectionCount;
+
+    public OneBotChannel(OneBotOptions options, IChannelStateStore store, TimeProvider time, ILogger logger)
+    {
+        _options = options;
+        _store = store;
+        _time = time;
+        _logger = logger;
+        Capabilities = new ChannelCapabilities { MaxTextLength = options.MaxTextLength, MaxTextBytes = 0 };
+    }
+
+    public static ChannelId ChannelId { get; } = ChannelId.From("onebot");
+
+    public ChannelId Id => ChannelId;
+
+    public ChannelCapabilities Capabilities { get; }
+
+    /// <summary>True while an implementation is connected.</summary>
+    public bool IsConnected => _current is { IsOpen: true };
+
+    /// <summary>When the implementation last sent anything (an event, a heartbeat, a response).</summary>
+    public DateTimeOffset? LastSeen { get; private set; }
+
+    /// <summary>Connections opened so far (reverse and forward); for the console and tests.</summary>
+    public int Connections => Volatile.Read(ref _connectionCount);
+
+    public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
+    {
+        _sink = sink;
+        if (_options.Mode == OneBotMode.Forward)
+        {
+            var stopping = _stopping.Token;
+            _forward = Task.Run(() => RunForwardAsync(stopping), CancellationToken.None);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        foreach (var connection in _connections.Keys)
+        {
+            await connection.CloseAsync(WebSocketCloseStatus.EndpointUnavailable, "WeSeek is stopping");
+        }
+
+        await _forward.WaitAsync(cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default);
+        _sink = null;
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
+
+    /// <summary>Serves one accepted WebSocket until it closes, the heartbeat stops, or WeSeek stops.</summary>
+    public async Task RunConnectionAsync(WebSocket socket, string? impl, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        using var connection = new OneBotConnection(socket, impl);
+        _connections[connection] = 0;
+        _current = connection;
+        Interlocked.Increment(ref _connectionCount);
+        Log.Connected(_logger, impl ?? "unknown");
+        var reason = "closed by the implementation";
+        try
+        {
+            while (!linked.IsCancellationRequested)
+            {
+                JsonElement? frame;
+                using (var beat = connection.HeartbeatInterval is { } interval ? new CancellationTokenSource(interval * _options.HeartbeatMisses, _time) : new CancellationTokenSource())
+                using (var receive = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, beat.Token))
+                {
+                    try
+                    {
+                        frame = await connection.ReceiveAsync(receive.Token);
+                    }
+                    catch (OperationCanceledException) when (beat.IsCancellationRequested && !linked.IsCancellationRequested)
+                    {
+                        reason = $"no heartbeat for {connection.HeartbeatInterval!.Value * _options.HeartbeatMisses}";
+                        Log.HeartbeatLost(_logger, connection.HeartbeatInterval.Value * _options.HeartbeatMisses);
+                        await connection.CloseAsync(WebSocketCloseStatus.PolicyViolation, "heartbeat timeout");
+                        break;
+                    }
+                }
+
+                if (frame is not { } json)
+                {
+                    break;
+                }
+
+                LastSeen = _time.GetUtcNow();
+                await HandleAsync(connection, json, linked.Token);
+            }
+        }
+        catch (OperationCanceledException) when (linked.IsCancellationRequested)
+        {
+            reason = "WeSeek is stopping";
+        }
+        catch (WebSocketException ex)
+        {
+            reason = ex.Message;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The inbox failed (disk full, locked): drop the connection; the implementation reconnects.
+            reason = "the inbox failed: " + ex.Message;
+            await connection.CloseAsync(WebSocketCloseStatus.InternalServerError, "WeSeek could not store the event");
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            if (_current == connection)
+            {
+                _current = null;
+            }
+
+            connection.FailPending();
+            Log.Disconnected(_logger, connection.Impl ?? "unknown", reason);
+        }
+    }
+
+    private async Task HandleAsync(OneBotConnection connection, JsonElement frame, CancellationToken cancellationToken)
+    {
+        if (frame.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        if (frame.TryGetProperty("status", out _) && OneBotMessageMapper.Str(frame, "echo") is { } echo)
+        {
+            connection.Complete(echo, frame);
+            return;
+        }
+
+        var type = OneBotMessageMapper.Str(frame, "type");
+        var detail = OneBotMessageMapper.Str(frame, "detail_type");
+        switch (type, detail)
+        {
+            case ("meta", "connect"):
+                if (frame.TryGetProperty("version", out var version) && OneBotMessageMapper.Str(version, "impl") is { } impl)
+                {
+                    connection.Impl = impl;
+                }
+
+                Log.MetaConnect(_logger, connection.Impl ?? "unknown");
+                break;
+            case ("meta", "heartbeat"):
+                if (frame.TryGetProperty("interval", out var interval) && interval.ValueKind == JsonValueKind.Number && interval.TryGetDouble(out var ms) && ms > 0)
+                {
+                    connection.HeartbeatInterval = TimeSpan.FromMilliseconds(ms);
+                }
+
+                break;
+            case ("message", _):
+                await AcceptAsync(frame, cancellationToken);
+                break;
+            default:
+                Log.Ignored(_logger, type ?? "", detail ?? "");
+                break;
+        }
+    }
+
+    private async Task AcceptAsync(JsonElement frame, CancellationToken cancellationToken)
+    {
+        var selfId = _options.SelfId
+            ?? (frame.TryGetProperty("self", out var self) ? OneBotMessageMapper.Str(self, "user_id") : null);
+        if (OneBotMessageMapper.ToInbound(Id, frame, selfId, _options.GroupPrefix, _time.GetUtcNow()) is not { } mapped)
+        {
+            Log.Ignored(_logger, "message", OneBotMessageMapper.Str(frame, "detail_type") ?? "");
+            return;
+        }
+
+        var sink = _sink;
+        if (sink is null)
+        {
+            return;
+        }
+
+        var inbound = mapped.Message;
+        if (inbound.Kind != MessageKind.Other)
+        {
+            // Before the inbox: a reply cannot be sent before its chat's kind and asker are known, even after a restart.
+            await _store.SetAsync(Id, "chat:" + inbound.ChatId, JsonSerializer.Serialize(new ChatRecord(inbound.IsGroup, mapped.MessageId, mapped.UserId)), cancellationToken);
+        }
+
+        var accepted = await sink.AcceptAsync(inbound, cancellationToken);
+        if (!accepted.IsAccepted)
+        {
+            Log.Refused(_logger, accepted.Reason ?? "");
+            return;
+        }
+
+        if (accepted.Outcome == AcceptOutcome.Stored && _asked.TryAdd(accepted.InboxId, mapped))
+        {
+            _askedOrder.Enqueue(accepted.InboxId);
+            while (_askedOrder.Count > MaxRemembered && _askedOrder.TryDequeue(out var old))
+            {
+                _asked.TryRemove(old, out _);
+            }
+        }
+
+        Log.Stored(_logger, inbound.ChatId, accepted.InboxId, inbound.Kind == MessageKind.Other);
+    }
+
+    public async Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var connection = _current;
+        if (connection is not { IsOpen: true })
+        {
+            throw new ChannelSendException("No OneBot implementation is connected.", isPermanent: false);
+        }
+
+        (string MessageId, string UserId)? quote = null;
+        bool isGroup;
+        if (_asked.TryGetValue(message.InboxId, out var asked))
+        {
+            quote = (asked.MessageId, asked.UserId);
+            isGroup = asked.Message.IsGroup;
+        }
+        else if (await _store.GetAsync(Id, "chat:" + message.ChatId, cancellationToken) is { } stored
+            && JsonSerializer.Deserialize<ChatRecord>(stored) is { } chat)
+        {
+            isGroup = chat.IsGroup;
+            quote = (chat.MessageId, chat.UserId);
+        }
+        else
+        {
+            isGroup = false;
+        }
+
+        // The first part of an answer quotes the question; the rest follow it.
+        var parameters = OneBotMessageMapper.SendMessageParams(isGroup, message.ChatId, message.Text, message.Sequence == 0 ? quote : null);
+        JsonElement response;
+        try
+        {
+            response = await connection.CallAsync("send_message", parameters, _options.ActionTimeout, _time, cancellationToken);
+        }
+        catch (TimeoutException ex)
+        {
+            Log.SendFailed(_logger, message.OutboxId, "no response within " + _options.ActionTimeout);
+            throw new ChannelSendException($"send_message got no response within {_options.ActionTimeout}.", isPermanent: false, ex);
+        }
+        catch (WebSocketException ex)
+        {
+            Log.SendFailed(_logger, message.OutboxId, ex.Message);
+            throw new ChannelSendException("The OneBot connection failed during send_message: " + ex.Message, isPermanent: false, ex);
+        }
+
+        if (OneBotMessageMapper.Str(response, "status") != "ok")
+        {
+            var detail = $"retcode {OneBotMessageMapper.Str(response, "retcode")}: {OneBotMessageMapper.Str(response, "message")}";
+            Log.SendFailed(_logger, message.OutboxId, detail);
+            throw new ChannelSendException("send_message failed, " + detail, isPermanent: false);
+        }
+
+        var id = response.TryGetProperty("data", out var data) ? OneBotMessageMapper.Str(data, "message_id") : null;
+        return new SendReceipt(id);
+    }
+
+    private async Task RunForwardAsync(CancellationToken stopping)
+    {
+        var failures = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                using var socket = new ClientWebSocket();
+                if (!string.IsNullOrEmpty(_options.AccessToken))
+                {
+                    socket.Options.SetRequestHeader("Authorization", "Bearer " + _options.AccessToken);
+                }
+
+                await socket.ConnectAsync(_options.ForwardUrl!, stopping);
+                failures = 0;
+                await RunConnectionAsync(socket, null, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+            {
+                Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), ex.Message);
+            }
+
+            failures++;
+            try
+            {
+                await Task.Delay(Backoff(failures), _time, stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var exponential = Math.Min(_options.ReconnectDelay.Ticks * (1L << Math.Min(failures - 1, 20)), _options.MaxReconnectDelay.Ticks);
+        // ±50 % jitter, so that several WeSeeks do not reconnect in step.
+        return TimeSpan.FromTicks((long)(exponential * (0.5 + Random.Shared.NextDouble())));
+    }
+
+    private sealed record ChatRecord(bool IsGroup, string MessageId, string UserId);
+
+    private static partial class Log
+    {
+        [LoggerMessage(ChannelEventId.OneBotConnected, LogLevel.Information, "OneBot: implementation {Impl} connected")]
+        public static partial void Connected(ILogger logger, string impl);
+
+        [LoggerMessage(ChannelEventId.OneBotDisconnected, LogLevel.Warning, "OneBot: implementation {Impl} disconnected ({Reason})")]
+        public static partial void Disconnected(ILogger logger, string impl, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotMetaConnect, LogLevel.Information, "OneBot: meta.connect from {Impl}")]
+        public static partial void MetaConnect(ILogger logger, string impl);
+
+        [LoggerMessage(ChannelEventId.OneBotHeartbeatLost, LogLevel.Warning, "OneBot: no heartbeat for {Silence}; closing the connection")]
+        public static partial void HeartbeatLost(ILogger logger, TimeSpan silence);
+
+        [LoggerMessage(ChannelEventId.OneBotIgnored, LogLevel.Debug, "OneBot: event {Type}.{DetailType} ignored")]
+        public static partial void Ignored(ILogger logger, string type, string detailType);
+
+        [LoggerMessage(ChannelEventId.OneBotStored, LogLevel.Debug, "OneBot: message in chat {ChatId} stored as {InboxId} (record only: {RecordOnly})")]
+        public static partial void Stored(ILogger logger, string chatId, long inboxId, bool recordOnly);
+
+        [LoggerMessage(ChannelEventId.OneBotRefused, LogLevel.Warning, "OneBot: the inbox refused a message ({Reason})")]
+        public static partial void Refused(ILogger logger, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotSendFailed, LogLevel.Warning, "OneBot: send_message for outbox message {OutboxId} failed: {Reason}")]
+        public static partial void SendFailed(ILogger logger, long outboxId, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotConnectFailed, LogLevel.Warning, "OneBot: connecting to {Url} failed: {Reason}")]
+        public static partial void ConnectFailed(ILogger logger, string url, string reason);
+    }
+}

@@ -1,0 +1,62 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace WeSeek.Channels.OneBot;
+
+/// <summary>Who opens the WebSocket between WeSeek and the OneBot 12 implementation.</summary>
+public enum OneBotMode
+{
+    /// <summary>The implementation connects to WeSeek's <c>/onebot/v12/ws</c> (反向 WebSocket). The default.</summary>
+    Reverse,
+
+    /// <summary>WeSeek connects to the implementation's WebSocket server at <see cref="OneBotOptions.ForwardUrl"/> (正向 WebSocket).</summary>
+    Forward,
+}
+
+/// <summary>A OneBot 12 implementation (ComWeChatBotClient for personal WeChat, or any QQ one) as a channel.
+/// Section <c>OneBot</c>.</summary>
+public sealed class OneBotOptions
+{
+    /// <summary>Run the channel. Default false.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Reverse (the implementation connects to WeSeek) or Forward (WeSeek connects to it). Default Reverse.</summary>
+    public OneBotMode Mode { get; set; } = OneBotMode.Reverse;
+
+    /// <summary>The shared <c>access_token</c>, configured the same on the implementation's side. Required: without
+    /// it anyone who reaches the endpoint could speak as WeChat users.</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>The bot's own user id (wxid, QQ number). Optional: by default it is taken from each event's
+    /// <c>self.user_id</c>; set it when the implementation leaves <c>self</c> out.</summary>
+    public string? SelfId { get; set; }
+
+    /// <summary>The implementation's WebSocket URL in Forward mode (<c>ws://127.0.0.1:8000/</c>).</summary>
+    public Uri? ForwardUrl { get; set; }
+
+    /// <summary>How long an action (<c>send_message</c>) may wait for its response. Default 10 s; after that the
+    /// send fails and the outbox retries it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan ActionTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A group message is answered when it mentions the bot or starts with this prefix. Default <c>/ai</c>;
+    /// empty for mentions only.</summary>
+    [MaxLength(32)]
+    public string GroupPrefix { get; set; } = "/ai";
+
+    /// <summary>Longest text of one message, in characters. Default 2,000.</summary>
+    [Range(100, 10_000)]
+    public int MaxTextLength { get; set; } = 2000;
+
+    /// <summary>A connection that sends nothing for this many heartbeat intervals (<c>meta.heartbeat</c>'s
+    /// <c>interval</c>) is closed as dead. Default 3.</summary>
+    [Range(2, 100)]
+    public int HeartbeatMisses { get; set; } = 3;
+
+    /// <summary>First wait before reconnecting in Forward mode; doubles per failure with ±50 % jitter. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:10:00")]
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between reconnections in Forward mode. Default 60 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,269 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using WeSeek.Channels.OneBot;
+using WeSeek.Host.Tests.WebChat;
+using WeSeek.Messaging;
+using WeSeek.TestKit;
+
+namespace WeSeek.Host.Tests.OneBot;
+
+/// <summary>The OneBot 12 channel through the whole product (SQLite, inbox, pipeline, outbox, Kestrel) against a
+/// fake OneBot implementation written from the spec, over loopback WebSockets.</summary>
+public sealed class OneBotEndToEndTests
+{
+    private const string Token = "onebot-test-token-0123456789";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Handshake_WrongOrMissingTokenIs401_RightTokenIsAcceptedWithTheSubprotocolEchoed()
+    {
+        await using var env = await Env.StartAsync();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, "wrong-token-0123456789"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, Token[..^1]));
+        Assert.Equal(HttpStatusCode.Unauthorized, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, null));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, Token));
+        await using var viaQuery = await FakeOneBotImplementation.ConnectAsync(env.BaseAddress, Token, tokenInQuery: true);
+        Assert.Equal("12.fake", viaQuery.SubProtocol);
+        await WaitUntilAsync(() => env.Channel.IsConnected);
+    }
+
+    [Fact]
+    public async Task PrivateMessage_IsAnsweredWithSendMessageCarryingAnEcho()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendPrivateMessageAsync("wxid_alice", "m-1", "你好");
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var action = impl.Actions[0];
+        Assert.Equal("send_message", action["action"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(action["echo"]!.GetValue<string>()));
+        var p = action["params"]!.AsObject();
+        Assert.Equal("private", p["detail_type"]!.GetValue<string>());
+        Assert.Equal("wxid_alice", p["user_id"]!.GetValue<string>());
+        var segment = Assert.Single(p["message"]!.AsArray())!;
+        Assert.Equal("text", segment["type"]!.GetValue<string>());
+        Assert.Equal("答：你好", segment["data"]!["text"]!.GetValue<string>());
+        Assert.Empty(impl.ProtocolErrors);
+    }
+
+    [Fact]
+    public async Task GroupMessageMentioningTheBot_IsAnsweredQuotingAndMentioningTheAsker()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("123@chatroom", "wxid_bob", "g-1",
+            FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text(" 天气如何"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var p = impl.Actions[0]["params"]!.AsObject();
+        Assert.Equal("group", p["detail_type"]!.GetValue<string>());
+        Assert.Equal("123@chatroom", p["group_id"]!.GetValue<string>());
+        var segments = p["message"]!.AsArray();
+        Assert.Equal(["reply", "mention", "text"], segments.Select(s => s!["type"]!.GetValue<string>()));
+        Assert.Equal("g-1", segments[0]!["data"]!["message_id"]!.GetValue<string>());
+        Assert.Equal("wxid_bob", segments[1]!["data"]!["user_id"]!.GetValue<string>());
+        Assert.Equal("答：天气如何", segments[2]!["data"]!["text"]!.GetValue<string>().Trim());
+        Assert.Equal("天气如何", ScriptedChatClient.UserText(Assert.Single(env.Model.Calls).Last(m => m.Role == ChatRole.User).Text));
+    }
+
+    [Fact]
+    public async Task GroupMessageWithThePrefix_IsAnsweredWithoutThePrefix()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("456@chatroom", "wxid_carol", "g-2", FakeOneBotImplementation.Text("/ai 你是谁"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
+        Assert.Equal("g-2", segments[0]!["data"]!["message_id"]!.GetValue<string>());
+        Assert.Equal("答：你是谁", segments[2]!["data"]!["text"]!.GetValue<string>().Trim());
+    }
+
+    [Fact]
+    public async Task GroupMessageWithoutTrigger_IsNotAnsweredAndCostsNoModelCall()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("789@chatroom", "wxid_dan", "g-3", FakeOneBotImplementation.Text("大家好，今天开会"));
+        await impl.SendGroupMessageAsync("789@chatroom", "wxid_dan", "g-4", FakeOneBotImplementation.Text("@someone 你好"), FakeOneBotImplementation.Mention("wxid_other"));
+        // A triggered message after them, in the same group: once it is answered, the two before were handled.
+        await impl.SendGroupMessageAsync("789@chatroom", "wxid_erin", "g-5", FakeOneBotImplementation.Text("/ai 一加一"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
+        Assert.Equal("g-5", segments[0]!["data"]!["message_id"]!.GetValue<string>());
+        var call = Assert.Single(env.Model.Calls);
+        Assert.Equal("一加一", ScriptedChatClient.UserText(call.Last(m => m.Role == ChatRole.User).Text));
+        Assert.Single(impl.Actions);
+    }
+
+    [Fact]
+    public async Task DuplicateMessageId_IsAnsweredOnce()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendPrivateMessageAsync("wxid_fay", "m-dup", "一次");
+        await impl.SendPrivateMessageAsync("wxid_fay", "m-dup", "一次");
+        await impl.SendPrivateMessageAsync("wxid_fay", "m-next", "两次");
+
+        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        Assert.Equal(2, env.Model.Calls.Count);
+        Assert.Equal(["答：一次", "答：两次"], impl.Actions.Select(a => a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task ActionFailure_IsRetriedByTheOutbox()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+        impl.FailNextActions(1);
+
+        await impl.SendPrivateMessageAsync("wxid_gil", "m-retry", "再试");
+
+        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        Assert.All(impl.Actions, a => Assert.Equal("答：再试", a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()));
+        Assert.NotEqual(impl.Actions[0]["echo"]!.GetValue<string>(), impl.Actions[1]["echo"]!.GetValue<string>());
+        Assert.Single(env.Model.Calls);
+    }
+
+    [Fact]
+    public async Task ActionWithoutResponse_TimesOutAndIsRetried()
+    {
+        await using var env = await Env.StartAsync("--OneBot:ActionTimeout=00:00:00.300");
+        await using var impl = await env.ConnectAsync();
+        impl.IgnoreNextActions(1);
+
+        await impl.SendPrivateMessageAsync("wxid_hal", "m-silent", "没回应");
+
+        await WaitUntilAsync(() => impl.Actions.Count >= 2);
+        Assert.All(impl.Actions, a => Assert.Equal("答：没回应", a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()));
+        Assert.Single(env.Model.Calls);
+    }
+
+    [Fact]
+    public async Task NoConnection_SendFailsTransiently()
+    {
+        await using var env = await Env.StartAsync();
+
+        var failure = await Assert.ThrowsAsync<ChannelSendException>(() =>
+            env.Channel.SendAsync(new OutboundMessage(1, env.Channel.Id, FakeOneBotImplementation.SelfId, "wxid_h", "hi", 1, 0), CancellationToken.None));
+
+        Assert.False(failure.IsPermanent);
+    }
+
+    [Fact]
+    public async Task HeartbeatStops_TheConnectionIsClosed()
+    {
+        await using var env = await Env.StartAsync("--OneBot:HeartbeatMisses=2");
+        await using var impl = await env.ConnectAsync();
+        await WaitUntilAsync(() => env.Channel.IsConnected);
+
+        await impl.SendHeartbeatAsync(intervalMs: 100);
+
+        await WaitUntilAsync(() => !env.Channel.IsConnected);
+        await WaitUntilAsync(() => !impl.IsConnected);
+    }
+
+    [Fact]
+    public async Task ForwardMode_ConnectsWithTheTokenAnswersAndReconnectsAfterADrop()
+    {
+        await using var impl = await FakeOneBotImplementation.ListenAsync(Token);
+        await using var env = await Env.StartAsync("--OneBot:Mode=Forward", "--OneBot:ForwardUrl=" + impl.Url, "--OneBot:ReconnectDelay=00:00:00.050", "--OneBot:MaxReconnectDelay=00:00:00.200");
+        await WaitUntilAsync(() => impl.Connections == 1 && env.Channel.IsConnected);
+
+        await impl.SendPrivateMessageAsync("wxid_ivy", "f-1", "正向");
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.Equal("答：正向", impl.Actions[0]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
+
+        await impl.DisconnectAsync();
+        await WaitUntilAsync(() => impl.Connections == 2 && env.Channel.IsConnected);
+        await impl.SendPrivateMessageAsync("wxid_ivy", "f-2", "又连上了");
+        await WaitUntilAsync(() => impl.Actions.Count == 2);
+    }
+
+    [Fact]
+    public async Task MissingAccessToken_StopsStartUpNamingTheKey()
+    {
+        using var data = new TempDirectory();
+
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => WebChatEndToEndTests.StartAsync(data, null, "--OneBot:Enabled=true"));
+
+        Assert.Contains(failure.Failures, f => f.Contains("WESEEK__OneBot__AccessToken", StringComparison.Ordinal));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, [CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + Patience;
+        while (!condition())
+        {
+            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Not true within {Patience.TotalSeconds} s: {what}");
+            // Watching the product's background loops from outside, as the implementation would.
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class Env : IAsyncDisposable
+    {
+        private readonly TempDirectory _data;
+
+        private Env(TempDirectory data, WebApplication app, ScriptedChatClient model)
+        {
+            _data = data;
+            App = app;
+            Model = model;
+        }
+
+        public WebApplication App { get; }
+
+        public ScriptedChatClient Model { get; }
+
+        public Uri BaseAddress => WebChatEndToEndTests.BaseAddress(App);
+
+        public OneBotChannel Channel => App.Services.GetRequiredService<OneBotChannel>();
+
+        public static async Task<Env> StartAsync(params string[] extra)
+        {
+            var data = new TempDirectory();
+            var model = ScriptedChatClient.Echo();
+            var app = await WebChatEndToEndTests.StartAsync(data, services =>
+            {
+                services.RemoveAll<IChatClient>();
+                services.AddChatClient(model).UseReasoningSplit();
+            },
+            [
+                "--OneBot:Enabled=true",
+                "--OneBot:AccessToken=" + Token,
+                "--Outbox:PacingInterval=00:00:00",
+                "--Outbox:RetryDelay=00:00:00.100",
+                .. extra,
+            ]);
+            return new Env(data, app, model);
+        }
+
+        public async Task<FakeOneBotImplementation> ConnectAsync()
+        {
+            var impl = await FakeOneBotImplementation.ConnectAsync(BaseAddress, Token);
+            await WaitUntilAsync(() => Channel.IsConnected);
+            return impl;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await App.StopAsync();
+            await App.DisposeAsync();
+            _data.Dispose();
+        }
+    }
+}
