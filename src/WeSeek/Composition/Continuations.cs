@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Security;
 using WeSeek.Storage;
 
 namespace WeSeek.Composition;
@@ -15,8 +16,11 @@ namespace WeSeek.Composition;
 /// <param name="Pages">The pages still waiting for 「继续」, in order; empty clears them.</param>
 internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> Pages)
 {
+    /// <summary>What the encrypted pages are bound to (associated data): the message whose answer they are.</summary>
+    public static string Purpose(long inboxId) => $"continuations.pages\n{inboxId}";
+
     /// <summary>Writes the change inside <paramref name="transaction"/>.</summary>
-    public async Task StoreAsync(SqliteConnection connection, SqliteTransaction transaction, string conversation, long inboxId, long now, CancellationToken cancellationToken)
+    public async Task StoreAsync(SqliteConnection connection, SqliteTransaction transaction, RecordCipher cipher, string conversation, long inboxId, long now, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -27,10 +31,11 @@ internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> 
         else
         {
             command.CommandText = """
-                INSERT INTO continuations (conversation, pages, inbox_id, created_at) VALUES ($conversation, $pages, $inbox, $now)
-                ON CONFLICT (conversation) DO UPDATE SET pages = excluded.pages, inbox_id = excluded.inbox_id, created_at = excluded.created_at;
+                INSERT INTO continuations (conversation, pages, key_id, inbox_id, created_at) VALUES ($conversation, $pages, $pages_key, $inbox, $now)
+                ON CONFLICT (conversation) DO UPDATE SET pages = excluded.pages, key_id = excluded.key_id, inbox_id = excluded.inbox_id, created_at = excluded.created_at;
                 """;
-            command.Parameters.AddWithValue("$pages", JsonSerializer.Serialize(Pages));
+            // The pages are answer text: encrypted like every stored message body.
+            cipher.Bind(command, "$pages", JsonSerializer.Serialize(Pages), Purpose(inboxId));
             command.Parameters.AddWithValue("$inbox", inboxId);
             command.Parameters.AddWithValue("$now", now);
         }
@@ -49,13 +54,15 @@ internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> 
 internal sealed partial class ContinuationMiddleware : ITurnMiddleware
 {
     private readonly SqliteDatabase _database;
+    private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
     private readonly ComposerOptions _options;
     private readonly ILogger<ContinuationMiddleware> _logger;
 
-    public ContinuationMiddleware(SqliteDatabase database, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
+    public ContinuationMiddleware(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
     {
         _database = database;
+        _cipher = cipher;
         _time = time;
         _options = options.Value;
         _logger = logger;
@@ -92,11 +99,12 @@ internal sealed partial class ContinuationMiddleware : ITurnMiddleware
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT pages FROM continuations WHERE conversation = $conversation AND created_at > $oldest;";
+        command.CommandText = "SELECT pages, key_id, inbox_id FROM continuations WHERE conversation = $conversation AND created_at > $oldest;";
         command.Parameters.AddWithValue("$conversation", conversation);
         command.Parameters.AddWithValue("$oldest", (_time.GetUtcNow() - _options.ContinuationLifetime).ToUnixTimeMilliseconds());
-        return await command.ExecuteScalarAsync(cancellationToken) is string json
-            ? JsonSerializer.Deserialize<List<List<string>>>(json)
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken)
+            ? JsonSerializer.Deserialize<List<List<string>>>(_cipher.Read(reader, 0, 1, ContinuationFeature.Purpose(reader.GetInt64(2))))
             : null;
     }
 

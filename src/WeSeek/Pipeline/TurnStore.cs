@@ -125,7 +125,7 @@ internal sealed class TurnStore
 
         if (continuation is not null)
         {
-            await continuation.StoreAsync(connection, transaction, turn.Conversation, turn.InboxId, now, cancellationToken);
+            await continuation.StoreAsync(connection, transaction, _cipher, turn.Conversation, turn.InboxId, now, cancellationToken);
         }
 
         await using (var update = connection.CreateCommand())

@@ -208,7 +208,8 @@ internal sealed partial class SqliteDatabase : IDisposable
         -- The pages of a long answer still waiting for 「继续」: one row per conversation, JSON array of pages.
         CREATE TABLE IF NOT EXISTS continuations (
             conversation TEXT PRIMARY KEY,
-            pages TEXT NOT NULL,
+            pages BLOB NOT NULL,
+            key_id TEXT,
             inbox_id INTEGER NOT NULL,
             created_at INTEGER NOT NULL
         );
@@ -249,6 +250,7 @@ internal sealed partial class SqliteDatabase : IDisposable
         ("outbox", "key_id", "TEXT"),
         ("history", "key_id", "TEXT"),
         ("inbox", "attachments", "TEXT"),
+        ("continuations", "key_id", "TEXT"),
     ];
 
     private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)

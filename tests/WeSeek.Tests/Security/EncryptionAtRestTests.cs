@@ -44,6 +44,27 @@ public sealed class EncryptionAtRestTests
     }
 
     [Fact]
+    public async Task PagesWaitingForContinue_AreEncryptedToo()
+    {
+        // A long answer on a one-message-per-trigger channel: most of it waits in the continuations table.
+        var longText = string.Join("\n", Enumerable.Range(0, 40).Select(i => $"第{i}行 {Secret} 请记住"));
+        await using var harness = await CoreHarness.CreateAsync(capabilities: new WeSeek.Messaging.ChannelCapabilities { MaxTextLength = 80, MaxMessagesPerTrigger = 1 });
+        await harness.ReceiveAsync("m1", "alice", longText);
+        await harness.RunTurnsAsync();
+        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM continuations WHERE key_id IS NOT NULL"));
+
+        var path = harness.Services.GetRequiredService<SqliteDatabase>().Path;
+        await SqliteInboxTests.ScalarAsync<long>(harness, "PRAGMA wal_checkpoint(PASSIVE)");
+        AssertNoPlaintext(path);
+        AssertNoPlaintext(path + "-wal");
+
+        // And they still read back for 「继续」.
+        await harness.ReceiveAsync("m2", "alice", "继续");
+        await harness.RunTurnsAsync();
+        Assert.Equal(2, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
+    }
+
+    [Fact]
     public async Task DefaultKeyFile_CreatedOwnerOnlyInTheDataDirectory_AndReusedOnRestart()
     {
         using var directory = new TempDirectory();
