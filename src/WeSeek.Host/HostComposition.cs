@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using WeSeek.Inference;
 
 namespace WeSeek.Host;
@@ -44,13 +45,26 @@ internal static class HostComposition
         return weseek;
     }
 
-    /// <summary>The one <c>WeSeek</c> meter (and ASP.NET Core's), exported in Prometheus format at <c>/metrics</c>
-    /// by the host's <c>MapPrometheusScrapingEndpoint</c>.</summary>
-    public static void AddWeSeekMetrics(this IHostApplicationBuilder builder) =>
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    /// <summary>
+    /// The one <c>WeSeek</c> meter (and ASP.NET Core's), exported in Prometheus format at <c>/metrics</c> by the
+    /// host's <c>MapPrometheusScrapingEndpoint</c>; and, when an OTLP endpoint is configured
+    /// (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, e.g. a Jaeger or Tempo collector), traces that follow each message from
+    /// the request that delivered it through its turn and model call to every send.
+    /// </summary>
+    public static void AddWeSeekMetrics(this IHostApplicationBuilder builder)
+    {
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter("WeSeek")
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddPrometheusExporter());
+        if (Uri.TryCreate(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"], UriKind.Absolute, out var endpoint))
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource("WeSeek")
+                .AddSource("Microsoft.AspNetCore")
+                .AddOtlpExporter(otlp => otlp.Endpoint = endpoint));
+        }
+    }
 
     /// <summary>The WeChat channels whose sections name accounts (<c>OfficialAccount:Accounts</c>, <c>WeCom:Apps</c>) or are
     /// enabled (<c>ILink:Enabled</c>, <c>OneBot:Enabled</c>); nothing otherwise, so a plain <c>weseek serve</c> runs the web chat alone.</summary>

@@ -35,4 +35,8 @@ public sealed record InboundMessage(
     /// before the channel starts waiting would go out through the platform's API instead. Not stored.
     /// </summary>
     public TimeSpan? PassiveReplyWindow { get; init; }
+
+    /// <summary>The W3C trace context (<c>traceparent</c>) of the request that delivered the message, stored
+    /// with it so the turn and the sends that answer it join the same trace. Set by the inbox.</summary>
+    public string? TraceParent { get; init; }
 }

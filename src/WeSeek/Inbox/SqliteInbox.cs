@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -67,7 +68,8 @@ internal sealed partial class SqliteInbox : IInboundSink
             return new AcceptResult(AcceptOutcome.Rejected, 0, $"The message is longer than {MaxTextLength} characters.");
         }
 
-        var pending = new PendingAccept(message, ConversationKeys.For(message, _context.CurrentValue.GroupScope));
+        // The caller's trace, captured here: the batch may be written on another caller's thread.
+        var pending = new PendingAccept(message with { TraceParent = message.TraceParent ?? Activity.Current?.Id }, ConversationKeys.For(message, _context.CurrentValue.GroupScope));
         bool lead;
         lock (_queueLock)
         {
@@ -143,8 +145,8 @@ internal sealed partial class SqliteInbox : IInboundSink
             insert.Transaction = transaction;
             // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
             insert.CommandText = """
-                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments)
-                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $text_key, $sent, $received, $attachments)
+                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments, trace_parent)
+                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $text_key, $sent, $received, $attachments, $trace)
                 ON CONFLICT (channel, external_id) DO NOTHING
                 RETURNING id;
                 """;
@@ -167,6 +169,7 @@ internal sealed partial class SqliteInbox : IInboundSink
                 insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
                 insert.Parameters.AddWithValue("$attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
+                insert.Parameters.AddWithValue("$trace", (object?)message.TraceParent ?? DBNull.Value);
                 if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
                 {
                     results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
@@ -232,10 +235,11 @@ internal sealed partial class SqliteInbox : IInboundSink
         IsGroup = reader.GetInt64(offset + 7) != 0,
         Kind = Enum.TryParse<MessageKind>(reader.GetString(offset + 8), out var kind) ? kind : MessageKind.Other,
         Attachments = reader.IsDBNull(offset + 10) ? [] : JsonSerializer.Deserialize<List<MediaAttachment>>(reader.GetString(offset + 10)) ?? [],
+        TraceParent = reader.IsDBNull(offset + 11) ? null : reader.GetString(offset + 11),
     };
 
     /// <summary>The columns <see cref="ReadMessage"/> reads, in order.</summary>
-    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, key_id, attachments";
+    internal const string MessageColumns = "channel, account, external_id, chat_id, sender_id, text, sent_at, is_group, kind, key_id, attachments, trace_parent";
 
     private static partial class Log
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
@@ -75,6 +76,9 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         var message = turn.Message;
         var started = _time.GetTimestamp();
         var firstToken = true;
+        // The GenAI semantic conventions' client span: "chat {model}", kind client.
+        using var activity = WeSeekTelemetry.Source.StartActivity("chat", ActivityKind.Client);
+        activity?.SetTag("gen_ai.operation.name", "chat");
         await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
@@ -105,6 +109,10 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         }
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
+        activity?.SetTag("gen_ai.response.model", modelId);
+        activity?.SetTag("gen_ai.usage.input_tokens", usage?.InputTokenCount);
+        activity?.SetTag("gen_ai.usage.output_tokens", usage?.OutputTokenCount);
+        activity?.SetTag("gen_ai.response.finish_reasons", finish?.Value);
         WeSeekMetrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
         if (usage?.InputTokenCount is { } input)
         {

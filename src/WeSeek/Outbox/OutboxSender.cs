@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -184,6 +185,10 @@ internal sealed partial class OutboxSender : BackgroundService
             return;
         }
 
+        using var activity = WeSeekTelemetry.Start("weseek.send", ActivityKind.Client, entry.TraceParent);
+        activity?.SetTag("weseek.outbox_id", message.OutboxId);
+        activity?.SetTag("weseek.channel", message.Channel.Value);
+        activity?.SetTag("weseek.sequence", message.Sequence);
         try
         {
             var receipt = await channel.SendAsync(message, cancellationToken);
@@ -210,6 +215,7 @@ internal sealed partial class OutboxSender : BackgroundService
         {
             var attempts = entry.Attempts + 1;
             var permanent = ex is ChannelSendException { IsPermanent: true };
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             WeSeekMetrics.SendFailures.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("permanent", permanent || attempts >= _options.MaxAttempts));
             if (permanent || attempts >= _options.MaxAttempts)
             {

@@ -6,7 +6,7 @@ namespace WeSeek.Outbox;
 
 /// <summary>A pending outbox row with its bookkeeping.</summary>
 /// <summary>A pending reply, its attempts so far, when it may next be tried, and when its message was stored.</summary>
-internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt, DateTimeOffset ReceivedAt);
+internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt, DateTimeOffset ReceivedAt, string? TraceParent = null);
 
 /// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
 internal sealed class OutboxStore
@@ -26,7 +26,7 @@ internal sealed class OutboxStore
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at, o.key_id, i.received_at
+            SELECT o.id, o.channel, o.account, o.chat_id, o.text, o.inbox_id, o.seq, o.attempts, o.next_attempt_at, o.key_id, i.received_at, i.trace_parent
             FROM outbox o JOIN inbox i ON i.id = o.inbox_id
             WHERE o.state = 'pending'
               AND o.id = (SELECT MIN(p.id) FROM outbox p
@@ -42,7 +42,7 @@ internal sealed class OutboxStore
             var message = new OutboundMessage(
                 reader.GetInt64(0), ChannelId.From(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
                 _cipher.Read(reader, 4, 9, RecordCipher.OutboxText(reader.GetInt64(5), reader.GetInt64(6))), reader.GetInt64(5), (int)reader.GetInt64(6));
-            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10))));
+            result.Add(new OutboxEntry(message, (int)reader.GetInt64(7), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)), reader.IsDBNull(11) ? null : reader.GetString(11)));
         }
 
         return result;

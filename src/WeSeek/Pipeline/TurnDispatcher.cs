@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -115,6 +116,10 @@ internal sealed partial class TurnDispatcher : BackgroundService
         var aborted = _turnsCts.Token;
         var started = _time.GetTimestamp();
         var outcome = "done";
+        using var activity = WeSeekTelemetry.Start("weseek.turn", ActivityKind.Internal, pending.Message.TraceParent);
+        activity?.SetTag("weseek.inbox_id", pending.InboxId);
+        activity?.SetTag("weseek.channel", pending.Message.Channel.Value);
+        activity?.SetTag("weseek.attempt", pending.Attempts + 1);
         try
         {
             Log.TurnStarted(_logger, pending.InboxId, pending.Attempts + 1);
@@ -135,6 +140,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
         catch (Exception ex)
         {
             outcome = pending.Attempts + 1 >= _options.MaxAttempts ? "failed" : "retry";
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             await RecordFailureAsync(pending, ex);
         }
         finally

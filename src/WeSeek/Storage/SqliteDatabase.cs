@@ -141,6 +141,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             is_group INTEGER NOT NULL,
             kind TEXT NOT NULL,
             attachments TEXT,
+            trace_parent TEXT,
             text TEXT NOT NULL,
             key_id TEXT,
             sent_at INTEGER NOT NULL,
@@ -251,6 +252,7 @@ internal sealed partial class SqliteDatabase : IDisposable
         ("history", "key_id", "TEXT"),
         ("inbox", "attachments", "TEXT"),
         ("continuations", "key_id", "TEXT"),
+        ("inbox", "trace_parent", "TEXT"),
     ];
 
     private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)
