@@ -46,6 +46,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<ModelOptions>(configuration, "Model");
         services.AddSection<ComposerOptions>(configuration, "Composer");
         services.AddSection<MediaOptions>(configuration, "Media");
+        services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
         services.TryAddSingleton<WordFilter>();
         services.TryAddSingleton<ExternalModeration>();

@@ -223,6 +223,25 @@ internal sealed partial class SqliteInbox : IInboundSink
         public TaskCompletionSource<AcceptResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
+    /// <summary>Messages of <paramref name="channel"/> whose <paramref name="column"/> (sender_id or chat_id) is
+    /// <paramref name="value"/>, stored since <paramref name="since"/>, up to and including <paramref name="upTo"/>.</summary>
+    public async Task<long> CountTodayAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, CancellationToken cancellationToken)
+    {
+        if (column is not ("sender_id" or "chat_id"))
+        {
+            throw new ArgumentOutOfRangeException(nameof(column));
+        }
+
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM inbox WHERE channel = $channel AND {column} = $value AND received_at >= $since AND id <= $id AND kind <> 'Other';";
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$value", value);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", upTo);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset, RecordCipher cipher) => new(
         ChannelId.From(reader.GetString(offset)),
         reader.GetString(offset + 1),

@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3010, 4007, 4115, 6004, 6102, 7002, 9005 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 4007, 4115, 6004, 6102, 7002, 9005 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -35,6 +35,7 @@ internal static class WeSeekEventId
     public const int ContextReset = 3005;
     public const int ReplyTruncated = 3006;
     public const int ContinuationServed = 3007;
+    public const int GuardQuota = 3010;
     public const int MediaFetched = 3008;
     public const int MediaUnavailable = 3009;
 

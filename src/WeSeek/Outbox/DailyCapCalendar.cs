@@ -15,6 +15,14 @@ internal sealed class DailyCapCalendar
     public string DayOf(DateTimeOffset at) =>
         TimeZoneInfo.ConvertTime(at, _zone).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
+    /// <summary>When <paramref name="at"/>'s day began, in the cap's time zone.</summary>
+    public DateTimeOffset DayStart(DateTimeOffset at)
+    {
+        var local = TimeZoneInfo.ConvertTime(at, _zone);
+        var midnight = new DateTime(local.Year, local.Month, local.Day, 0, 0, 0, DateTimeKind.Unspecified);
+        return new DateTimeOffset(midnight, _zone.GetUtcOffset(midnight));
+    }
+
     /// <summary>When the day after <paramref name="at"/>'s begins.</summary>
     public DateTimeOffset NextMidnight(DateTimeOffset at)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
+using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;
@@ -22,8 +23,13 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
     private readonly TimeProvider _time;
     private readonly ILogger<GuardMiddleware> _logger;
 
-    public GuardMiddleware(OutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<GuardMiddleware> logger)
+    private readonly QuotaOptions _quota;
+    private readonly SqliteInbox _inbox;
+
+    public GuardMiddleware(OutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, SqliteInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
     {
+        _quota = quota.Value;
+        _inbox = inbox;
         _outbox = outbox;
         _channels = channels;
         _calendar = calendar;
@@ -49,17 +55,64 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
             if (sent >= _options.DailyCap)
             {
                 Log.DailyCap(_logger, turn.InboxId, message.AccountId, _options.DailyCap);
-                WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value));
+                WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", "account"));
                 return;
             }
         }
 
+        if (await OverQuotaAsync(turn) is not null)
+        {
+            return;
+        }
+
         await next(turn);
+    }
+
+    /// <summary>
+    /// Per-user (and per-group) daily quotas: the messages counted are this sender's (this group's) stored
+    /// today up to and including this one, so a turn that runs again decides the same. The first message over
+    /// the quota gets <see cref="QuotaOptions.Notice"/>, once; later ones today get nothing.
+    /// </summary>
+    private async Task<string?> OverQuotaAsync(Turn turn)
+    {
+        var message = turn.Message;
+        var dayStart = _calendar.DayStart(_time.GetUtcNow());
+        foreach (var (scope, limit, column, value) in new[]
+        {
+            ("user", _quota.PerUserDaily, "sender_id", message.SenderId),
+            ("group", message.IsGroup ? _quota.PerGroupDaily : 0, "chat_id", message.ChatId),
+        })
+        {
+            if (limit <= 0)
+            {
+                continue;
+            }
+
+            var count = await _inbox.CountTodayAsync(message.Channel, column, value, dayStart, turn.InboxId, turn.Aborted);
+            if (count <= limit)
+            {
+                continue;
+            }
+
+            WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", scope));
+            Log.OverQuota(_logger, turn.InboxId, scope, limit);
+            if (count == limit + 1)
+            {
+                turn.Replies.Add(_quota.Notice);
+            }
+
+            return scope;
+        }
+
+        return null;
     }
 
     private static partial class Log
     {
         [LoggerMessage(WeSeekEventId.GuardDailyCap, LogLevel.Warning, "Message {InboxId} not answered: account {Account} reached its daily cap of {Cap}")]
         public static partial void DailyCap(ILogger logger, long inboxId, string account, int cap);
+
+        [LoggerMessage(WeSeekEventId.GuardQuota, LogLevel.Information, "Message {InboxId} not answered: over the {Scope} daily quota of {Limit}")]
+        public static partial void OverQuota(ILogger logger, long inboxId, string scope, int limit);
     }
 }
