@@ -108,6 +108,7 @@ internal sealed partial class AccessControlMiddleware
             }
 
             Log.Denied(_logger, group);
+            WeSeek.Operations.WeSeekMetrics.AccessDenied.Add(1, new KeyValuePair<string, object?>("group", group));
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return context.Response.WriteAsync($"403: this address may not use the {group} endpoints (Access:Groups:{group}:Allow).");
         }

@@ -16,6 +16,9 @@ internal static class WeSeekMetrics
     private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
     private static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
 
+    public static readonly Counter<long> AccessDenied = Meter.CreateCounter<long>(
+        "weseek.access.denied", "{request}", "Requests answered 403 by the address allow-lists, by endpoint group.");
+
     public static readonly Counter<long> Received = Meter.CreateCounter<long>(
         "weseek.messages.received", "{message}", "Messages stored by the inbox, by channel (duplicates of a stored message not counted).");
 
