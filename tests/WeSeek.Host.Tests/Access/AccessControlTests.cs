@@ -45,6 +45,12 @@ public sealed class AccessControlTests
         Assert.Equal(HttpStatusCode.Forbidden, (await http.GetAsync("/", TestContext.Current.CancellationToken)).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await WebChatEndToEndTests.PostAsync(http, "c1", "m1", "你好")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/metrics", TestContext.Current.CancellationToken)).StatusCode);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!System.Text.RegularExpressions.Regex.IsMatch(await http.GetStringAsync("/metrics", timeout.Token), @"weseek_access_denied_total\{[^}]*group=""webchat""[^}]*\} [1-9]"))
+        {
+            // The exporter caches a scrape briefly; ask again.
+            await Task.Delay(200, timeout.Token);
+        }
     }
 
     [Theory]
