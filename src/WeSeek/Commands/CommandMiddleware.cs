@@ -2,12 +2,14 @@ using Microsoft.Extensions.Logging;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Plugins;
 
 namespace WeSeek.Commands;
 
 /// <summary>
 /// Built-in commands, answered without the model: <c>/help</c> (帮助), <c>/reset</c> (重置),
-/// <c>/think on|off</c> (显示思考 / 隐藏思考). Anything else goes on. Commands are idempotent, so a turn that
+/// <c>/think on|off</c> (显示思考 / 隐藏思考), <c>/plugins</c> and <c>/plugins on|off &lt;name&gt;</c> (插件, per chat).
+/// Anything else goes on. Commands are idempotent, so a turn that
 /// runs again after a crash does the same thing again.
 /// </summary>
 internal sealed partial class CommandMiddleware : ITurnMiddleware
@@ -17,14 +19,19 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         /help 或 帮助 — 显示本帮助
         /reset 或 重置 — 清空对话上下文，重新开始
         /think on|off — 显示或隐藏思考过程（显示思考 / 隐藏思考）
+        /plugins — 查看插件；/plugins on|off 名称 — 在本聊天中开启或关闭插件
         """;
 
     private readonly ConversationStore _store;
+    private readonly PluginCatalog _plugins;
+    private readonly PluginSettingsStore _pluginSettings;
     private readonly ILogger<CommandMiddleware> _logger;
 
-    public CommandMiddleware(ConversationStore store, ILogger<CommandMiddleware> logger)
+    public CommandMiddleware(ConversationStore store, PluginCatalog plugins, PluginSettingsStore pluginSettings, ILogger<CommandMiddleware> logger)
     {
         _store = store;
+        _plugins = plugins;
+        _pluginSettings = pluginSettings;
         _logger = logger;
     }
 
@@ -66,7 +73,42 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
                 }
 
                 break;
+            case "plugins":
+                turn.Replies.Add(await PluginsAsync(turn, command.Value.Argument));
+                break;
         }
+    }
+
+    private async Task<string> PluginsAsync(Turn turn, string argument)
+    {
+        var chat = PluginSettingsStore.ChatKey(turn.Message);
+        var parts = argument.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0)
+        {
+            if (_plugins.Plugins.Count == 0)
+            {
+                return "没有安装插件。(No plugins.)";
+            }
+
+            var states = await _pluginSettings.GetAsync(chat, _plugins.Plugins, turn.Aborted);
+            var lines = _plugins.Plugins.Select(p => $"{(states[p.Name] ? "✅ 开" : "⛔ 关")} {p.Name} — {p.Description}");
+            return "插件（本聊天）：\n" + string.Join('\n', lines) + "\n用法：/plugins on 名称 或 /plugins off 名称";
+        }
+
+        if (parts.Length != 2 || parts[0] is not ("on" or "off"))
+        {
+            return "用法：/plugins、/plugins on 名称、/plugins off 名称";
+        }
+
+        if (_plugins.Find(parts[1]) is not { } plugin)
+        {
+            return $"没有名为 {parts[1]} 的插件。发送 /plugins 查看全部。";
+        }
+
+        var enable = parts[0] == "on";
+        await _pluginSettings.SetAsync(chat, plugin.Name, enable, turn.Aborted);
+        Log.PluginToggled(_logger, plugin.Name, enable, turn.InboxId);
+        return enable ? $"已在本聊天开启插件 {plugin.Name}。" : $"已在本聊天关闭插件 {plugin.Name}。";
     }
 
     /// <summary>The command in a message, or null when it is not one. Case and surrounding spaces are
@@ -84,6 +126,8 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
                 return ("think", "on");
             case "隐藏思考":
                 return ("think", "off");
+            case "插件":
+                return ("plugins", "");
         }
 
         if (trimmed.Length < 2 || trimmed[0] is not ('/' or '／'))
@@ -94,12 +138,15 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         var parts = trimmed[1..].Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var name = parts[0].ToLowerInvariant();
         var argument = parts.Length > 1 ? parts[1].ToLowerInvariant() : "";
-        return name is "help" or "reset" or "think" ? (name, argument) : null;
+        return name is "help" or "reset" or "think" or "plugins" ? (name, argument) : null;
     }
 
     private static partial class Log
     {
         [LoggerMessage(WeSeekEventId.CommandHandled, LogLevel.Debug, "Command /{Command} handled for message {InboxId}")]
         public static partial void Handled(ILogger logger, string command, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.PluginToggled, LogLevel.Information, "Plugin {Plugin} turned on: {Enabled}, by message {InboxId}")]
+        public static partial void PluginToggled(ILogger logger, string plugin, bool enabled, long inboxId);
     }
 }

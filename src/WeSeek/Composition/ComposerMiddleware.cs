@@ -4,6 +4,7 @@ using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Pipeline;
+using WeSeek.Plugins;
 
 namespace WeSeek.Composition;
 
@@ -35,6 +36,11 @@ internal sealed partial class ComposerMiddleware : ITurnMiddleware
         if (conversation?.Answer is not { } answer)
         {
             return next(turn);
+        }
+
+        if (!conversation.CutOff && turn.Features.Get<PluginFeature>() is { } plugins)
+        {
+            answer = plugins.AppendCitations(answer);
         }
 
         var capabilities = _channels.Find(turn.Message.Channel)?.Capabilities ?? new ChannelCapabilities();

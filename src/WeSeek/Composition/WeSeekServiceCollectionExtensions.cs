@@ -18,6 +18,7 @@ using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Pipeline;
+using WeSeek.Plugins;
 using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.Streaming;
@@ -48,6 +49,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<MediaOptions>(configuration, "Media");
         services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
+        services.AddSection<PluginOptions>(configuration, "Plugins");
         services.TryAddSingleton<WordFilter>();
         services.TryAddSingleton<ExternalModeration>();
         services.AddHttpClient(ExternalModeration.HttpClientName);
@@ -69,6 +71,8 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         services.TryAddSingleton<TurnCompletions>();
         services.TryAddSingleton<ChatSendGate>();
+        services.TryAddSingleton<PluginCatalog>();
+        services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
         AddChannelStateServices(services);
 
@@ -81,6 +85,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<ContinuationMiddleware>();
         services.TryAddScoped<MediaMiddleware>();
         services.TryAddScoped<ModerationMiddleware>();
+        services.TryAddScoped<PluginMiddleware>();
         services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
 
         // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
@@ -166,6 +171,8 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>media: fetches the message's images through its channel for the steps after it;</item>
+    /// <item>plugins: after commands (so <c>/plugins off</c> always works) and media (a plugin may use the images),
+    /// before context, because what they contribute goes into the prompt; a direct answer ends the turn here;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
     /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
     /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
@@ -178,6 +185,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
         .Use<MediaMiddleware>()
+        .Use<PluginMiddleware>()
         .Use<ContextMiddleware>()
         .Use<ModelMiddleware>()
         .Use<ComposerMiddleware>();
@@ -210,6 +218,18 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton<TChannel>();
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<TChannel>());
+        return builder;
+    }
+
+    /// <summary>
+    /// Adds a plugin (one instance for all chats). It is on in every chat unless listed in
+    /// <c>Plugins:OffByDefault</c>; users switch it with <c>/plugins on|off &lt;name&gt;</c>.
+    /// </summary>
+    public static IWeSeekBuilder AddPlugin<TPlugin>(this IWeSeekBuilder builder) where TPlugin : class, IWeSeekPlugin
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddSingleton<TPlugin>();
+        builder.Services.AddSingleton<IWeSeekPlugin>(sp => sp.GetRequiredService<TPlugin>());
         return builder;
     }
 

@@ -5,13 +5,15 @@ using Microsoft.Extensions.Options;
 using WeSeek.Inference;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Plugins;
 
 namespace WeSeek.Conversations;
 
 /// <summary>
 /// Loads the conversation's window, compacts it when the next prompt would not fit (an epoch), and renders
 /// the prompt: persona (at the top of the window's first user turn, or as a system message), history, and
-/// the new message with volatile facts (the time) appended to it, never to the persona. Reasoning is never
+/// the new message with volatile facts (the time) appended to it, never to the persona. Passages from plugins
+/// (<see cref="PluginFeature"/>) follow the message as a 参考资料 block in this prompt only. Reasoning is never
 /// part of history.
 /// </summary>
 internal sealed partial class ContextMiddleware : ITurnMiddleware
@@ -40,14 +42,18 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
         var state = await _store.LoadAsync(turn.ConversationKey, turn.Aborted);
         var userContent = RenderUserMessage(turn.Message.Text);
         var userTokens = _tokens.Count(userContent);
-        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens, _options);
+
+        // Plugins' passages go into this prompt only; history keeps the message without them.
+        var references = turn.Features.Get<PluginFeature>()?.RenderReferences() ?? "";
+        var referenceTokens = references.Length == 0 ? 0 : _tokens.Count(references);
+        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens + referenceTokens, _options);
         if (newStart is long start)
         {
             await _store.SetWindowAsync(turn.ConversationKey, start, state.Epoch + 1, turn.Aborted);
             Log.Compacted(_logger, state.Window.Count - window.Count, state.Epoch + 1);
         }
 
-        var messages = Render(_options.Persona, _model.PersonaPlacement, window, userContent);
+        var messages = Render(_options.Persona, _model.PersonaPlacement, window, references.Length == 0 ? userContent : userContent + "\n\n" + references);
         var feature = new ConversationFeature(turn.ConversationKey, messages, userContent, userTokens, state.ShowThinking);
         turn.Features.Set(feature);
         await next(turn);

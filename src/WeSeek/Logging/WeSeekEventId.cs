@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3011, 4007, 4115, 6004, 6102, 7002, 9005 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 4007, 4115, 5005, 5013, 6004, 6102, 7002, 9005 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -73,4 +73,14 @@ internal static class WeSeekEventId
     public const int EncryptionKeysLoaded = 6001;
     public const int AuditConfigurationRecorded = 6002;
     public const int AuditAppendFailed = 6003;
+
+    // 5000s: plugins and the knowledge base.
+    public const int PluginFailed = 5000;
+    public const int PluginTimedOut = 5001;
+    public const int PluginAnswered = 5002;
+    public const int PluginContributed = 5003;
+    public const int PluginToggled = 5004;
+    public const int KnowledgeIndexed = 5010;
+    public const int KnowledgeRemoved = 5011;
+    public const int KnowledgeSearchFailed = 5012;
 }

@@ -54,5 +54,8 @@ internal static class WeSeekMetrics
     public static readonly Counter<long> QuotaRejections = Meter.CreateCounter<long>(
         "weseek.guard.quota_rejections", "{message}", "Messages not answered because the account reached its daily cap, by channel.");
 
+    public static readonly Counter<long> PluginFailures = Meter.CreateCounter<long>(
+        "weseek.plugins.failures", "{call}", "Plugin calls that threw or ran past Plugins:Timeout, by plugin and reason (error, timeout).");
+
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }

@@ -241,6 +241,14 @@ internal sealed partial class SqliteDatabase : IDisposable
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+        CREATE TABLE IF NOT EXISTS plugin_settings (
+            chat TEXT NOT NULL,
+            plugin TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (chat, plugin)
+        );
         """;
 
     // Columns added after the first release, by table: an existing database gets them on open. key_id is NULL

@@ -1,0 +1,12 @@
+using WeSeek.Messaging;
+
+namespace WeSeek.Plugins;
+
+/// <summary>What a plugin sees of a turn. Immutable.</summary>
+/// <param name="Message">The inbound message (its <see cref="InboundMessage.Text"/> is the question).</param>
+/// <param name="ConversationKey">The conversation the turn belongs to.</param>
+public sealed record PluginContext(InboundMessage Message, string ConversationKey)
+{
+    /// <summary>The message's text.</summary>
+    public string Text => Message.Text;
+}

@@ -1,0 +1,107 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WeSeek.Logging;
+using WeSeek.Operations;
+using WeSeek.Pipeline;
+
+namespace WeSeek.Plugins;
+
+/// <summary>
+/// Runs the plugins that are on in the turn's chat, concurrently, each under <c>Plugins:Timeout</c>. A plugin
+/// that throws or runs out of time is logged, counted (<c>weseek.plugins.failures</c>) and left out; the turn
+/// goes on with the others. The first direct answer (in registration order) is the reply and the model is not
+/// asked; otherwise the passages and citations go into the turn as <see cref="PluginFeature"/> for the context
+/// and composer steps.
+/// </summary>
+internal sealed partial class PluginMiddleware : ITurnMiddleware
+{
+    private readonly PluginCatalog _catalog;
+    private readonly PluginSettingsStore _settings;
+    private readonly PluginOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<PluginMiddleware> _logger;
+
+    public PluginMiddleware(PluginCatalog catalog, PluginSettingsStore settings, IOptionsSnapshot<PluginOptions> options, TimeProvider time, ILogger<PluginMiddleware> logger)
+    {
+        _catalog = catalog;
+        _settings = settings;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(Turn turn, TurnDelegate next)
+    {
+        ArgumentNullException.ThrowIfNull(turn);
+        ArgumentNullException.ThrowIfNull(next);
+        if (_catalog.Plugins.Count == 0 || string.IsNullOrWhiteSpace(turn.Message.Text))
+        {
+            await next(turn);
+            return;
+        }
+
+        var states = await _settings.GetAsync(PluginSettingsStore.ChatKey(turn.Message), _catalog.Plugins, turn.Aborted);
+        var enabled = _catalog.Plugins.Where(p => states[p.Name]).ToList();
+        var context = new PluginContext(turn.Message, turn.ConversationKey);
+        var results = await Task.WhenAll(enabled.Select(p => RunAsync(p, context, turn)));
+
+        for (var i = 0; i < enabled.Count; i++)
+        {
+            if (results[i]?.Answer is { Length: > 0 } answer)
+            {
+                Log.Answered(_logger, enabled[i].Name, turn.InboxId);
+                turn.Replies.Add(answer);
+                return;
+            }
+        }
+
+        var passages = results.Where(r => r is not null).SelectMany(r => r!.Passages).Take(_options.MaxPassages).ToList();
+        var citations = results.Where(r => r is not null).SelectMany(r => r!.Citations).Distinct(StringComparer.Ordinal).ToList();
+        if (passages.Count > 0 || citations.Count > 0)
+        {
+            Log.Contributed(_logger, passages.Count, citations.Count, turn.InboxId);
+            turn.Features.Set(new PluginFeature(passages, citations));
+        }
+
+        await next(turn);
+    }
+
+    private async Task<PluginResult?> RunAsync(IWeSeekPlugin plugin, PluginContext context, Turn turn)
+    {
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(turn.Aborted);
+        try
+        {
+            // Task.Run: a plugin that blocks or throws before its first await is contained too.
+            var call = Task.Run(() => plugin.TryHandleAsync(context, cancel.Token), CancellationToken.None);
+            return await call.WaitAsync(_options.Timeout, _time, turn.Aborted);
+        }
+        catch (TimeoutException)
+        {
+            await cancel.CancelAsync();
+            Log.TimedOut(_logger, plugin.Name, _options.Timeout, turn.InboxId);
+            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "timeout"));
+            return null;
+        }
+        catch (Exception ex) when (!turn.Aborted.IsCancellationRequested)
+        {
+            Log.Failed(_logger, ex, plugin.Name, turn.InboxId);
+            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeekEventId.PluginFailed, LogLevel.Error, "Plugin {Plugin} failed on message {InboxId}; the turn goes on without it")]
+        public static partial void Failed(ILogger logger, Exception exception, string plugin, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.PluginTimedOut, LogLevel.Warning, "Plugin {Plugin} did not finish within {Timeout} on message {InboxId}; the turn goes on without it")]
+        public static partial void TimedOut(ILogger logger, string plugin, TimeSpan timeout, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.PluginAnswered, LogLevel.Debug, "Plugin {Plugin} answered message {InboxId}")]
+        public static partial void Answered(ILogger logger, string plugin, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.PluginContributed, LogLevel.Debug, "Plugins contributed {Passages} passages and {Citations} citations to message {InboxId}")]
+        public static partial void Contributed(ILogger logger, int passages, int citations, long inboxId);
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Options;
+using WeSeek.Messaging;
+using WeSeek.Storage;
+
+namespace WeSeek.Plugins;
+
+/// <summary>
+/// Which plugins are on in which chat, in SQLite (table <c>plugin_settings</c>). A chat without a row for a
+/// plugin has it on, unless the plugin is in <c>Plugins:OffByDefault</c>. Thread-safe.
+/// </summary>
+internal sealed class PluginSettingsStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly PluginOptions _options;
+    private readonly TimeProvider _time;
+
+    public PluginSettingsStore(SqliteDatabase database, IOptions<PluginOptions> options, TimeProvider time)
+    {
+        _database = database;
+        _options = options.Value;
+        _time = time;
+    }
+
+    /// <summary>A chat's key: the same for everyone in a group, so a group's settings are the group's.</summary>
+    public static string ChatKey(InboundMessage message) => $"{message.Channel}/{message.AccountId}/{message.ChatId}";
+
+    /// <summary>Whether each plugin is on in the chat, by plugin name (case-insensitive).</summary>
+    public async Task<IReadOnlyDictionary<string, bool>> GetAsync(string chat, IEnumerable<IWeSeekPlugin> plugins, CancellationToken cancellationToken)
+    {
+        var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
+        foreach (var plugin in plugins)
+        {
+            states[plugin.Name] = !_options.OffByDefault.Contains(plugin.Name, StringComparer.OrdinalIgnoreCase);
+        }
+
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT plugin, enabled FROM plugin_settings WHERE chat = $chat;";
+        command.Parameters.AddWithValue("$chat", chat);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var name = reader.GetString(0);
+            if (states.ContainsKey(name))
+            {
+                states[name] = reader.GetInt64(1) != 0;
+            }
+        }
+
+        return states;
+    }
+
+    /// <summary>Turns a plugin on or off in a chat.</summary>
+    public async Task SetAsync(string chat, string plugin, bool enabled, CancellationToken cancellationToken)
+    {
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        await using var command = writer.Connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO plugin_settings (chat, plugin, enabled, updated_at) VALUES ($chat, $plugin, $enabled, $now)
+            ON CONFLICT (chat, plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at;
+            """;
+        command.Parameters.AddWithValue("$chat", chat);
+        command.Parameters.AddWithValue("$plugin", plugin.ToLowerInvariant());
+        command.Parameters.AddWithValue("$enabled", enabled ? 1 : 0);
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+}
