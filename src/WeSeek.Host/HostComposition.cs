@@ -40,6 +40,8 @@ internal static class HostComposition
         }
 
         // An unknown provider is reported by ModelOptions' validation at start-up, naming the key.
+        // The knowledge base contributes nothing until documents are added (weseek kb add).
+        weseek.AddKnowledgeBase();
         builder.Services.AddHealthChecks();
         builder.AddWeSeekMetrics();
         return weseek;

@@ -9,6 +9,7 @@ var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain i
     LoginCommand.Create(),
     LogsCommand.Create(),
     AuditCommand.Create(),
+    KnowledgeCommand.Create(),
 };
 
 // The verbs handle Ctrl+C and SIGTERM themselves (the host drains running turns), so System.CommandLine
