@@ -25,7 +25,7 @@ internal sealed class KnowledgeBasePlugin : IWeSeekPlugin
     public Task<PluginResult?> TryHandleAsync(PluginContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var hits = _index.Search(context.Text, _options.TopK);
+        var hits = Select(_index.Search(context.Text, _options.TopK), _options.RelativeScore);
         if (hits.Count == 0)
         {
             return Task.FromResult<PluginResult?>(null);
@@ -35,4 +35,8 @@ internal sealed class KnowledgeBasePlugin : IWeSeekPlugin
         var citations = hits.Select(h => $"来源：{h.Source}").Distinct(StringComparer.Ordinal).ToList();
         return Task.FromResult<PluginResult?>(PluginResult.Context(passages, citations));
     }
+
+    /// <summary>The hits that score at least <paramref name="relativeScore"/> of the best one, in order.</summary>
+    internal static List<KnowledgeHit> Select(IReadOnlyList<KnowledgeHit> hits, double relativeScore) =>
+        hits.Count == 0 ? [] : [.. hits.Where(h => h.Score >= hits[0].Score * relativeScore)];
 }
