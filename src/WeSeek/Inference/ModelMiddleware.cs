@@ -11,6 +11,7 @@ using WeSeek.Moderation;
 using WeSeek.Operations;
 using WeSeek.Security;
 using WeSeek.Streaming;
+using WeSeek.Plugins;
 
 namespace WeSeek.Inference;
 
@@ -106,6 +107,12 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
                         break;
                 }
             }
+        }
+
+        if (answer.Length > 0 && turn.Features.Get<PluginFeature>() is { Citations.Count: > 0 } plugins)
+        {
+            // Streaming clients see the 来源 lines the composer appends to the stored reply.
+            PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Answer, "\n\n" + string.Join('\n', plugins.Citations)));
         }
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
