@@ -9,4 +9,7 @@ public sealed record PluginContext(InboundMessage Message, string ConversationKe
 {
     /// <summary>The message's text.</summary>
     public string Text => Message.Text;
+
+    /// <summary>The intent recognised for this message, or null for plain chat (nothing recognised).</summary>
+    public TurnIntent? Intent { get; init; }
 }
