@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
+using WeSeek.Host.Admin;
 using WeSeek.Inference;
 
 namespace WeSeek.Host;
@@ -105,7 +106,8 @@ internal static class HostComposition
 
         if (app.Configuration.HasILink())
         {
-            app.MapILink();
+            // Whoever can start a login can bind a WeChat account to the bot: an admin action.
+            app.MapAdminGroup("").MapILink();
         }
 
         if (app.Configuration.HasWeComApps())

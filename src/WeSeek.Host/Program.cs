@@ -9,6 +9,7 @@ var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain i
     LoginCommand.Create(),
     LogsCommand.Create(),
     AuditCommand.Create(),
+    AdminCommand.Create(),
     KnowledgeCommand.Create(),
 };
 

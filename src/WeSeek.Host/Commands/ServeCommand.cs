@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using WeSeek.Configuration;
 using WeSeek.Health;
 using WeSeek.Host.Access;
+using WeSeek.Host.Admin;
 
 namespace WeSeek.Host.Commands;
 
@@ -69,15 +70,20 @@ internal static class ServeCommand
 
         builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
+        builder.Services.AddSection<AdminOptions>(builder.Configuration, "Admin");
+        builder.Services.AddAdmin();
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.UseMiddleware<AccessControlMiddleware>();
+        app.UseAuthentication();
+        app.UseAuthorization();
         // live: the process answers (no checks run); ready: storage answers and the engine is loaded/reachable.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
+        app.MapAdmin();
         app.MapWeChatChannels();
         return app;
     }

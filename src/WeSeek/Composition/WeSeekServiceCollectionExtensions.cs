@@ -71,6 +71,8 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         services.TryAddSingleton<TurnCompletions>();
         services.TryAddSingleton<ChatSendGate>();
+        services.TryAddSingleton<QueueDepths>();
+        services.AddHostedService(sp => sp.GetRequiredService<QueueDepths>());
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
@@ -114,6 +116,7 @@ public static class WeSeekServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EncryptionOptions>>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRing>>()));
         services.TryAddSingleton<RecordCipher>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<TranscriptExport>();
         services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));
         services.AddHealthChecks()

@@ -249,6 +249,16 @@ internal sealed partial class SqliteDatabase : IDisposable
             updated_at INTEGER NOT NULL,
             PRIMARY KEY (chat, plugin)
         );
+
+        CREATE TABLE IF NOT EXISTS admin_keys (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at INTEGER
+        );
         """;
 
     // Columns added after the first release, by table: an existing database gets them on open. key_id is NULL

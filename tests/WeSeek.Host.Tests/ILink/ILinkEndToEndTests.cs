@@ -59,6 +59,10 @@ public sealed class ILinkEndToEndTests
     {
         await using var env = await Env.StartAsync(extra: "--ILink:QrPollInterval=00:00:00.050");
         using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(env.App));
+        // Starting a login binds an account to the bot: an admin action, refused without a key.
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await http.PostAsync("/api/ilink/login", null)).StatusCode);
+        var (key, _) = await env.App.Services.GetRequiredService<WeSeek.Security.AdminKeys>().CreateAsync("console", CancellationToken.None);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
 
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("/api/ilink/login", null)).StatusCode);

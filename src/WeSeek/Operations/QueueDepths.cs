@@ -1,0 +1,94 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using WeSeek.Storage;
+
+namespace WeSeek.Operations;
+
+/// <summary>How many messages wait, by queue (<c>inbox</c>: stored, not yet answered; <c>outbox</c>: replies
+/// not yet sent) and channel.</summary>
+/// <param name="Queue">inbox or outbox.</param>
+/// <param name="Channel">The channel.</param>
+/// <param name="Depth">Rows waiting.</param>
+public sealed record QueueDepth(string Queue, string Channel, long Depth);
+
+/// <summary>
+/// Counts the pending rows of the inbox and the outbox every few seconds (the partial indexes make it cheap) and
+/// exports them as the gauge <c>weseek.queue.depth</c>; the admin API shows the same snapshot. Counting from
+/// SQLite rather than keeping counters in memory means the figure is right after a restart and includes what
+/// another process stored.
+/// </summary>
+internal sealed partial class QueueDepths : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly ILogger<QueueDepths> _logger;
+    private volatile IReadOnlyList<QueueDepth> _current = [];
+
+    public QueueDepths(SqliteDatabase database, TimeProvider time, ILogger<QueueDepths> logger)
+    {
+        _database = database;
+        _time = time;
+        _logger = logger;
+        WeSeekMetrics.Meter.CreateObservableGauge(
+            "weseek.queue.depth",
+            () => _current.Select(d => new Measurement<long>(d.Depth, new("queue", d.Queue), WeSeekMetrics.Channel(d.Channel))),
+            "{message}",
+            "Messages waiting: inbox (stored, not answered yet) and outbox (replies not sent yet), by channel.");
+    }
+
+    /// <summary>The latest counts.</summary>
+    public IReadOnlyList<QueueDepth> Current => _current;
+
+    /// <summary>Counts now, and keeps the result as <see cref="Current"/>.</summary>
+    public async Task<IReadOnlyList<QueueDepth>> RefreshAsync(CancellationToken cancellationToken)
+    {
+        var depths = new List<QueueDepth>();
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT 'inbox', channel, COUNT(*) FROM inbox WHERE state = 'pending' GROUP BY channel
+            UNION ALL
+            SELECT 'outbox', channel, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY channel;
+            """;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            depths.Add(new QueueDepth(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+
+        // A queue that emptied reports 0 rather than vanishing from the scrape.
+        foreach (var gone in _current.Where(old => !depths.Any(d => d.Queue == old.Queue && d.Channel == old.Channel)))
+        {
+            depths.Add(gone with { Depth = 0 });
+        }
+
+        _current = depths;
+        return depths;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, _time);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.CountFailed(_logger, ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = Logging.WeSeekEventId.QueueDepthFailed, Level = LogLevel.Warning, Message = "Counting the waiting messages failed; the queue-depth gauge keeps its last value.")]
+        public static partial void CountFailed(ILogger logger, Exception exception);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using WeSeek.Storage;
+
+namespace WeSeek.Security;
+
+/// <summary>An admin API key as listed: never the key itself, which is shown once when it is created.</summary>
+/// <param name="Id">The key's number, for <c>weseek admin key revoke</c>.</param>
+/// <param name="Name">Who or what it is for, as given at creation.</param>
+/// <param name="Prefix">The key's first characters, so an operator can tell keys apart.</param>
+/// <param name="CreatedAt">When it was created.</param>
+/// <param name="LastUsedAt">When it last opened the admin API, if ever.</param>
+/// <param name="RevokedAt">When it was revoked; a revoked key opens nothing.</param>
+public sealed record AdminKeyInfo(long Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+
+/// <summary>
+/// Admin API keys, stored as SHA-256 hashes in SQLite (table <c>admin_keys</c>): a stolen database opens nothing.
+/// A key is <c>wsk_</c> and 43 characters of base64url (256 random bits), so a plain SHA-256 is enough; a slow
+/// password hash only helps keys a person chose. Creating and revoking a key is audited. Thread-safe.
+/// </summary>
+internal sealed class AdminKeys
+{
+    public const string KeyPrefix = "wsk_";
+
+    private readonly SqliteDatabase _database;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+
+    public AdminKeys(SqliteDatabase database, AuditLog audit, TimeProvider time)
+    {
+        _database = database;
+        _audit = audit;
+        _time = time;
+    }
+
+    /// <summary>Creates a key; returns the key (shown to the operator once, stored nowhere) and its entry.</summary>
+    public async Task<(string Key, AdminKeyInfo Info)> CreateAsync(string name, CancellationToken cancellationToken)
+    {
+        name = name.Trim();
+        if (name.Length is 0 or > 100)
+        {
+            throw new ArgumentException("Give the key a name of 1-100 characters (who or what will use it).", nameof(name));
+        }
+
+        var key = KeyPrefix + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var prefix = key[..(KeyPrefix.Length + 6)];
+        var now = _time.GetUtcNow();
+        long id;
+        await using (var writer = await _database.OpenWriterAsync(cancellationToken))
+        {
+            await using var command = writer.Connection.CreateCommand();
+            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at) VALUES ($name, $prefix, $hash, $now) RETURNING id;";
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$prefix", prefix);
+            command.Parameters.AddWithValue("$hash", Hash(key));
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        await _audit.AppendAsync("admin.key.created", new JsonObject { ["id"] = id, ["name"] = name, ["prefix"] = prefix }, cancellationToken);
+        return (key, new AdminKeyInfo(id, name, prefix, now, null, null));
+    }
+
+    /// <summary>Every key, newest first, revoked ones included.</summary>
+    public async Task<IReadOnlyList<AdminKeyInfo>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM admin_keys ORDER BY id DESC;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var keys = new List<AdminKeyInfo>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            keys.Add(new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value,
+                reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), reader.IsDBNull(5) ? null : At(reader.GetInt64(5))));
+        }
+
+        return keys;
+    }
+
+    /// <summary>Whether any key can open the admin API (one that is not revoked).</summary>
+    public async Task<bool> AnyActiveAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM admin_keys WHERE revoked_at IS NULL);";
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! != 0;
+    }
+
+    /// <summary>Revokes a key; false when no such key exists or it was already revoked.</summary>
+    public async Task<bool> RevokeAsync(long id, CancellationToken cancellationToken)
+    {
+        int changed;
+        await using (var writer = await _database.OpenWriterAsync(cancellationToken))
+        {
+            await using var command = writer.Connection.CreateCommand();
+            command.CommandText = "UPDATE admin_keys SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            changed = await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        if (changed > 0)
+        {
+            await _audit.AppendAsync("admin.key.revoked", new JsonObject { ["id"] = id }, cancellationToken);
+        }
+
+        return changed > 0;
+    }
+
+    /// <summary>The active key a presented secret matches, or null; records when it was last used.</summary>
+    public async Task<AdminKeyInfo?> AuthenticateAsync(string presented, CancellationToken cancellationToken)
+    {
+        if (!presented.StartsWith(KeyPrefix, StringComparison.Ordinal) || presented.Length > 200)
+        {
+            return null;
+        }
+
+        // Looked up by hash: the comparison is on digests of the input, so its timing tells nothing about a key.
+        var hash = Hash(presented);
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at FROM admin_keys WHERE hash = $hash AND revoked_at IS NULL;";
+        command.Parameters.AddWithValue("$hash", hash);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var info = new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value, reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), null);
+        var now = _time.GetUtcNow();
+        // Last use at minute resolution: one write a minute per key at most, not one per request.
+        if (info.LastUsedAt is not { } last || now - last > TimeSpan.FromMinutes(1))
+        {
+            await using var writer = await _database.OpenWriterAsync(cancellationToken);
+            await using var touch = writer.Connection.CreateCommand();
+            touch.CommandText = "UPDATE admin_keys SET last_used_at = $now WHERE id = $id;";
+            touch.Parameters.AddWithValue("$id", info.Id);
+            touch.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            await touch.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return info;
+    }
+
+    internal static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static DateTimeOffset? At(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+}
