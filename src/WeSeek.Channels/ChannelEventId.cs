@@ -3,7 +3,7 @@ namespace WeSeek.Channels;
 /// <summary>
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
-/// Next free id: 1107. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1200-1299 are the OneBot 12 channel's
+/// Next free id: 1109. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1200-1299 are the OneBot 12 channel's
 /// (next free 1210). 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
@@ -15,6 +15,8 @@ internal static class ChannelEventId
     public const int ApiSendFailed = 1104;
     public const int PendingReplyPlaceholder = 1105;
     public const int CallbackStored = 1106;
+    public const int WebChatLoginRefused = 1107;
+    public const int WebChatLoginLimited = 1108;
 
     // 1300-1399: the iLink channel (personal WeChat).
     public const int ILinkNotLoggedIn = 1300;

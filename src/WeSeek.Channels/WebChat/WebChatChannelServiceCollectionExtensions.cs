@@ -17,6 +17,7 @@ public static class WebChatChannelServiceCollectionExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.TryAddSingleton<WebChatChannel>();
+        builder.Services.TryAddSingleton<WebChatPasswordGate>();
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<WebChatChannel>());
         return builder;
     }

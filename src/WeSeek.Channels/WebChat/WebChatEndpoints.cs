@@ -29,8 +29,12 @@ public static class WebChatEndpoints
             return endpoints;
         }
 
-        endpoints.MapGet("/", ServePage);
-        var api = endpoints.MapGroup("/api/webchat");
+        endpoints.MapGet("/", ServePage).AddEndpointFilter(PasswordAsync);
+        var api = endpoints.MapGroup("/api/webchat").AddEndpointFilter(PasswordAsync);
+        // Reached with a password set and a session already open (the gate answers the login itself).
+        api.MapPost("/login", (WebChatPasswordGate gate) => gate.Enabled
+            ? Results.Redirect("/", permanent: false)
+            : TypedResults.Problem(detail: "The web chat has no password (WebChat:Password).", statusCode: StatusCodes.Status404NotFound));
         api.MapPost("/messages", PostMessageAsync);
         api.MapGet("/chats", ListChatsAsync);
         api.MapGet("/status", (IOperatorNotices notices) => TypedResults.Ok(new { notices = notices.Current }));
@@ -38,6 +42,11 @@ public static class WebChatEndpoints
         api.MapGet("/chats/{chatId}/events", StreamEvents);
         return endpoints;
     }
+
+    private static async ValueTask<object?> PasswordAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        await context.HttpContext.RequestServices.GetRequiredService<WebChatPasswordGate>().AdmitAsync(context.HttpContext)
+            ? await next(context)
+            : Results.Empty;
 
     private static Microsoft.AspNetCore.Http.HttpResults.FileStreamHttpResult ServePage()
     {
