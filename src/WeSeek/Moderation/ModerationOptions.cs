@@ -47,6 +47,11 @@ public sealed class ModerationOptions : IValidatableObject
                 yield return new ValidationResult("has neither Words nor File", [$"{nameof(Lists)}:{name}"]);
             }
 
+            if (list.PinyinMinLength < 0)
+            {
+                yield return new ValidationResult("must be 0 (off) or more", [$"{nameof(Lists)}:{name}:{nameof(WordListOptions.PinyinMinLength)}"]);
+            }
+
             if (!string.IsNullOrEmpty(list.File) && !File.Exists(list.File))
             {
                 yield return new ValidationResult($"names a file that does not exist ({list.File})", [$"{nameof(Lists)}:{name}:{nameof(WordListOptions.File)}"]);
@@ -71,6 +76,14 @@ public sealed class WordListOptions
 
     /// <summary>A word file, relative to the working directory or absolute.</summary>
     public string? File { get; set; }
+
+    /// <summary>
+    /// Words of at least this many Chinese characters are also matched by sound: homophones (发轮功 for 法轮功) and
+    /// pinyin (fa lun gong, falungong, 法lun功), whole syllables only, tones ignored. Default 3: two-character
+    /// words sound like too many innocent ones. 0 turns matching by sound off for the list.
+    /// </summary>
+    [Range(0, 100)]
+    public int PinyinMinLength { get; set; } = 3;
 }
 
 /// <summary>

@@ -23,10 +23,13 @@ internal sealed class WordFilter
 
     private readonly AhoCorasick _automaton;
     private readonly (string List, ModerationAction Action, string Word)[] _words;
+    private readonly AhoCorasick _soundAutomaton;
+    private readonly (string List, ModerationAction Action, string Word)[] _soundWords;
 
     public WordFilter(IOptions<ModerationOptions> options)
     {
         var byWord = new Dictionary<string, (string List, ModerationAction Action, string Word)>(StringComparer.Ordinal);
+        var bySound = new Dictionary<string, (string List, ModerationAction Action, string Word)>(StringComparer.Ordinal);
         foreach (var (name, list) in options.Value.Lists)
         {
             var words = list.Words.AsEnumerable();
@@ -43,16 +46,27 @@ internal sealed class WordFilter
                     continue;
                 }
 
-                if (!byWord.TryGetValue(key, out var existing) || existing.Action < list.Action)
+                Keep(byWord, key, (name, list.Action, word));
+                if (list.PinyinMinLength > 0 && key.Count(c => TextNormalizer.ReadingOf(c) is not null) >= list.PinyinMinLength)
                 {
-                    byWord[key] = (name, list.Action, word);
+                    Keep(bySound, TextNormalizer.Pinyin(word).Text, (name, list.Action, word));
                 }
             }
         }
 
         _words = [.. byWord.Values];
         _automaton = new AhoCorasick([.. byWord.Keys]);
+        _soundWords = [.. bySound.Values];
+        _soundAutomaton = new AhoCorasick([.. bySound.Keys]);
         WordCount = _words.Length;
+    }
+
+    private static void Keep(Dictionary<string, (string List, ModerationAction Action, string Word)> words, string key, (string List, ModerationAction Action, string Word) entry)
+    {
+        if (!words.TryGetValue(key, out var existing) || existing.Action < entry.Action)
+        {
+            words[key] = entry;
+        }
     }
 
     public int WordCount { get; }
@@ -71,6 +85,27 @@ internal sealed class WordFilter
         {
             var (list, action, word) = _words[match.Word];
             hits.Add(new ModerationHit(list, action, word, normalized.Origins[match.Start], normalized.Origins[match.End - 1] + 1));
+        }
+
+        if (_soundWords.Length > 0)
+        {
+            // By sound: homophones (发轮功) and pinyin (fa lun gong, 法lun功), held to whole syllables so that a
+            // word cannot match the tail of one syllable and the head of the next.
+            var pinyin = TextNormalizer.Pinyin(text);
+            foreach (var match in _soundAutomaton.Find(pinyin.Text))
+            {
+                if (!pinyin.UnitStart[match.Start] || !pinyin.UnitEnd[match.End - 1])
+                {
+                    continue;
+                }
+
+                var (list, action, word) = _soundWords[match.Word];
+                var hit = new ModerationHit(list, action, word, pinyin.Origins[match.Start], pinyin.Origins[match.End - 1] + 1);
+                if (!hits.Any(h => h.Word == hit.Word && h.Start == hit.Start && h.End == hit.End))
+                {
+                    hits.Add(hit);
+                }
+            }
         }
 
         if (hits.Count == 0)
