@@ -32,6 +32,13 @@ public sealed class ScriptedChatClient : IChatClient
         return paragraph >= 0 ? text[(paragraph + 2)..] : text;
     }
 
+    /// <summary>End each answer with usage, as servers do: input tokens counted as prompt characters, output
+    /// tokens as chunks, none cached. Default false.</summary>
+    public bool ReportUsage { get; set; }
+
+    /// <summary>A pause before each chunk after the first, like decoding takes. Default none.</summary>
+    public TimeSpan ChunkDelay { get; set; }
+
     /// <summary>Invoked before each answer; a test can block or throw here.</summary>
     public Func<IReadOnlyList<ChatMessage>, CancellationToken, Task>? OnCall { get; set; }
 
@@ -71,13 +78,30 @@ public sealed class ScriptedChatClient : IChatClient
             await onCall(prompt, cancellationToken);
         }
 
-        foreach (var chunk in _script(prompt))
+        var chunks = _script(prompt);
+        for (var i = 0; i < chunks.Count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            yield return new ChatResponseUpdate(ChatRole.Assistant, chunk);
+            if (i > 0 && ChunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(ChunkDelay, cancellationToken);
+            }
+
+            yield return new ChatResponseUpdate(ChatRole.Assistant, chunks[i]);
         }
 
-        yield return new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop };
+        var last = new ChatResponseUpdate { FinishReason = ChatFinishReason.Stop };
+        if (ReportUsage)
+        {
+            last.Contents.Add(new UsageContent(new UsageDetails
+            {
+                InputTokenCount = prompt.Sum(m => m.Text.Length),
+                OutputTokenCount = chunks.Count,
+                CachedInputTokenCount = 0,
+            }));
+        }
+
+        yield return last;
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) => null;

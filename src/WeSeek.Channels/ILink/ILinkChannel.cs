@@ -450,6 +450,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
 
     private async Task TypeAsync(ILinkSession session, string chatId, string? contextToken, CancellationTokenSource cts)
     {
+        var startedAt = _time.GetTimestamp();
         string? ticket = null;
         try
         {
@@ -460,9 +461,16 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             }
 
             var until = _time.GetUtcNow() + _options.TypingMax;
+            var first = true;
             while (_time.GetUtcNow() < until)
             {
                 await _api.SendTypingAsync(session, chatId, ticket, typing: true, cts.Token);
+                if (first)
+                {
+                    first = false;
+                    ReplyInstruments.RecordTyping(_time.GetElapsedTime(startedAt), Id.Value);
+                }
+
                 await Task.Delay(_options.TypingKeepAlive, _time, cts.Token);
             }
         }

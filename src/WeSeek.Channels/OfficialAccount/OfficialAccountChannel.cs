@@ -213,7 +213,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         if (_account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored)
         {
             // Not awaited: the callback's answer never waits on a call to WeChat's API.
-            _ = KeepTypingAsync(accepted.InboxId, message.ChatId);
+            _ = KeepTypingAsync(accepted.InboxId, message.ChatId, _time.GetTimestamp());
         }
 
         if (!passive)
@@ -252,13 +252,17 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
     /// may reason for minutes, so it is renewed every <see cref="OfficialAccountOptions.TypingRenewal"/> until
     /// the turn has stored its answer, at most <see cref="OfficialAccountOptions.MaxTypingRenewals"/> times.
     /// </summary>
-    private async Task KeepTypingAsync(long inboxId, string openId)
+    private async Task KeepTypingAsync(long inboxId, string openId, long storedAt)
     {
         try
         {
             for (var round = 0; round <= _options.MaxTypingRenewals; round++)
             {
-                await StartTyping(openId);
+                if (await StartTyping(openId) && round == 0)
+                {
+                    WeSeek.Operations.ReplyInstruments.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
+                }
+
                 if (await _claims.WaitForTurnAsync(inboxId, _options.TypingRenewal, _stopping.Token))
                 {
                     return;
@@ -270,15 +274,17 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         }
     }
 
-    private async Task StartTyping(string openId)
+    private async Task<bool> StartTyping(string openId)
     {
         try
         {
             await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, CancellationToken.None);
+            return true;
         }
         catch (Exception ex) when (ex is WeChatApiException or HttpRequestException or OperationCanceledException)
         {
             // Typing is a courtesy (45080: no interaction in 30 s, 45081: already typing); never fail a callback for it.
+            return false;
         }
     }
 

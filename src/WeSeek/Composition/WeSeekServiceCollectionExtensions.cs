@@ -73,6 +73,8 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<ChatSendGate>();
         services.TryAddSingleton<QueueDepths>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueDepths>());
+        services.TryAddSingleton<GpuMemoryMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();

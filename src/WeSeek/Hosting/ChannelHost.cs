@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using WeSeek.Composition;
 using WeSeek.Logging;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace WeSeek.Hosting;
 
@@ -26,6 +27,13 @@ internal sealed partial class ChannelHost : IHostedService
         {
             await channel.StartAsync(_sink, cancellationToken);
             Log.Started(_logger, channel.Id.Value);
+
+            // Every channel's series exist from the start, at zero: a rate over "failed" reads 0, not "no data".
+            var id = WeSeekMetrics.Channel(channel.Id.Value);
+            WeSeekMetrics.Received.Add(0, id);
+            WeSeekMetrics.Sent.Add(0, id, new("mode", "api"));
+            WeSeekMetrics.SendFailures.Add(0, id, new("permanent", false));
+            WeSeekMetrics.SendFailures.Add(0, id, new("permanent", true));
         }
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
@@ -23,6 +24,7 @@ namespace WeSeek.Inference;
 internal sealed partial class ModelMiddleware : ITurnMiddleware
 {
     private readonly IChatClient _client;
+    private readonly ChannelRegistry _channels;
     private readonly IReplyStreamHub _stream;
     private readonly ITokenCounter _tokens;
     private readonly ModelOptions _options;
@@ -31,13 +33,14 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ChannelRegistry channels, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
     {
         _audit = audit;
         _time = time;
         // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
         // shown cannot be masked afterwards. The finished, checked answer is delivered either way.
         _live = !moderation.Value.Rewrites;
+        _channels = channels;
         _client = client;
         _stream = stream;
         _tokens = tokens;
@@ -77,6 +80,7 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         var message = turn.Message;
         var started = _time.GetTimestamp();
         var firstToken = true;
+        var firstTokenAfter = TimeSpan.Zero;
         // The GenAI semantic conventions' client span: "chat {model}", kind client.
         using var activity = WeSeekTelemetry.Source.StartActivity("chat", ActivityKind.Client);
         activity?.SetTag("gen_ai.operation.name", "chat");
@@ -87,7 +91,13 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             if (firstToken && update.Contents.Any(c => c is TextContent or TextReasoningContent))
             {
                 firstToken = false;
-                WeSeekMetrics.TimeToFirstToken.Record(_time.GetElapsedTime(started).TotalSeconds);
+                firstTokenAfter = _time.GetElapsedTime(started);
+                WeSeekMetrics.TimeToFirstToken.Record(firstTokenAfter.TotalSeconds);
+                if (_live && _channels.Find(message.Channel)?.Capabilities.Streaming == true)
+                {
+                    // A streaming page shows its first token where WeChat would show "对方正在输入".
+                    ReplyInstruments.RecordTyping(_time.GetUtcNow() - message.SentAt, message.Channel.Value);
+                }
             }
 
             foreach (var content in update.Contents)
@@ -126,9 +136,21 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             WeSeekMetrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
         }
 
+        if (usage?.CachedInputTokenCount is { } cached)
+        {
+            // Not a GenAI convention value: prompt tokens answered from a kept KV cache, a subset of "input".
+            WeSeekMetrics.TokenUsage.Record((int)cached, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
+        }
+
         if (usage?.OutputTokenCount is { } output)
         {
             WeSeekMetrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+            var decoding = _time.GetElapsedTime(started) - firstTokenAfter;
+            if (output > 1 && !firstToken && decoding > TimeSpan.Zero)
+            {
+                WeSeekMetrics.TimePerOutputToken.Record(decoding.TotalSeconds / (output - 1));
+                WeSeekMetrics.OutputSpeed.Record((output - 1) / decoding.TotalSeconds);
+            }
         }
 
         await AuditAsync(turn, options, modelId, usage, finish, answer.ToString(), _time.GetElapsedTime(started));

@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3011, 4007, 4115, 5005, 5013, 6005, 6102, 7002, 9006 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 4007, 4115, 5005, 5013, 6005, 6102, 7002, 9007 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -65,6 +65,7 @@ internal static class WeSeekEventId
     public const int HostStopped = 9003;
     public const int AccessDenied = 9004;
     public const int QueueDepthFailed = 9005;
+    public const int GpuFound = 9006;
 
     public const int ModerationHit = 6100;
     public const int ModerationServiceFailed = 6101;

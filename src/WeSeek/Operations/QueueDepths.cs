@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using WeSeek.Composition;
 using WeSeek.Storage;
 
 namespace WeSeek.Operations;
@@ -23,16 +24,21 @@ internal sealed partial class QueueDepths : BackgroundService
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     private readonly SqliteDatabase _database;
+    private readonly ChannelRegistry _channels;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueDepths> _logger;
+    // Its own meter, disposed with the host: a second host in the process (tests) must not leave a callback
+    // behind on a shared meter.
+    private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<QueueDepth> _current = [];
 
-    public QueueDepths(SqliteDatabase database, TimeProvider time, ILogger<QueueDepths> logger)
+    public QueueDepths(SqliteDatabase database, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
     {
         _database = database;
+        _channels = channels;
         _time = time;
         _logger = logger;
-        WeSeekMetrics.Meter.CreateObservableGauge(
+        _meter.CreateObservableGauge(
             "weseek.queue.depth",
             () => _current.Select(d => new Measurement<long>(d.Depth, new("queue", d.Queue), WeSeekMetrics.Channel(d.Channel))),
             "{message}",
@@ -59,14 +65,27 @@ internal sealed partial class QueueDepths : BackgroundService
             depths.Add(new QueueDepth(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
         }
 
-        // A queue that emptied reports 0 rather than vanishing from the scrape.
-        foreach (var gone in _current.Where(old => !depths.Any(d => d.Queue == old.Queue && d.Channel == old.Channel)))
+        // Every channel's queues, empty ones at 0, rather than series that come and go.
+        var known = _channels.All.Select(c => c.Id.Value).Concat(_current.Select(d => d.Channel)).Distinct(StringComparer.Ordinal);
+        foreach (var channel in known)
         {
-            depths.Add(gone with { Depth = 0 });
+            foreach (var queue in new[] { "inbox", "outbox" })
+            {
+                if (!depths.Any(d => d.Queue == queue && d.Channel == channel))
+                {
+                    depths.Add(new QueueDepth(queue, channel, 0));
+                }
+            }
         }
 
         _current = depths;
         return depths;
+    }
+
+    public override void Dispose()
+    {
+        _meter.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

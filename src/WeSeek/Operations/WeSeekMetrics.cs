@@ -57,5 +57,17 @@ internal static class WeSeekMetrics
     public static readonly Counter<long> PluginFailures = Meter.CreateCounter<long>(
         "weseek.plugins.failures", "{call}", "Plugin calls that threw or ran past Plugins:Timeout, by plugin and reason (error, timeout).");
 
+    public static readonly Histogram<double> LastReplyLatency = Meter.CreateHistogram(
+        "weseek.reply.last_chunk.latency", "s", "From the message being stored to the last reply of its turn delivered, by channel: the end-to-end time.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+
+    public static readonly Histogram<double> TimePerOutputToken = Meter.CreateHistogram(
+        "gen_ai.server.time_per_output_token", "s", "Decode time per output token after the first, as the client saw it.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] });
+
+    public static readonly Histogram<double> OutputSpeed = Meter.CreateHistogram(
+        "weseek.model.output_speed", "{token}/s", "Output tokens per second of one model call, after its first token.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] });
+
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }

@@ -205,6 +205,12 @@ internal sealed partial class OutboxSender : BackgroundService
             {
                 WeSeekMetrics.FirstReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
             }
+
+            // A turn stores all its replies at once, so none pending means this was its last.
+            if (!await _store.AnyPendingForAsync(message.InboxId, CancellationToken.None))
+            {
+                WeSeekMetrics.LastReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
+            }
             await AuditSentAsync(message, receipt.PlatformMessageId);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

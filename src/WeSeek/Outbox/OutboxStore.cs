@@ -58,6 +58,16 @@ internal sealed class OutboxStore
         return await command.ExecuteScalarAsync(cancellationToken) is "pending";
     }
 
+    /// <summary>Whether any reply to an inbound message still waits to be sent.</summary>
+    public async Task<bool> AnyPendingForAsync(long inboxId, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = $inbox AND state = 'pending');";
+        command.Parameters.AddWithValue("$inbox", inboxId);
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))! != 0;
+    }
+
     /// <summary>When the chat last got a message, if ever.</summary>
     public async Task<DateTimeOffset?> LastSentAtAsync(ChannelId channel, string account, string chatId, CancellationToken cancellationToken)
     {

@@ -1,0 +1,162 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace WeSeek.Operations;
+
+/// <summary>One GPU's memory as NVML reports it.</summary>
+/// <param name="Index">The device index (as <c>nvidia-smi</c> numbers it).</param>
+/// <param name="Name">The product name.</param>
+/// <param name="UsedBytes">Memory in use, by every process.</param>
+/// <param name="TotalBytes">The card's memory.</param>
+public sealed record GpuMemory(int Index, string Name, ulong UsedBytes, ulong TotalBytes);
+
+/// <summary>
+/// GPU memory through NVML (the NVIDIA driver's management library), exported as the OpenTelemetry hardware
+/// conventions' <c>hw.gpu.memory.usage</c> and <c>hw.gpu.memory.limit</c> (bytes, by <c>hw.id</c> and
+/// <c>hw.name</c>). Without an NVIDIA driver the instruments are never created: a machine without a GPU shows
+/// no GPU series rather than zeros.
+/// </summary>
+/// <remarks>
+/// NVML is called directly: the few functions needed are a stable C API, and no maintained NuGet package binds
+/// them for .NET. The library is looked up at start-up (<c>libnvidia-ml.so.1</c>, <c>nvml.dll</c>).
+/// </remarks>
+internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
+{
+    private const string Library = "nvidia-ml";
+    private const int Success = 0;
+
+    private readonly ILogger<GpuMemoryMetrics> _logger;
+    private Meter? _meter;
+
+    static GpuMemoryMetrics() => NativeLibrary.SetDllImportResolver(typeof(GpuMemoryMetrics).Assembly, Resolve);
+
+    public GpuMemoryMetrics(ILogger<GpuMemoryMetrics> logger)
+    {
+        _logger = logger;
+    }
+
+    /// <summary>True once NVML answered and found at least one GPU.</summary>
+    public bool Available { get; private set; }
+
+    /// <summary>Every GPU's memory now; empty without NVML.</summary>
+    public IReadOnlyList<GpuMemory> Read()
+    {
+        if (!Available || NativeMethods.nvmlDeviceGetCount_v2(out var count) != Success)
+        {
+            return [];
+        }
+
+        var gpus = new List<GpuMemory>((int)count);
+        var name = new byte[96];
+        for (uint i = 0; i < count; i++)
+        {
+            if (NativeMethods.nvmlDeviceGetHandleByIndex_v2(i, out var device) != Success
+                || NativeMethods.nvmlDeviceGetMemoryInfo(device, out var memory) != Success)
+            {
+                continue;
+            }
+
+            var label = NativeMethods.nvmlDeviceGetName(device, name, (uint)name.Length) == Success
+                ? Encoding.UTF8.GetString(name, 0, Math.Max(0, Array.IndexOf(name, (byte)0))) : "GPU";
+            gpus.Add(new GpuMemory((int)i, label, memory.Used, memory.Total));
+        }
+
+        return gpus;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (NativeMethods.nvmlInit_v2() != Success || NativeMethods.nvmlDeviceGetCount_v2(out var count) != Success || count == 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            Available = true;
+            _meter = new Meter("WeSeek");
+            _meter.CreateObservableGauge("hw.gpu.memory.usage", () => Measure(g => (long)g.UsedBytes), "By", "GPU memory in use (NVML), by device.");
+            _meter.CreateObservableGauge("hw.gpu.memory.limit", () => Measure(g => (long)g.TotalBytes), "By", "GPU memory size (NVML), by device.");
+            Log.Found(_logger, (int)count);
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            // No NVIDIA driver: no GPU series.
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _meter?.Dispose();
+        if (Available)
+        {
+            Available = false;
+            _ = NativeMethods.nvmlShutdown();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _meter?.Dispose();
+
+    private IEnumerable<Measurement<long>> Measure(Func<GpuMemory, long> value) =>
+        Read().Select(g => new Measurement<long>(value(g), new("hw.id", g.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("hw.name", g.Name)));
+
+    private static IntPtr Resolve(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path)
+    {
+        if (name != Library)
+        {
+            return IntPtr.Zero;
+        }
+
+        foreach (var candidate in OperatingSystem.IsWindows() ? ["nvml.dll"] : new[] { "libnvidia-ml.so.1", "libnvidia-ml.so" })
+        {
+            if (NativeLibrary.TryLoad(candidate, assembly, path, out var handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct NvmlMemory
+    {
+        public ulong Total;
+        public ulong Free;
+        public ulong Used;
+    }
+
+    private static partial class NativeMethods
+    {
+        [DllImport(Library)]
+        public static extern int nvmlInit_v2();
+
+        [DllImport(Library)]
+        public static extern int nvmlShutdown();
+
+        [DllImport(Library)]
+        public static extern int nvmlDeviceGetCount_v2(out uint count);
+
+        [DllImport(Library)]
+        public static extern int nvmlDeviceGetHandleByIndex_v2(uint index, out IntPtr device);
+
+        [DllImport(Library)]
+        public static extern int nvmlDeviceGetMemoryInfo(IntPtr device, out NvmlMemory memory);
+
+        [DllImport(Library)]
+        public static extern int nvmlDeviceGetName(IntPtr device, [Out] byte[] name, uint length);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Logging.WeSeekEventId.GpuFound, LogLevel.Information, "NVML found {Count} GPU(s): their memory is exported as hw.gpu.memory.usage and hw.gpu.memory.limit")]
+        public static partial void Found(ILogger logger, int count);
+    }
+}
