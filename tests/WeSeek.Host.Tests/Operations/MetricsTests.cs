@@ -68,6 +68,7 @@ public sealed class MetricsTests
         var metrics = await ScrapeUntilAsync(http, required);
 
         var samples = PrometheusText.Parse(metrics);
+        TestContext.Current.TestOutputHelper?.WriteLine(string.Join(" ", samples.Select(s => s.Name).Where(n => !n.EndsWith("_bucket", StringComparison.Ordinal)).Distinct()));
         var tokenTypes = samples.Where(s => s.Name == "gen_ai_client_token_usage_count").Select(s => s.Labels["gen_ai_token_type"]).ToHashSet();
         Assert.Superset(new HashSet<string> { "input", "output", "cached_input" }, tokenTypes);
         Assert.Contains(samples, s => s.Name == "weseek_messages_send_failures_total" && s.Labels["channel"] == "webchat" && s.Value == 0);
