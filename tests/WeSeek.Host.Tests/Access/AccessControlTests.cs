@@ -53,6 +53,48 @@ public sealed class AccessControlTests
         }
     }
 
+    [Fact]
+    public async Task LoopbackAlias_OutsideTheList_Refused_ListedAddressServed()
+    {
+        using var data = new TempDirectory();
+        // The host listens on 127.0.0.1; the list admits that address alone.
+        await using var app = await WebChatEndToEndTests.StartAsync(data, null, "--Access:Groups:webchat:Allow:0=127.0.0.1");
+        var port = WebChatEndToEndTests.BaseAddress(app).Port;
+        using var listed = From("127.0.0.1", port);
+        using var alias = From("127.0.0.2", port);
+
+        var served = await listed.GetAsync("/", TestContext.Current.CancellationToken);
+        var refused = await alias.GetAsync("/", TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+    }
+
+    /// <summary>A client that connects to the host on 127.0.0.1 from <paramref name="source"/>, a loopback
+    /// alias (Linux answers all of 127.0.0.0/8 on lo), so the host sees that address.</summary>
+    private static HttpClient From(string source, int port)
+    {
+        var handler = new System.Net.Http.SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new IPEndPoint(IPAddress.Parse(source), 0));
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        return new HttpClient(handler, disposeHandler: true) { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
     [Theory]
     [InlineData("::ffff:10.1.2.3", true)]
     [InlineData("10.1.2.3", true)]
