@@ -1,5 +1,3 @@
-using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
 using WeSeek.Messaging;
@@ -14,12 +12,6 @@ namespace WeSeek.Channels.OfficialAccount;
 internal sealed partial class OfficialAccountApiClient
 {
     public const string HttpClientName = "WeSeek.OfficialAccount";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        // Raw UTF-8 for Chinese text, not \uXXXX escapes (WeChat's 40033 "不合法的请求字符").
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
 
     private readonly IHttpClientFactory _http;
     private readonly IAccessTokenCache _tokens;
@@ -49,28 +41,14 @@ internal sealed partial class OfficialAccountApiClient
     public Task<MediaContent> DownloadMediaAsync(Uri baseUrl, OfficialAccountSettings account, string mediaId, long maxBytes, CancellationToken cancellationToken) =>
         WeChatApi.DownloadMediaAsync(_http.CreateClient(HttpClientName), _tokens, account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), baseUrl, mediaId, maxBytes, cancellationToken);
 
-    private async Task CallAsync(Uri baseUrl, OfficialAccountSettings account, string path, object body, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var token = await _tokens.GetAsync(account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), cancellationToken);
-            try
-            {
-                await PostAsync(new Uri(baseUrl, $"{path}?access_token={Uri.EscapeDataString(token)}"), body, cancellationToken);
-                return;
-            }
-            catch (WeChatApiException ex) when (ex.IsTokenError && attempt == 0)
-            {
-                _tokens.Invalidate(account.AppId, token);
-            }
-        }
-    }
+    private Task CallAsync(Uri baseUrl, OfficialAccountSettings account, string path, object body, CancellationToken cancellationToken) =>
+        WeChatApi.PostWithTokenAsync(_http.CreateClient(HttpClientName), _tokens, account.AppId, ct => FetchTokenAsync(baseUrl, account, ct), baseUrl, path, body, cancellationToken);
 
     private async Task<AccessToken> FetchTokenAsync(Uri baseUrl, OfficialAccountSettings account, CancellationToken cancellationToken)
     {
         // stable_token, not the classic token call: repeated calls return the same token, so several callers
         // (or instances) cannot knock each other's token out (protocols.md §1.8).
-        var reply = await PostAsync(new Uri(baseUrl, "cgi-bin/stable_token"), new { grant_type = "client_credential", appid = account.AppId, secret = account.AppSecret, force_refresh = false }, cancellationToken);
+        var reply = await WeChatApi.PostAsync(_http.CreateClient(HttpClientName), new Uri(baseUrl, "cgi-bin/stable_token"), new { grant_type = "client_credential", appid = account.AppId, secret = account.AppSecret, force_refresh = false }, cancellationToken);
         if (reply.AccessToken is not { Length: > 0 } value)
         {
             throw new WeChatApiException(-1, "stable_token returned no access_token");
@@ -78,20 +56,6 @@ internal sealed partial class OfficialAccountApiClient
 
         Log.TokenRefreshed(_logger, account.AppId, reply.ExpiresIn);
         return new AccessToken(value, _time.GetUtcNow().AddSeconds(reply.ExpiresIn > 0 ? reply.ExpiresIn : 7200));
-    }
-
-    private async Task<WeChatApiReply> PostAsync(Uri url, object body, CancellationToken cancellationToken)
-    {
-        var client = _http.CreateClient(HttpClientName);
-        using var response = await client.PostAsJsonAsync(url, body, Json, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
-        if (reply.ErrCode != 0)
-        {
-            throw new WeChatApiException(reply.ErrCode, reply.ErrMsg);
-        }
-
-        return reply;
     }
 
     private static partial class Log

@@ -1,13 +1,58 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using WeSeek.Messaging;
 
 namespace WeSeek.Channels.WeChat;
 
-/// <summary>What the 公众号 and 企业微信 APIs share: the JSON reply shape and <c>cgi-bin/media/get</c>, which
-/// both serve at the same path with the same errors. Static and thread-safe.</summary>
+/// <summary>What the 公众号 and 企业微信 APIs share: JSON calls with errcode/errmsg replies, the retry once with
+/// a fresh access token, and <c>cgi-bin/media/get</c>, which both serve at the same path with the same errors.
+/// Static and thread-safe.</summary>
 internal static class WeChatApi
 {
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        // Raw UTF-8 for Chinese text, not \uXXXX escapes (WeChat's 40033 "不合法的请求字符").
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>POSTs <paramref name="body"/> as JSON; throws <see cref="WeChatApiException"/> for a non-zero errcode.</summary>
+    public static async Task<WeChatApiReply> PostAsync(HttpClient client, Uri url, object body, CancellationToken cancellationToken)
+    {
+        using var response = await client.PostAsJsonAsync(url, body, Json, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
+        if (reply.ErrCode != 0)
+        {
+            throw new WeChatApiException(reply.ErrCode, reply.ErrMsg);
+        }
+
+        return reply;
+    }
+
+    /// <summary>
+    /// POSTs to <paramref name="path"/> with the access token from <paramref name="tokens"/>; a call refused for
+    /// its token (40001/40014/42001) invalidates that token and is retried once with a fresh one.
+    /// </summary>
+    public static async Task PostWithTokenAsync(
+        HttpClient client, IAccessTokenCache tokens, string tokenKey, Func<CancellationToken, Task<AccessToken>> refresh,
+        Uri baseUrl, string path, object body, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var token = await tokens.GetAsync(tokenKey, refresh, cancellationToken);
+            try
+            {
+                await PostAsync(client, new Uri(baseUrl, $"{path}?access_token={Uri.EscapeDataString(token)}"), body, cancellationToken);
+                return;
+            }
+            catch (WeChatApiException ex) when (ex.IsTokenError && attempt == 0)
+            {
+                tokens.Invalidate(tokenKey, token);
+            }
+        }
+    }
+
     /// <summary>
     /// Downloads a temporary media file (<c>cgi-bin/media/get</c>) at most <paramref name="maxBytes"/> long.
     /// Errors come back as JSON instead of the file; a token error invalidates the token in

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
 using WeSeek.Messaging;
@@ -16,12 +15,6 @@ namespace WeSeek.Channels.WeCom;
 internal sealed partial class WeComApiClient
 {
     public const string HttpClientName = "WeSeek.WeCom";
-
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        // Raw UTF-8 for Chinese text, not \uXXXX escapes, as the 公众号 client does.
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
 
     private readonly IHttpClientFactory _http;
     private readonly IAccessTokenCache _tokens;
@@ -57,19 +50,8 @@ internal sealed partial class WeComApiClient
             body["duplicate_check_interval"] = duplicateCheckSeconds;
         }
 
-        for (var attempt = 0; ; attempt++)
-        {
-            var token = await _tokens.GetAsync(TokenKey(app), ct => FetchTokenAsync(baseUrl, app, ct), cancellationToken);
-            try
-            {
-                await PostAsync(new Uri(baseUrl, $"cgi-bin/message/send?access_token={Uri.EscapeDataString(token)}"), body, cancellationToken);
-                return;
-            }
-            catch (WeChatApiException ex) when (ex.IsTokenError && attempt == 0)
-            {
-                _tokens.Invalidate(TokenKey(app), token);
-            }
-        }
+        await WeChatApi.PostWithTokenAsync(
+            _http.CreateClient(HttpClientName), _tokens, TokenKey(app), ct => FetchTokenAsync(baseUrl, app, ct), baseUrl, "cgi-bin/message/send", body, cancellationToken);
     }
 
     /// <summary>Downloads a temporary media file (<c>cgi-bin/media/get</c>, the 公众号's path and errors; WeCom
@@ -99,18 +81,6 @@ internal sealed partial class WeComApiClient
 
         Log.TokenRefreshed(_logger, app.CorpId, app.AgentId, reply.ExpiresIn);
         return new AccessToken(value, _time.GetUtcNow().AddSeconds(reply.ExpiresIn > 0 ? reply.ExpiresIn : 7200));
-    }
-
-    private async Task PostAsync(Uri url, object body, CancellationToken cancellationToken)
-    {
-        var client = _http.CreateClient(HttpClientName);
-        using var response = await client.PostAsJsonAsync(url, body, Json, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var reply = await response.Content.ReadFromJsonAsync<WeChatApiReply>(cancellationToken) ?? new WeChatApiReply();
-        if (reply.ErrCode != 0)
-        {
-            throw new WeChatApiException(reply.ErrCode, reply.ErrMsg);
-        }
     }
 
     private static partial class Log
