@@ -29,6 +29,10 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     private Task _forward = Task.CompletedTask;
     private IInboundSink? _sink;
     private int _connectionCount;
+    private long _ignoredGroupMessages;
+
+    // Groups already logged as not allowed: logged once each, so a busy group off the list does not flood the log.
+    private readonly ConcurrentDictionary<string, byte> _ignoredGroups = new(StringComparer.Ordinal);
 
     public OneBotChannel(OneBotOptions options, IChannelStateStore store, TimeProvider time, ILogger logger)
     {
@@ -53,6 +57,9 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
     /// <summary>Connections opened so far (reverse and forward); for the console and tests.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
+
+    /// <summary>Group messages dropped because their group is not on <see cref="OneBotOptions.AllowedGroups"/>.</summary>
+    public long IgnoredGroupMessages => Interlocked.Read(ref _ignoredGroupMessages);
 
     public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
     {
@@ -193,13 +200,27 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         }
     }
 
+    private bool GroupAllowed(string groupId) =>
+        _options.AllowedGroups.Count == 0 || _options.AllowedGroups.Contains(groupId, StringComparer.Ordinal);
+
     private async Task AcceptAsync(JsonElement frame, CancellationToken cancellationToken)
     {
         var selfId = _options.SelfId
             ?? (frame.TryGetProperty("self", out var self) ? OneBotMessageMapper.Str(self, "user_id") : null);
-        if (OneBotMessageMapper.ToInbound(Id, frame, selfId, _options.GroupPrefix, _time.GetUtcNow()) is not { } mapped)
+        if (OneBotMessageMapper.ToInbound(Id, frame, selfId, _options.GroupPrefix, _time.GetUtcNow(), _options.GroupKeywords) is not { } mapped)
         {
             Log.Ignored(_logger, "message", OneBotMessageMapper.Str(frame, "detail_type") ?? "");
+            return;
+        }
+
+        if (mapped.Message.IsGroup && !GroupAllowed(mapped.Message.ChatId))
+        {
+            Interlocked.Increment(ref _ignoredGroupMessages);
+            if (_ignoredGroups.Count < MaxRemembered && _ignoredGroups.TryAdd(mapped.Message.ChatId, 0))
+            {
+                Log.GroupNotAllowed(_logger, mapped.Message.ChatId);
+            }
+
             return;
         }
 
@@ -363,6 +384,9 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
         [LoggerMessage(ChannelEventId.OneBotSendFailed, LogLevel.Warning, "OneBot: send_message for outbox message {OutboxId} failed: {Reason}")]
         public static partial void SendFailed(ILogger logger, long outboxId, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotGroupNotAllowed, LogLevel.Debug, "OneBot: group {GroupId} is not on OneBot:AllowedGroups; its messages are dropped (logged once)")]
+        public static partial void GroupNotAllowed(ILogger logger, string groupId);
 
         [LoggerMessage(ChannelEventId.OneBotConnectFailed, LogLevel.Warning, "OneBot: connecting to {Url} failed: {Reason}")]
         public static partial void ConnectFailed(ILogger logger, string url, string reason);

@@ -43,6 +43,17 @@ public sealed class OneBotOptions
     [MaxLength(32)]
     public string GroupPrefix { get; set; } = "/ai";
 
+    /// <summary>A group message containing any of these words (case-insensitive) is answered too, whole, with
+    /// the keyword kept (it is part of the question). Default none: keywords fire on ordinary chatter, so an
+    /// operator opts in per deployment (<c>OneBot:GroupKeywords:0=翻译</c>).</summary>
+    public IList<string> GroupKeywords { get; set; } = [];
+
+    /// <summary>The groups (<c>group_id</c>, e.g. <c>123@chatroom</c>) the bot serves. Default empty: every group
+    /// the account is in. When not empty, messages from any other group are dropped before the inbox (not
+    /// stored, not answered, not part of any context); the first from each such group is logged at Debug and
+    /// all are counted in <c>OneBotChannel.IgnoredGroupMessages</c>.</summary>
+    public IList<string> AllowedGroups { get; set; } = [];
+
     /// <summary>Longest text of one message, in characters. Default 2,000.</summary>
     [Range(100, 10_000)]
     public int MaxTextLength { get; set; } = 2000;

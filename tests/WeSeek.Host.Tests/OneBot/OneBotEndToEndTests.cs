@@ -109,6 +109,27 @@ public sealed class OneBotEndToEndTests
     }
 
     [Fact]
+    public async Task AllowList_GroupOffTheListIsDroppedAndCounted_GroupOnItIsAnswered()
+    {
+        await using var env = await Env.StartAsync("--OneBot:AllowedGroups:0=ok@chatroom", "--OneBot:GroupKeywords:0=翻译");
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("other@chatroom", "wxid_kim", "al-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text("你好"));
+        await impl.SendGroupMessageAsync("other@chatroom", "wxid_kim", "al-2", FakeOneBotImplementation.Text("/ai 在吗"));
+        await impl.SendGroupMessageAsync("ok@chatroom", "wxid_lee", "al-3", FakeOneBotImplementation.Text("翻译 apple"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.Equal("ok@chatroom", impl.Actions[0]["params"]!["group_id"]!.GetValue<string>());
+        Assert.Equal("答：翻译 apple", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
+        Assert.Equal(2, env.Channel.IgnoredGroupMessages);
+        var call = Assert.Single(env.Model.Calls);
+        Assert.DoesNotContain(call, m => m.Text.Contains("在吗", StringComparison.Ordinal));
+        // Private chats are not groups: the allow-list does not apply to them.
+        await impl.SendPrivateMessageAsync("wxid_kim", "al-4", "私聊");
+        await WaitUntilAsync(() => impl.Actions.Count == 2);
+    }
+
+    [Fact]
     public async Task DuplicateMessageId_IsAnsweredOnce()
     {
         await using var env = await Env.StartAsync();
