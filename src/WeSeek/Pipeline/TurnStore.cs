@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using WeSeek.Composition;
+using WeSeek.Conversations;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
@@ -26,9 +27,11 @@ internal sealed class TurnStore
     private readonly TimeProvider _time;
     private readonly TurnCompletions _completions;
     private readonly RecordCipher _cipher;
+    private readonly GroupWindow _groups;
 
-    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions)
+    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions, GroupWindow groups)
     {
+        _groups = groups;
         _database = database;
         _cipher = cipher;
         _time = time;
@@ -139,6 +142,8 @@ internal sealed class TurnStore
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
+        // A group's unanswered chatter is kept only as long as a window may show it.
+        await _groups.PruneAsync(connection, transaction, turn.Message, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         _completions.Complete(turn.InboxId);
     }
