@@ -105,6 +105,8 @@ public sealed class OneBotEndToEndTests
         Assert.Equal("g-5", segments[0]!["data"]!["message_id"]!.GetValue<string>());
         var call = Assert.Single(env.Model.Calls);
         Assert.Equal("一加一", ScriptedChatClient.UserText(call.Last(m => m.Role == ChatRole.User).Text));
+        // The messages before it are the group's recent window, attributed by user id.
+        Assert.Contains("[wxid_dan] 大家好，今天开会\n[wxid_dan] @someone 你好@wxid_other", call.Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
         Assert.Single(impl.Actions);
     }
 
@@ -127,6 +129,24 @@ public sealed class OneBotEndToEndTests
         // Private chats are not groups: the allow-list does not apply to them.
         await impl.SendPrivateMessageAsync("wxid_kim", "al-4", "私聊");
         await WaitUntilAsync(() => impl.Actions.Count == 2);
+    }
+
+    [Fact]
+    public async Task GroupBurst_MentionThenTheQuestion_IsOneAnswerQuotingTheFirstMessage()
+    {
+        // A window wide enough that the two sends below always fall inside it, however loaded the machine.
+        await using var env = await Env.StartAsync("--Dispatcher:GroupBurstWindow=00:00:03");
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId));
+        await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-2", FakeOneBotImplementation.Text("这段代码为什么报错"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
+        Assert.Equal("b-1", segments[0]!["data"]!["message_id"]!.GetValue<string>());
+        Assert.Equal("wxid_max", segments[1]!["data"]!["user_id"]!.GetValue<string>());
+        Assert.Equal("答：你好\n这段代码为什么报错", segments[2]!["data"]!["text"]!.GetValue<string>().Trim());
+        Assert.Single(env.Model.Calls);
     }
 
     [Fact]
