@@ -235,6 +235,112 @@ public sealed class OneBotEndToEndTests
     }
 
     [Fact]
+    public async Task EventsWithoutSelf_TheBotAsksGetSelfInfoAfterMetaConnect_AndRecognisesItsMention()
+    {
+        await using var env = await Env.StartAsync();
+        var impl = await FakeOneBotImplementation.ConnectAsync(env.BaseAddress, Token);
+        await using var _ = impl;
+        impl.OmitSelf = true;
+
+        await WaitUntilAsync(() => impl.Requests.Any(r => r["action"]!.GetValue<string>() == "get_self_info"));
+        var request = impl.Requests.First(r => r["action"]!.GetValue<string>() == "get_self_info");
+        Assert.StartsWith("weseek-", request["echo"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(request["params"]!.AsObject());
+        // Its id comes only from the answer: a mention of it in an event without self, sent after it, triggers.
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        await impl.SendGroupMessageAsync("self@chatroom", "wxid_nia", "s-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text(" 你好吗"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.Equal("答：你好吗", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
+    }
+
+    [Fact]
+    public async Task ConfiguredSelfId_IsNotAskedFor()
+    {
+        await using var env = await Env.StartAsync("--OneBot:SelfId=" + FakeOneBotImplementation.SelfId);
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendPrivateMessageAsync("wxid_oz", "c-1", "你好");
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.DoesNotContain(impl.Requests, r => r["action"]!.GetValue<string>() == "get_self_info");
+    }
+
+    [Fact]
+    public async Task Actions_AreMatchedByEchoNotOrder_WhenAnswersComeBackReversed()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        impl.HoldNextAnswers(2);
+
+        var status = env.Channel.GetStatusAsync(CancellationToken.None);
+        await WaitUntilAsync(() => impl.HeldCount == 1);
+        var send = env.Channel.SendAsync(new OutboundMessage(1, env.Channel.Id, FakeOneBotImplementation.SelfId, "wxid_pat", "hi", 1, 0), CancellationToken.None);
+        await WaitUntilAsync(() => impl.HeldCount == 2);
+        await impl.ReleaseHeldInReverseAsync();
+
+        var answered = await status;
+        Assert.True(answered is { Connected: true, Responded: true, Good: true, Online: true, Impl: "fake" }, answered.ToString());
+        Assert.StartsWith("sent-", (await send).PlatformMessageId, StringComparison.Ordinal);
+        Assert.Equal(["get_self_info", "get_status", "send_message"], impl.Requests.Select(r => r["action"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task GetStatus_WithoutAnswer_TimesOutAsNotResponding_AndHealthSaysSo()
+    {
+        await using var env = await Env.StartAsync("--OneBot:ActionTimeout=00:00:00.300");
+        using var http = TestHttp.CreateClient(env.BaseAddress);
+        var cancel = TestContext.Current.CancellationToken;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/channels", cancel)).StatusCode);
+
+        await using var impl = await env.ConnectAsync();
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        Assert.Equal("Healthy", await http.GetStringAsync("/health/channels", cancel));
+
+        // The WeChat login expired: degraded (still 200, as ASP.NET Core maps Degraded), not unhealthy.
+        impl.Online = false;
+        Assert.Equal("Degraded", await http.GetStringAsync("/health/channels", cancel));
+
+        impl.IgnoreNextActions(1, anyAction: true);
+        var status = await env.Channel.GetStatusAsync(CancellationToken.None);
+        Assert.True(status.Connected);
+        Assert.False(status.Responded);
+        Assert.True(env.Channel.IsConnected);
+    }
+
+    [Fact]
+    public async Task StatusUpdateEvent_IsKept()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendStatusUpdateAsync(good: true, online: false);
+
+        await WaitUntilAsync(() => env.Channel.LastStatus is not null);
+        Assert.True(env.Channel.LastStatus!.Good);
+        Assert.False(env.Channel.LastStatus.Online);
+    }
+
+    [Fact]
+    public async Task ReverseMode_ImplementationReconnects_AndTheNewConnectionIsAnswered()
+    {
+        await using var env = await Env.StartAsync();
+        var first = await env.ConnectAsync();
+        await first.SendPrivateMessageAsync("wxid_quin", "r-1", "第一次");
+        await WaitUntilAsync(() => first.Actions.Count == 1);
+        await first.DisposeAsync();
+        await WaitUntilAsync(() => !env.Channel.IsConnected);
+
+        await using var second = await env.ConnectAsync();
+        await second.SendPrivateMessageAsync("wxid_quin", "r-2", "重连后");
+
+        await WaitUntilAsync(() => second.Actions.Count == 1);
+        Assert.Equal("答：重连后", second.Actions[0]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
+        Assert.Equal(2, env.Channel.Connections);
+    }
+
+    [Fact]
     public async Task MissingAccessToken_StopsStartUpNamingTheKey()
     {
         using var data = new TempDirectory();
