@@ -26,15 +26,17 @@ public sealed class OneBotOptions
     /// it anyone who reaches the endpoint could speak as WeChat users.</summary>
     public string? AccessToken { get; set; }
 
-    /// <summary>The bot's own user id (wxid, QQ number). Optional: by default it is taken from each event's
-    /// <c>self.user_id</c>; set it when the implementation leaves <c>self</c> out.</summary>
+    /// <summary>The bot's own user id (wxid, QQ number), which a group mention must name. Optional: by default
+    /// it is taken from each event's <c>self.user_id</c>, or, for events without <c>self</c>, from the answer to
+    /// <c>get_self_info</c>, asked after every <c>meta.connect</c>. Set, it is used as is and never asked for.</summary>
     public string? SelfId { get; set; }
 
     /// <summary>The implementation's WebSocket URL in Forward mode (<c>ws://127.0.0.1:8000/</c>).</summary>
     public Uri? ForwardUrl { get; set; }
 
-    /// <summary>How long an action (<c>send_message</c>) may wait for its response. Default 10 s; after that the
-    /// send fails and the outbox retries it.</summary>
+    /// <summary>How long an action (<c>send_message</c>, <c>get_self_info</c>, <c>get_status</c>) may wait for
+    /// its response. Default 10 s; after that a send fails and the outbox retries it, and a status reads as not
+    /// responding.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan ActionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
