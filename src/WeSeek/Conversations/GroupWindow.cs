@@ -50,6 +50,8 @@ internal sealed class GroupWindow
         command.CommandText = """
             SELECT id, sender_id, text, key_id, external_id FROM inbox
             WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1 AND id < $id
+              AND id >= COALESCE((SELECT id FROM inbox WHERE channel = $channel AND chat_id = $chat AND id < $id
+                                  ORDER BY id DESC LIMIT 1 OFFSET $scan), 0)
               AND received_at >= $since AND NOT (conversation = $conversation AND kind <> 'Other')
               AND length(text) > 0
             ORDER BY id DESC
@@ -62,6 +64,9 @@ internal sealed class GroupWindow
         command.Parameters.AddWithValue("$since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$conversation", conversation);
         command.Parameters.AddWithValue("$limit", options.GroupWindowMessages);
+        // Only the group's latest messages are looked at, however long its history: enough for the window
+        // even when the asker's own questions (in their history already) are many of them.
+        command.Parameters.AddWithValue("$scan", (4 * options.GroupWindowMessages) + 64);
         var lines = new List<GroupLine>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -121,7 +126,8 @@ internal sealed class GroupWindow
     /// Erases (in <paramref name="transaction"/>) the bodies of this group's unanswered messages that no window
     /// can show any more: older than the age limit, or with <see cref="ContextOptions.GroupWindowMessages"/>
     /// group messages after them before the oldest question still waiting (whose window must stay whole).
-    /// The rows stay, so a re-delivered message is still recognised as a duplicate.
+    /// The rows stay, so a re-delivered message is still recognised as a duplicate. Indexed (inbox_group_chatter,
+    /// inbox_pending, inbox_chat) so that the work is bounded by the window, not by the group's history.
     /// </summary>
     public async Task PruneAsync(SqliteConnection connection, SqliteTransaction transaction, InboundMessage message, CancellationToken cancellationToken)
     {
@@ -134,13 +140,14 @@ internal sealed class GroupWindow
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            UPDATE inbox SET text = '', key_id = NULL
+            UPDATE inbox INDEXED BY inbox_group_chatter SET text = '', key_id = NULL
             WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1 AND kind = 'Other'
               AND state <> 'pending' AND length(text) > 0
               AND (received_at < $since OR id <= COALESCE(
                 (SELECT id FROM inbox WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1
-                   AND id < COALESCE((SELECT MIN(id) FROM inbox WHERE channel = $channel AND chat_id = $chat AND account = $account
-                                        AND is_group = 1 AND state = 'pending' AND kind <> 'Other'), 9223372036854775807)
+                   AND id < COALESCE((SELECT MIN(id) FROM inbox INDEXED BY inbox_pending
+                                      WHERE state = 'pending' AND channel = $channel AND chat_id = $chat AND account = $account
+                                        AND is_group = 1 AND kind <> 'Other'), 9223372036854775807)
                  ORDER BY id DESC LIMIT 1 OFFSET $keep), -1));
             """;
         command.Parameters.AddWithValue("$channel", message.Channel.Value);
