@@ -38,8 +38,8 @@ public sealed class ContextOptions
     public TimeSpan GroupWindowMaxAge { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>Most tokens the group window takes of the prompt (counted inside <see cref="MaxTokens"/>, so
-    /// history compacts to make room); the oldest lines are left out first. Default 1,024: a quarter of the
-    /// default window, leaving the asker's own thread the larger share.</summary>
+    /// history compacts to make room), and never more than half of it; the oldest lines are left out first.
+    /// Default 1,024: a quarter of the default window, leaving the asker's own thread the larger share.</summary>
     [Range(64, 262_144)]
     public int GroupWindowMaxTokens { get; set; } = 1024;
 
