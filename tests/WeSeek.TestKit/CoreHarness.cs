@@ -60,6 +60,8 @@ public sealed class CoreHarness : IAsyncDisposable
             ["Storage:DataDirectory"] = dataDirectory ?? owned!.Path,
             ["Context:IncludeCurrentTime"] = "false",
             ["Dispatcher:RetryDelay"] = "00:00:01",
+            // Virtual time does not move by itself: group questions would wait for a test to advance it.
+            ["Dispatcher:GroupBurstWindow"] = "00:00:00",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

@@ -28,21 +28,29 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     public const string SelfId = "wxid_bot";
 
     private readonly List<JsonObject> _actions = [];
+    private readonly List<JsonObject> _requests = [];
     private readonly List<string> _errors = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private WebApplication? _server;
     private WebSocket? _socket;
     private Task _reader = Task.CompletedTask;
+    private readonly List<JsonObject> _held = [];
+    private int _holdNext;
+    private int _answersSent;
     private int _failNext;
     private int _ignoreNext;
+    private volatile bool _ignoreAny;
     private int _connections;
     private long _sequence;
 
     private FakeOneBotImplementation() { }
 
-    /// <summary>Action requests received, in order.</summary>
+    /// <summary><c>send_message</c> requests received, in order.</summary>
     public IReadOnlyList<JsonObject> Actions { get { lock (_actions) { return [.. _actions]; } } }
+
+    /// <summary>Every action request received (<c>get_self_info</c>, <c>get_status</c>, …), in order.</summary>
+    public IReadOnlyList<JsonObject> Requests { get { lock (_actions) { return [.. _requests]; } } }
 
     /// <summary>Requests that broke the protocol (no echo, not JSON).</summary>
     public IReadOnlyList<string> ProtocolErrors { get { lock (_errors) { return [.. _errors]; } } }
@@ -59,11 +67,58 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     /// <summary>True while a WebSocket is open.</summary>
     public bool IsConnected => _socket?.State == WebSocketState.Open;
 
-    /// <summary>The next <paramref name="count"/> actions are answered <c>status: failed</c>, retcode 34001.</summary>
+    /// <summary>The next <paramref name="count"/> <c>send_message</c>s are answered <c>status: failed</c>, retcode 34001.</summary>
     public void FailNextActions(int count) => Interlocked.Exchange(ref _failNext, count);
 
-    /// <summary>The next <paramref name="count"/> actions are recorded and never answered.</summary>
-    public void IgnoreNextActions(int count) => Interlocked.Exchange(ref _ignoreNext, count);
+    /// <summary>The next <paramref name="count"/> <c>send_message</c>s (or, when <paramref name="anyAction"/>, actions
+    /// of any kind) are recorded and never answered.</summary>
+    public void IgnoreNextActions(int count, bool anyAction = false)
+    {
+        _ignoreAny = anyAction;
+        Interlocked.Exchange(ref _ignoreNext, count);
+    }
+
+    /// <summary>Message events leave out <c>self</c> (the spec allows it when an implementation serves one bot):
+    /// WeSeek then has to learn its own id by <c>get_self_info</c>.</summary>
+    public bool OmitSelf { get; set; }
+
+    /// <summary>Whether the account is online, as <c>get_status</c> reports it. Default true.</summary>
+    public bool Online { get; set; } = true;
+
+    /// <summary>The next <paramref name="count"/> answers are held until <see cref="ReleaseHeldInReverseAsync"/>.</summary>
+    public void HoldNextAnswers(int count) => Interlocked.Exchange(ref _holdNext, count);
+
+    /// <summary>Answers sent so far (held ones once released).</summary>
+    public int AnswersSent => Volatile.Read(ref _answersSent);
+
+    /// <summary>Answers held so far.</summary>
+    public int HeldCount { get { lock (_held) { return _held.Count; } } }
+
+    /// <summary>Sends the held answers, the last request's first: echo, not order, must match them.</summary>
+    public async Task ReleaseHeldInReverseAsync()
+    {
+        List<JsonObject> held;
+        lock (_held)
+        {
+            held = [.. _held];
+            _held.Clear();
+        }
+
+        held.Reverse();
+        foreach (var answer in held)
+        {
+            await SendAsync(answer);
+            Interlocked.Increment(ref _answersSent);
+        }
+    }
+
+    /// <summary>A <c>meta.status_update</c> event.</summary>
+    public Task SendStatusUpdateAsync(bool good, bool online) =>
+        SendEventAsync(new JsonObject
+        {
+            ["type"] = "meta", ["detail_type"] = "status_update", ["sub_type"] = "",
+            ["status"] = new JsonObject { ["good"] = good, ["bots"] = new JsonArray(new JsonObject { ["self"] = Self(), ["online"] = online }) },
+        });
 
     /// <summary>Connects to WeSeek's <c>/onebot/v12/ws</c> and sends <c>meta.connect</c>.</summary>
     public static async Task<FakeOneBotImplementation> ConnectAsync(Uri weseek, string token, bool tokenInQuery = false)
@@ -161,7 +216,7 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     public Task SendPrivateMessageAsync(string userId, string messageId, string text) =>
         SendEventAsync(new JsonObject
         {
-            ["self"] = Self(), ["type"] = "message", ["detail_type"] = "private", ["sub_type"] = "",
+            ["type"] = "message", ["detail_type"] = "private", ["sub_type"] = "",
             ["message_id"] = messageId, ["user_id"] = userId, ["alt_message"] = text,
             ["message"] = new JsonArray(Text(text)),
         });
@@ -170,7 +225,7 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     public Task SendGroupMessageAsync(string groupId, string userId, string messageId, params JsonObject[] segments) =>
         SendEventAsync(new JsonObject
         {
-            ["self"] = Self(), ["type"] = "message", ["detail_type"] = "group", ["sub_type"] = "",
+            ["type"] = "message", ["detail_type"] = "group", ["sub_type"] = "",
             ["message_id"] = messageId, ["group_id"] = groupId, ["user_id"] = userId, ["alt_message"] = "",
             ["message"] = new JsonArray(segments),
         });
@@ -185,9 +240,14 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
 
     public static JsonObject Image(string fileId) => Segment("image", new JsonObject { ["file_id"] = fileId });
 
-    /// <summary>Any event; <c>id</c> and <c>time</c> are added.</summary>
+    /// <summary>Any event; <c>id</c> and <c>time</c> are added, and <c>self</c> to a message unless <see cref="OmitSelf"/>.</summary>
     public async Task SendEventAsync(JsonObject e)
     {
+        if (e["type"]?.GetValue<string>() == "message" && !OmitSelf)
+        {
+            e["self"] = Self();
+        }
+
         e["id"] = "evt-" + Interlocked.Increment(ref _sequence).ToString(System.Globalization.CultureInfo.InvariantCulture);
         e["time"] = 1_700_000_000.5;
         await SendAsync(e);
@@ -273,22 +333,56 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
             lock (_errors) { _errors.Add("no echo or action: " + text); }
         }
 
-        lock (_actions) { _actions.Add(request); }
-        if (Interlocked.Decrement(ref _ignoreNext) >= 0)
+        var isSend = request["action"]?.GetValue<string>() == "send_message";
+        lock (_actions)
+        {
+            _requests.Add(request);
+            if (isSend)
+            {
+                _actions.Add(request);
+            }
+        }
+
+        if ((isSend || _ignoreAny) && Interlocked.Decrement(ref _ignoreNext) >= 0)
         {
             return;
         }
 
-        var fail = Interlocked.Decrement(ref _failNext) >= 0;
+        var fail = isSend && Interlocked.Decrement(ref _failNext) >= 0;
         var response = fail
             ? new JsonObject { ["status"] = "failed", ["retcode"] = 34001, ["data"] = null, ["message"] = "platform error" }
-            : new JsonObject { ["status"] = "ok", ["retcode"] = 0, ["data"] = new JsonObject { ["message_id"] = "sent-" + _actions.Count, ["time"] = 1_700_000_001.0 }, ["message"] = "" };
+            : new JsonObject { ["status"] = "ok", ["retcode"] = 0, ["data"] = Data(request["action"]?.GetValue<string>()), ["message"] = "" };
         if (!string.IsNullOrEmpty(echo))
         {
             response["echo"] = echo;
         }
 
+        if (Interlocked.Decrement(ref _holdNext) >= 0)
+        {
+            lock (_held) { _held.Add(response); }
+            return;
+        }
+
         await SendAsync(response);
+        Interlocked.Increment(ref _answersSent);
+    }
+
+    // Each action's data as specs/interface/*.md give it; an action this fake does not know is answered as
+    // send_message is, which the tests of unknown actions do not rely on.
+    private JsonObject Data(string? action)
+    {
+        int count;
+        lock (_actions) { count = _actions.Count; }
+        return action switch
+        {
+            "get_self_info" => new JsonObject { ["user_id"] = SelfId, ["user_name"] = "WeSeek", ["user_displayname"] = "" },
+            "get_status" => new JsonObject
+            {
+                ["good"] = true,
+                ["bots"] = new JsonArray(new JsonObject { ["self"] = Self(), ["online"] = Online }),
+            },
+            _ => new JsonObject { ["message_id"] = "sent-" + count, ["time"] = 1_700_000_001.0 },
+        };
     }
 
     public async ValueTask DisposeAsync()

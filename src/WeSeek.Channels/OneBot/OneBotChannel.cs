@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using WeSeek.Messaging;
 
@@ -12,7 +13,9 @@ namespace WeSeek.Channels.OneBot;
 /// to WeSeek (reverse) or WeSeek opens to it (forward); <c>message</c> events go into the inbox by
 /// <c>message_id</c>, so a re-delivered event is answered once. Replies are <c>send_message</c> actions on the
 /// same socket, correlated by <c>echo</c>; a failed or unanswered action fails the send and the outbox retries.
-/// In a group the bot answers only when mentioned or called by the prefix, quoting and mentioning the asker.
+/// In a group the bot answers only when mentioned, called by the prefix or a keyword, quoting and mentioning the
+/// asker. After <c>meta.connect</c> it asks <c>get_self_info</c> for its own id unless configured (events need not
+/// carry <c>self</c>); <c>get_status</c> answers <see cref="GetStatusAsync"/> for the health endpoint.
 /// </summary>
 internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 {
@@ -29,6 +32,11 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     private Task _forward = Task.CompletedTask;
     private IInboundSink? _sink;
     private int _connectionCount;
+    private long _ignoredGroupMessages;
+    private volatile OneBotStatus? _lastStatus;
+
+    // Groups already logged as not allowed: logged once each, so a busy group off the list does not flood the log.
+    private readonly ConcurrentDictionary<string, byte> _ignoredGroups = new(StringComparer.Ordinal);
 
     public OneBotChannel(OneBotOptions options, IChannelStateStore store, TimeProvider time, ILogger logger)
     {
@@ -53,6 +61,9 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
     /// <summary>Connections opened so far (reverse and forward); for the console and tests.</summary>
     public int Connections => Volatile.Read(ref _connectionCount);
+
+    /// <summary>Group messages dropped because their group is not on <see cref="OneBotOptions.AllowedGroups"/>.</summary>
+    public long IgnoredGroupMessages => Interlocked.Read(ref _ignoredGroupMessages);
 
     public Task StartAsync(IInboundSink sink, CancellationToken cancellationToken)
     {
@@ -161,6 +172,14 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
         if (frame.TryGetProperty("status", out _) && OneBotMessageMapper.Str(frame, "echo") is { } echo)
         {
+            if (connection.ActionOf(echo) == "get_self_info" && OneBotMessageMapper.Str(frame, "status") == "ok"
+                && frame.TryGetProperty("data", out var self) && OneBotMessageMapper.Str(self, "user_id") is { Length: > 0 } selfId)
+            {
+                // Here, in the receive loop, not in the caller's continuation: the events after this response
+                // are read only after the id is known.
+                connection.SelfId = selfId;
+            }
+
             connection.Complete(echo, frame);
             return;
         }
@@ -176,6 +195,20 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
                 }
 
                 Log.MetaConnect(_logger, connection.Impl ?? "unknown");
+                if (_options.SelfId is null)
+                {
+                    // Not awaited: the response arrives on this same receive loop.
+                    _ = LearnSelfIdAsync(connection, cancellationToken);
+                }
+
+                break;
+            case ("meta", "status_update"):
+                if (frame.TryGetProperty("status", out var status))
+                {
+                    _lastStatus = ReadStatus(status, connection.Impl, _time.GetUtcNow());
+                    Log.StatusUpdate(_logger, _lastStatus.Good, _lastStatus.Online);
+                }
+
                 break;
             case ("meta", "heartbeat"):
                 if (frame.TryGetProperty("interval", out var interval) && interval.ValueKind == JsonValueKind.Number && interval.TryGetDouble(out var ms) && ms > 0)
@@ -185,7 +218,7 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
                 break;
             case ("message", _):
-                await AcceptAsync(frame, cancellationToken);
+                await AcceptAsync(connection, frame, cancellationToken);
                 break;
             default:
                 Log.Ignored(_logger, type ?? "", detail ?? "");
@@ -193,13 +226,28 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         }
     }
 
-    private async Task AcceptAsync(JsonElement frame, CancellationToken cancellationToken)
+    private bool GroupAllowed(string groupId) =>
+        _options.AllowedGroups.Count == 0 || _options.AllowedGroups.Contains(groupId, StringComparer.Ordinal);
+
+    private async Task AcceptAsync(OneBotConnection connection, JsonElement frame, CancellationToken cancellationToken)
     {
         var selfId = _options.SelfId
-            ?? (frame.TryGetProperty("self", out var self) ? OneBotMessageMapper.Str(self, "user_id") : null);
-        if (OneBotMessageMapper.ToInbound(Id, frame, selfId, _options.GroupPrefix, _time.GetUtcNow()) is not { } mapped)
+            ?? (frame.TryGetProperty("self", out var self) ? OneBotMessageMapper.Str(self, "user_id") : null)
+            ?? connection.SelfId;
+        if (OneBotMessageMapper.ToInbound(Id, frame, selfId, _options.GroupPrefix, _time.GetUtcNow(), _options.GroupKeywords) is not { } mapped)
         {
             Log.Ignored(_logger, "message", OneBotMessageMapper.Str(frame, "detail_type") ?? "");
+            return;
+        }
+
+        if (mapped.Message.IsGroup && !GroupAllowed(mapped.Message.ChatId))
+        {
+            Interlocked.Increment(ref _ignoredGroupMessages);
+            if (_ignoredGroups.Count < MaxRemembered && _ignoredGroups.TryAdd(mapped.Message.ChatId, 0))
+            {
+                Log.GroupNotAllowed(_logger, mapped.Message.ChatId);
+            }
+
             return;
         }
 
@@ -291,6 +339,77 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         return new SendReceipt(id);
     }
 
+    /// <summary>
+    /// Asks the connected implementation <c>get_status</c> (correlated by <c>echo</c>, at most
+    /// <see cref="OneBotOptions.ActionTimeout"/>). Never throws for the implementation's sake: not connected, no
+    /// answer, or a failed action is a status that says so.
+    /// </summary>
+    public async Task<OneBotStatus> GetStatusAsync(CancellationToken cancellationToken)
+    {
+        var connection = _current;
+        if (connection is not { IsOpen: true })
+        {
+            return new OneBotStatus(Connected: false, Responded: false, Good: false, Online: false, connection?.Impl, LastSeen);
+        }
+
+        try
+        {
+            var response = await connection.CallAsync("get_status", new JsonObject(), _options.ActionTimeout, _time, cancellationToken);
+            if (OneBotMessageMapper.Str(response, "status") != "ok" || !response.TryGetProperty("data", out var data))
+            {
+                Log.ActionFailed(_logger, "get_status", $"retcode {OneBotMessageMapper.Str(response, "retcode")}");
+                return new OneBotStatus(Connected: true, Responded: true, Good: false, Online: false, connection.Impl, LastSeen);
+            }
+
+            return _lastStatus = ReadStatus(data, connection.Impl, LastSeen);
+        }
+        catch (TimeoutException)
+        {
+            Log.ActionFailed(_logger, "get_status", "no response within " + _options.ActionTimeout);
+            return new OneBotStatus(Connected: true, Responded: false, Good: false, Online: false, connection.Impl, LastSeen);
+        }
+        catch (WebSocketException ex)
+        {
+            Log.ActionFailed(_logger, "get_status", ex.Message);
+            return new OneBotStatus(Connected: false, Responded: false, Good: false, Online: false, connection.Impl, LastSeen);
+        }
+    }
+
+    /// <summary>The last status the implementation reported (<c>meta.status_update</c> or <c>get_status</c>); null before any.</summary>
+    public OneBotStatus? LastStatus => _lastStatus;
+
+    // OneBot 12 status: {"good": bool, "bots": [{"self": {...}, "online": bool}]}; online when every bot is.
+    private static OneBotStatus ReadStatus(JsonElement status, string? impl, DateTimeOffset? lastSeen)
+    {
+        var good = status.TryGetProperty("good", out var g) && g.ValueKind == JsonValueKind.True;
+        var online = status.TryGetProperty("bots", out var bots) && bots.ValueKind == JsonValueKind.Array && bots.GetArrayLength() > 0
+            && bots.EnumerateArray().All(b => b.TryGetProperty("online", out var o) && o.ValueKind == JsonValueKind.True);
+        return new OneBotStatus(Connected: true, Responded: true, good, online, impl, lastSeen);
+    }
+
+    private async Task LearnSelfIdAsync(OneBotConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await connection.CallAsync("get_self_info", new JsonObject(), _options.ActionTimeout, _time, cancellationToken);
+            if (connection.SelfId is not null)
+            {
+                Log.SelfInfo(_logger, connection.Impl ?? "unknown");
+                return;
+            }
+
+            Log.ActionFailed(_logger, "get_self_info", $"retcode {OneBotMessageMapper.Str(response, "retcode")}");
+        }
+        catch (TimeoutException)
+        {
+            Log.ActionFailed(_logger, "get_self_info", "no response within " + _options.ActionTimeout);
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection closed first; the next one asks again.
+        }
+    }
+
     private async Task RunForwardAsync(CancellationToken stopping)
     {
         var failures = 0;
@@ -363,6 +482,18 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
         [LoggerMessage(ChannelEventId.OneBotSendFailed, LogLevel.Warning, "OneBot: send_message for outbox message {OutboxId} failed: {Reason}")]
         public static partial void SendFailed(ILogger logger, long outboxId, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotGroupNotAllowed, LogLevel.Debug, "OneBot: group {GroupId} is not on OneBot:AllowedGroups; its messages are dropped (logged once)")]
+        public static partial void GroupNotAllowed(ILogger logger, string groupId);
+
+        [LoggerMessage(ChannelEventId.OneBotSelfInfo, LogLevel.Information, "OneBot: {Impl} told the bot's own id (get_self_info); mentions of it are recognised")]
+        public static partial void SelfInfo(ILogger logger, string impl);
+
+        [LoggerMessage(ChannelEventId.OneBotActionFailed, LogLevel.Warning, "OneBot: action {Action} failed: {Reason}")]
+        public static partial void ActionFailed(ILogger logger, string action, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotStatusUpdate, LogLevel.Debug, "OneBot: status update (good: {Good}, online: {Online})")]
+        public static partial void StatusUpdate(ILogger logger, bool good, bool online);
 
         [LoggerMessage(ChannelEventId.OneBotConnectFailed, LogLevel.Warning, "OneBot: connecting to {Url} failed: {Reason}")]
         public static partial void ConnectFailed(ILogger logger, string url, string reason);

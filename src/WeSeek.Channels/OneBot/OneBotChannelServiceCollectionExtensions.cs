@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek;
+using WeSeek.Channels;
 using WeSeek.Channels.OneBot;
 using WeSeek.Messaging;
 
@@ -28,6 +29,7 @@ public static class OneBotChannelServiceCollectionExtensions
             sp.GetRequiredService<IOptions<OneBotOptions>>().Value, sp.GetRequiredService<IChannelStateStore>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.OneBot")));
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<OneBotChannel>());
+        builder.Services.AddHealthChecks().AddCheck<OneBotHealthCheck>("onebot", tags: [ChannelHealth.Tag]);
         return builder;
     }
 

@@ -20,6 +20,7 @@ internal sealed class OneBotConnection : IDisposable
     private readonly WebSocket _socket;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly ConcurrentDictionary<string, TaskCompletionSource<JsonElement>> _pending = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _actionOf = new(StringComparer.Ordinal);
     private long _echo;
 
     public OneBotConnection(WebSocket socket, string? impl)
@@ -31,6 +32,9 @@ internal sealed class OneBotConnection : IDisposable
     /// <summary>The implementation's name from the subprotocol (<c>12.ComWechat</c> → <c>ComWechat</c>) or
     /// <c>meta.connect</c>.</summary>
     public string? Impl { get; set; }
+
+    /// <summary>The bot's own user id as <c>get_self_info</c> answered it; null until then.</summary>
+    public string? SelfId { get; set; }
 
     /// <summary>The <c>interval</c> of the last heartbeat, if the implementation sends them.</summary>
     public TimeSpan? HeartbeatInterval { get; set; }
@@ -87,6 +91,9 @@ internal sealed class OneBotConnection : IDisposable
         }
     }
 
+    /// <summary>The action waiting for this <c>echo</c>, if one does.</summary>
+    public string? ActionOf(string echo) => _actionOf.TryGetValue(echo, out var action) ? action : null;
+
     /// <summary>Completes the action waiting for this response's <c>echo</c>; false when none waits (late or foreign).</summary>
     public bool Complete(string echo, JsonElement response) =>
         _pending.TryRemove(echo, out var waiter) && waiter.TrySetResult(response);
@@ -97,6 +104,7 @@ internal sealed class OneBotConnection : IDisposable
         var echo = "weseek-" + Interlocked.Increment(ref _echo).ToString(System.Globalization.CultureInfo.InvariantCulture);
         var waiter = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[echo] = waiter;
+        _actionOf[echo] = action;
         try
         {
             var request = new JsonObject { ["action"] = action, ["params"] = parameters, ["echo"] = echo };
@@ -106,6 +114,7 @@ internal sealed class OneBotConnection : IDisposable
         finally
         {
             _pending.TryRemove(echo, out _);
+            _actionOf.TryRemove(echo, out _);
         }
     }
 

@@ -21,9 +21,11 @@ internal static class OneBotMessageMapper
             : null;
 
     /// <summary>Maps a <c>message.private</c> or <c>message.group</c> event; null when it is malformed or
-    /// another detail type. A group message that neither mentions <paramref name="selfId"/> nor starts with
-    /// <paramref name="prefix"/> is stored as <see cref="MessageKind.Other"/>, so it is never answered.</summary>
-    public static OneBotInbound? ToInbound(ChannelId channel, JsonElement e, string? selfId, string prefix, DateTimeOffset now)
+    /// another detail type. A group message is a question (<see cref="MessageKind.Text"/>) when it mentions
+    /// <paramref name="selfId"/> (the mention is removed), starts with <paramref name="prefix"/> (removed), or
+    /// contains one of <paramref name="keywords"/> (kept); otherwise it is stored as <see cref="MessageKind.Other"/>:
+    /// never answered, but part of the group's recent messages that a later question sees.</summary>
+    public static OneBotInbound? ToInbound(ChannelId channel, JsonElement e, string? selfId, string prefix, DateTimeOffset now, IEnumerable<string>? keywords = null)
     {
         var detail = Str(e, "detail_type");
         var messageId = Str(e, "message_id");
@@ -90,7 +92,9 @@ internal static class OneBotMessageMapper
                 body = body[prefix.Length..].Trim();
             }
 
-            if (!mentioned && !prefixed)
+            var keyword = !mentioned && !prefixed && keywords is not null
+                && keywords.Any(k => !string.IsNullOrWhiteSpace(k) && body.Contains(k.Trim(), StringComparison.OrdinalIgnoreCase));
+            if (!mentioned && !prefixed && !keyword)
             {
                 kind = MessageKind.Other;
             }

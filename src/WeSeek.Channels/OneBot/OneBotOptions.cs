@@ -26,15 +26,17 @@ public sealed class OneBotOptions
     /// it anyone who reaches the endpoint could speak as WeChat users.</summary>
     public string? AccessToken { get; set; }
 
-    /// <summary>The bot's own user id (wxid, QQ number). Optional: by default it is taken from each event's
-    /// <c>self.user_id</c>; set it when the implementation leaves <c>self</c> out.</summary>
+    /// <summary>The bot's own user id (wxid, QQ number), which a group mention must name. Optional: by default
+    /// it is taken from each event's <c>self.user_id</c>, or, for events without <c>self</c>, from the answer to
+    /// <c>get_self_info</c>, asked after every <c>meta.connect</c>. Set, it is used as is and never asked for.</summary>
     public string? SelfId { get; set; }
 
     /// <summary>The implementation's WebSocket URL in Forward mode (<c>ws://127.0.0.1:8000/</c>).</summary>
     public Uri? ForwardUrl { get; set; }
 
-    /// <summary>How long an action (<c>send_message</c>) may wait for its response. Default 10 s; after that the
-    /// send fails and the outbox retries it.</summary>
+    /// <summary>How long an action (<c>send_message</c>, <c>get_self_info</c>, <c>get_status</c>) may wait for
+    /// its response. Default 10 s; after that a send fails and the outbox retries it, and a status reads as not
+    /// responding.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan ActionTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -42,6 +44,17 @@ public sealed class OneBotOptions
     /// empty for mentions only.</summary>
     [MaxLength(32)]
     public string GroupPrefix { get; set; } = "/ai";
+
+    /// <summary>A group message containing any of these words (case-insensitive) is answered too, whole, with
+    /// the keyword kept (it is part of the question). Default none: keywords fire on ordinary chatter, so an
+    /// operator opts in per deployment (<c>OneBot:GroupKeywords:0=翻译</c>).</summary>
+    public IList<string> GroupKeywords { get; set; } = [];
+
+    /// <summary>The groups (<c>group_id</c>, e.g. <c>123@chatroom</c>) the bot serves. Default empty: every group
+    /// the account is in. When not empty, messages from any other group are dropped before the inbox (not
+    /// stored, not answered, not part of any context); the first from each such group is logged at Debug and
+    /// all are counted in <c>OneBotChannel.IgnoredGroupMessages</c>.</summary>
+    public IList<string> AllowedGroups { get; set; } = [];
 
     /// <summary>Longest text of one message, in characters. Default 2,000.</summary>
     [Range(100, 10_000)]

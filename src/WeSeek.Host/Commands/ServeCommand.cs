@@ -81,6 +81,8 @@ internal static class ServeCommand
         // live: the process answers (no checks run); ready: storage answers and the engine is loaded/reachable.
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
+        // channels: each platform connection (OneBot's implementation); outside readiness on purpose.
+        app.MapHealthChecks("/health/channels", new HealthCheckOptions { Predicate = check => check.Tags.Contains(WeSeek.Channels.ChannelHealth.Tag) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapWebChat();
         app.MapAdmin();

@@ -57,6 +57,7 @@ public static class WeSeekServiceCollectionExtensions
 
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<TurnStore>();
+        services.TryAddSingleton<GroupWindow>();
         services.TryAddSingleton<OutboxStore>();
         services.TryAddSingleton<ConversationStore>();
         services.TryAddSingleton<DispatchSignal>();

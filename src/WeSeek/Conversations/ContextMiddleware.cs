@@ -14,20 +14,23 @@ namespace WeSeek.Conversations;
 /// the prompt: persona (at the top of the window's first user turn, or as a system message), history, and
 /// the new message with volatile facts (the time) appended to it, never to the persona. Passages from plugins
 /// (<see cref="PluginFeature"/>) follow the message as a 参考资料 block in this prompt only. Reasoning is never
-/// part of history.
+/// part of history. A question asked in a group carries the group's recent messages (<see cref="GroupWindow"/>)
+/// as a 群聊最近消息 block in front of it, in this prompt only: history keeps the question alone.
 /// </summary>
 internal sealed partial class ContextMiddleware : ITurnMiddleware
 {
     private readonly ConversationStore _store;
+    private readonly GroupWindow _group;
     private readonly ITokenCounter _tokens;
     private readonly ContextOptions _options;
     private readonly ModelOptions _model;
     private readonly TimeProvider _time;
     private readonly ILogger<ContextMiddleware> _logger;
 
-    public ContextMiddleware(ConversationStore store, ITokenCounter tokens, IOptionsSnapshot<ContextOptions> options, IOptionsSnapshot<ModelOptions> model, TimeProvider time, ILogger<ContextMiddleware> logger)
+    public ContextMiddleware(ConversationStore store, GroupWindow group, ITokenCounter tokens, IOptionsSnapshot<ContextOptions> options, IOptionsSnapshot<ModelOptions> model, TimeProvider time, ILogger<ContextMiddleware> logger)
     {
         _store = store;
+        _group = group;
         _tokens = tokens;
         _options = options.Value;
         _model = model.Value;
@@ -46,14 +49,18 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
         // Plugins' passages go into this prompt only; history keeps the message without them.
         var references = turn.Features.Get<PluginFeature>()?.RenderReferences() ?? "";
         var referenceTokens = references.Length == 0 ? 0 : _tokens.Count(references);
-        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens + referenceTokens, _options);
+        var groupLines = await _group.ReadAsync(turn.Message, turn.InboxId, turn.ConversationKey, turn.Aborted);
+        var groupBlock = groupLines.Count == 0 ? "" : GroupWindow.Render(groupLines, Math.Min(_options.GroupWindowMaxTokens, _options.MaxTokens / 2), _tokens);
+        var groupTokens = groupBlock.Length == 0 ? 0 : _tokens.Count(groupBlock);
+        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens + referenceTokens + groupTokens, _options);
         if (newStart is long start)
         {
             await _store.SetWindowAsync(turn.ConversationKey, start, state.Epoch + 1, turn.Aborted);
             Log.Compacted(_logger, state.Window.Count - window.Count, state.Epoch + 1);
         }
 
-        var messages = Render(_options.Persona, _model.PersonaPlacement, window, references.Length == 0 ? userContent : userContent + "\n\n" + references);
+        var prompt = references.Length == 0 ? userContent : userContent + "\n\n" + references;
+        var messages = Render(_options.Persona, _model.PersonaPlacement, window, groupBlock.Length == 0 ? prompt : groupBlock + "\n\n" + prompt);
         var feature = new ConversationFeature(turn.ConversationKey, messages, userContent, userTokens, state.ShowThinking);
         turn.Features.Set(feature);
         await next(turn);

@@ -25,6 +25,24 @@ public sealed class ContextOptions
     /// <see cref="GroupContextScope.Shared"/>: a group conversation reads as one thread.</summary>
     public GroupContextScope GroupScope { get; set; } = GroupContextScope.Shared;
 
+    /// <summary>Most of a group's recent messages (the ones the bot was not asked, and other members'
+    /// questions the asking thread has not seen) shown with a question asked in that group, as read-only
+    /// context attributed by user id. Default 20: about the screenful a member sees when they ask; 0 turns the
+    /// window off. Bodies of unanswered messages beyond it are erased.</summary>
+    [Range(0, 200)]
+    public int GroupWindowMessages { get; set; } = 20;
+
+    /// <summary>Oldest group message the window shows. Default 30 minutes: a conversation in a group rarely
+    /// refers further back, and older chatter is erased rather than kept.</summary>
+    [Range(typeof(TimeSpan), "00:00:10", "7.00:00:00")]
+    public TimeSpan GroupWindowMaxAge { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Most tokens the group window takes of the prompt (counted inside <see cref="MaxTokens"/>, so
+    /// history compacts to make room), and never more than half of it; the oldest lines are left out first.
+    /// Default 1,024: a quarter of the default window, leaving the asker's own thread the larger share.</summary>
+    [Range(64, 262_144)]
+    public int GroupWindowMaxTokens { get; set; } = 1024;
+
     /// <summary>
     /// The assistant's persona and rules. For the original R1 distills it is folded into the first user turn
     /// of the window (DeepSeek advises no system prompt); see <c>Model:SystemPrompt</c>. Default: a short

@@ -224,8 +224,9 @@ internal sealed partial class SqliteInbox : IInboundSink
     }
 
     /// <summary>Messages of <paramref name="channel"/> whose <paramref name="column"/> (sender_id or chat_id) is
-    /// <paramref name="value"/>, stored since <paramref name="since"/>, up to and including <paramref name="upTo"/>.</summary>
-    public async Task<long> CountTodayAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, CancellationToken cancellationToken)
+    /// <paramref name="value"/>, stored since <paramref name="since"/>, up to and including <paramref name="upTo"/>;
+    /// only in the chat <paramref name="chatId"/> when given.</summary>
+    public async Task<long> CountTodayAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, CancellationToken cancellationToken, string? chatId = null)
     {
         if (column is not ("sender_id" or "chat_id"))
         {
@@ -234,7 +235,12 @@ internal sealed partial class SqliteInbox : IInboundSink
 
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM inbox WHERE channel = $channel AND {column} = $value AND received_at >= $since AND id <= $id AND kind <> 'Other';";
+        command.CommandText = $"SELECT COUNT(*) FROM inbox WHERE channel = $channel AND {column} = $value AND received_at >= $since AND id <= $id AND kind <> 'Other'{(chatId is null ? "" : " AND chat_id = $chat")};";
+        if (chatId is not null)
+        {
+            command.Parameters.AddWithValue("$chat", chatId);
+        }
+
         command.Parameters.AddWithValue("$channel", channel.Value);
         command.Parameters.AddWithValue("$value", value);
         command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());

@@ -15,6 +15,14 @@ public sealed class DispatcherOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>A question asked in a group waits this long after it arrives, and the asker's further messages
+    /// in that group within it join the same turn: members often send "@bot" and the question as separate
+    /// messages, or a question in pieces. Default 1.5 s: the pacing WeChat expects between sends anyway, and
+    /// longer than the gap between messages typed in one go. Zero turns merging off. Private chats are never
+    /// held back.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan GroupBurstWindow { get; set; } = TimeSpan.FromSeconds(1.5);
+
     /// <summary>On shutdown, how long running turns may finish before they are cancelled (and run again
     /// after restart). Default 10 s: inside Kubernetes' default 30 s grace period with room for the outbox.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

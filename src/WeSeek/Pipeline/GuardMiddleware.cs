@@ -69,18 +69,19 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
     }
 
     /// <summary>
-    /// Per-user (and per-group) daily quotas: the messages counted are this sender's (this group's) stored
-    /// today up to and including this one, so a turn that runs again decides the same. The first message over
+    /// Per-user, per-member (one sender in one group) and per-group daily quotas: the messages counted are this
+    /// sender's (in this group; this group's) stored today up to and including this one, so a turn that runs again decides the same. The first message over
     /// the quota gets <see cref="QuotaOptions.Notice"/>, once; later ones today get nothing.
     /// </summary>
     private async Task<string?> OverQuotaAsync(Turn turn)
     {
         var message = turn.Message;
         var dayStart = _calendar.DayStart(_time.GetUtcNow());
-        foreach (var (scope, limit, column, value) in new[]
+        foreach (var (scope, limit, column, value, chat) in new[]
         {
-            ("user", _quota.PerUserDaily, "sender_id", message.SenderId),
-            ("group", message.IsGroup ? _quota.PerGroupDaily : 0, "chat_id", message.ChatId),
+            ("user", _quota.PerUserDaily, "sender_id", message.SenderId, (string?)null),
+            ("member", message.IsGroup ? _quota.PerMemberDaily : 0, "sender_id", message.SenderId, message.ChatId),
+            ("group", message.IsGroup ? _quota.PerGroupDaily : 0, "chat_id", message.ChatId, null),
         })
         {
             if (limit <= 0)
@@ -88,7 +89,7 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
                 continue;
             }
 
-            var count = await _inbox.CountTodayAsync(message.Channel, column, value, dayStart, turn.InboxId, turn.Aborted);
+            var count = await _inbox.CountTodayAsync(message.Channel, column, value, dayStart, turn.InboxId, turn.Aborted, chat);
             if (count <= limit)
             {
                 continue;

@@ -29,6 +29,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
     private readonly Dictionary<string, Task> _running = [];
     private readonly CancellationTokenSource _turnsCts = new();
 
+    // Written and read only by the dispatch loop (ExecuteAsync and the DispatchAvailableAsync it awaits).
+    private DateTimeOffset? _heldUntil;
+
     public TurnDispatcher(
         TurnStore store,
         DispatchSignal signal,
@@ -74,8 +77,11 @@ internal sealed partial class TurnDispatcher : BackgroundService
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                _heldUntil = null;
                 await DispatchAvailableAsync(stoppingToken);
-                await _signal.WaitAsync(_options.PollInterval, _time, stoppingToken);
+                // A group question held for its burst window runs when the window closes, not at the next poll.
+                var wait = _heldUntil is { } due ? TimeSpan.FromTicks(Math.Clamp((due - _time.GetUtcNow()).Ticks, TimeSpan.FromMilliseconds(10).Ticks, _options.PollInterval.Ticks)) : _options.PollInterval;
+                await _signal.WaitAsync(wait, _time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -83,6 +89,14 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
 
         await DrainAsync();
+    }
+
+    private void Held(DateTimeOffset due)
+    {
+        if (_heldUntil is not { } earliest || due < earliest)
+        {
+            _heldUntil = due;
+        }
     }
 
     /// <summary>Starts turns for every conversation with due work, up to the concurrency limit.</summary>
@@ -100,7 +114,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
             return;
         }
 
-        foreach (var pending in await _store.LeaseAsync(busy, free, cancellationToken))
+        foreach (var pending in await _store.LeaseAsync(busy, free, cancellationToken, _options.GroupBurstWindow, Held))
         {
             lock (_running)
             {

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using WeSeek.Composition;
+using WeSeek.Conversations;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
@@ -9,7 +10,11 @@ using WeSeek.Storage;
 namespace WeSeek.Pipeline;
 
 /// <summary>A stored inbound message ready for a turn.</summary>
-internal sealed record PendingTurn(long InboxId, string Conversation, int Attempts, InboundMessage Message);
+internal sealed record PendingTurn(long InboxId, string Conversation, int Attempts, InboundMessage Message)
+{
+    /// <summary>Later messages of the same burst folded into <see cref="Message"/>; done when this turn is.</summary>
+    public IReadOnlyList<long> Merged { get; init; } = [];
+}
 
 /// <summary>A message to append to a conversation's history when its turn completes.</summary>
 internal sealed record HistoryAppend(string Role, string Content, int Tokens);
@@ -26,9 +31,11 @@ internal sealed class TurnStore
     private readonly TimeProvider _time;
     private readonly TurnCompletions _completions;
     private readonly RecordCipher _cipher;
+    private readonly GroupWindow _groups;
 
-    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions)
+    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions, GroupWindow groups)
     {
+        _groups = groups;
         _database = database;
         _cipher = cipher;
         _time = time;
@@ -38,36 +45,104 @@ internal sealed class TurnStore
     /// <summary>
     /// The oldest due pending message of each conversation not in <paramref name="busy"/>, oldest first, at
     /// most <paramref name="limit"/>. Only the oldest of a conversation: the next one waits for it, which is
-    /// what keeps a conversation in order even when its oldest message is waiting for a retry.
+    /// what keeps a conversation in order even when its oldest message is waiting for a retry. A question in a
+    /// group is due only when <paramref name="burstWindow"/> has passed since it was stored, and then carries the
+    /// asker's later messages in that group within the window (a burst: "@bot 帮我看看", "这段代码", "为什么报错")
+    /// as one turn. Each of them was stored when it arrived; they are merged here, when the turn is leased, and
+    /// marked done with it, so a restart before then loses none of them. <paramref name="held"/> hears when
+    /// each question held back becomes due.
     /// </summary>
-    public async Task<IReadOnlyList<PendingTurn>> LeaseAsync(IReadOnlySet<string> busy, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PendingTurn>> LeaseAsync(IReadOnlySet<string> busy, int limit, CancellationToken cancellationToken, TimeSpan burstWindow = default, Action<DateTimeOffset>? held = null)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var burstMs = (long)burstWindow.TotalMilliseconds;
         await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, {Prefixed("i.", SqliteInbox.MessageColumns)}
-            FROM inbox i
-            WHERE i.state = 'pending'
-              AND i.id = (SELECT MIN(j.id) FROM inbox j WHERE j.state = 'pending' AND j.conversation = i.conversation)
-            ORDER BY i.id
-            LIMIT $limit;
-            """;
-        command.Parameters.AddWithValue("$limit", limit + busy.Count);
-        var result = new List<PendingTurn>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken) && result.Count < limit)
+        var result = new List<(PendingTurn Turn, long ReceivedAt)>();
+        await using (var command = connection.CreateCommand())
         {
-            var conversation = reader.GetString(1);
-            if (busy.Contains(conversation) || reader.GetInt64(3) > now)
+            command.CommandText = $"""
+                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", SqliteInbox.MessageColumns)}
+                FROM inbox i
+                WHERE i.state = 'pending'
+                  AND i.id = (SELECT MIN(j.id) FROM inbox j WHERE j.state = 'pending' AND j.conversation = i.conversation)
+                ORDER BY i.id
+                LIMIT $limit;
+                """;
+            command.Parameters.AddWithValue("$limit", limit + busy.Count);
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken) && result.Count < limit)
             {
-                continue;
-            }
+                var conversation = reader.GetString(1);
+                if (busy.Contains(conversation) || reader.GetInt64(3) > now)
+                {
+                    continue;
+                }
 
-            result.Add(new PendingTurn(reader.GetInt64(0), conversation, (int)reader.GetInt64(2), SqliteInbox.ReadMessage(reader, 4, _cipher)));
+                var message = SqliteInbox.ReadMessage(reader, 5, _cipher);
+                var receivedAt = reader.GetInt64(4);
+                if (burstMs > 0 && message.IsGroup && message.Kind != MessageKind.Other && receivedAt + burstMs > now)
+                {
+                    // The asker may still be typing the rest of the question.
+                    held?.Invoke(DateTimeOffset.FromUnixTimeMilliseconds(receivedAt + burstMs));
+                    continue;
+                }
+
+                result.Add((new PendingTurn(reader.GetInt64(0), conversation, (int)reader.GetInt64(2), message), receivedAt));
+            }
         }
 
-        return result;
+        if (burstMs <= 0)
+        {
+            return [.. result.Select(r => r.Turn)];
+        }
+
+        var turns = new List<PendingTurn>(result.Count);
+        foreach (var (turn, receivedAt) in result)
+        {
+            turns.Add(turn.Message.IsGroup && turn.Message.Kind != MessageKind.Other
+                ? await MergeBurstAsync(connection, turn, receivedAt + burstMs, cancellationToken)
+                : turn);
+        }
+
+        return turns;
+    }
+
+    /// <summary>The turn with the asker's pending messages in the same group, stored up to <paramref name="until"/>,
+    /// appended in order (texts one per line, attachments after the lead's).</summary>
+    private async Task<PendingTurn> MergeBurstAsync(SqliteConnection connection, PendingTurn lead, long until, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT id, {SqliteInbox.MessageColumns} FROM inbox
+            WHERE state = 'pending' AND channel = $channel AND account = $account AND chat_id = $chat AND sender_id = $sender
+              AND is_group = 1 AND id > $id AND received_at <= $until
+            ORDER BY id;
+            """;
+        command.Parameters.AddWithValue("$channel", lead.Message.Channel.Value);
+        command.Parameters.AddWithValue("$account", lead.Message.AccountId);
+        command.Parameters.AddWithValue("$chat", lead.Message.ChatId);
+        command.Parameters.AddWithValue("$sender", lead.Message.SenderId);
+        command.Parameters.AddWithValue("$id", lead.InboxId);
+        command.Parameters.AddWithValue("$until", until);
+        var merged = new List<long>();
+        var texts = new List<string> { lead.Message.Text };
+        var attachments = new List<MediaAttachment>(lead.Message.Attachments);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var message = SqliteInbox.ReadMessage(reader, 1, _cipher);
+            merged.Add(reader.GetInt64(0));
+            if (!string.IsNullOrWhiteSpace(message.Text))
+            {
+                texts.Add(message.Text);
+            }
+
+            attachments.AddRange(message.Attachments);
+        }
+
+        return merged.Count == 0
+            ? lead
+            : lead with { Message = lead.Message with { Text = string.Join('\n', texts), Attachments = attachments }, Merged = merged };
     }
 
     /// <summary>When the earliest waiting retry becomes due, if any.</summary>
@@ -137,8 +212,15 @@ internal sealed class TurnStore
             update.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
             update.Parameters.AddWithValue("$id", turn.InboxId);
             await update.ExecuteNonQueryAsync(cancellationToken);
+            foreach (var merged in turn.Merged)
+            {
+                update.Parameters["$id"].Value = merged;
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
+        // A group's unanswered chatter is kept only as long as a window may show it.
+        await _groups.PruneAsync(connection, transaction, turn.Message, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         _completions.Complete(turn.InboxId);
     }

@@ -155,6 +155,9 @@ internal sealed partial class SqliteDatabase : IDisposable
         );
         CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (conversation, id) WHERE state = 'pending';
         CREATE INDEX IF NOT EXISTS inbox_chat ON inbox (channel, chat_id, id);
+        -- A group's unanswered messages whose text is still kept: at most a window's worth per group, so
+        -- erasing what falls out of the window looks at a handful of rows, not the group's whole history.
+        CREATE INDEX IF NOT EXISTS inbox_group_chatter ON inbox (channel, chat_id, id) WHERE is_group = 1 AND kind = 'Other' AND length(text) > 0;
 
         CREATE TABLE IF NOT EXISTS outbox (
             id INTEGER PRIMARY KEY,

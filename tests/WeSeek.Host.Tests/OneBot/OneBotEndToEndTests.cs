@@ -105,7 +105,48 @@ public sealed class OneBotEndToEndTests
         Assert.Equal("g-5", segments[0]!["data"]!["message_id"]!.GetValue<string>());
         var call = Assert.Single(env.Model.Calls);
         Assert.Equal("一加一", ScriptedChatClient.UserText(call.Last(m => m.Role == ChatRole.User).Text));
+        // The messages before it are the group's recent window, attributed by user id.
+        Assert.Contains("[wxid_dan] 大家好，今天开会\n[wxid_dan] @someone 你好@wxid_other", call.Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
         Assert.Single(impl.Actions);
+    }
+
+    [Fact]
+    public async Task AllowList_GroupOffTheListIsDroppedAndCounted_GroupOnItIsAnswered()
+    {
+        await using var env = await Env.StartAsync("--OneBot:AllowedGroups:0=ok@chatroom", "--OneBot:GroupKeywords:0=翻译");
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("other@chatroom", "wxid_kim", "al-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text("你好"));
+        await impl.SendGroupMessageAsync("other@chatroom", "wxid_kim", "al-2", FakeOneBotImplementation.Text("/ai 在吗"));
+        await impl.SendGroupMessageAsync("ok@chatroom", "wxid_lee", "al-3", FakeOneBotImplementation.Text("翻译 apple"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.Equal("ok@chatroom", impl.Actions[0]["params"]!["group_id"]!.GetValue<string>());
+        Assert.Equal("答：翻译 apple", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
+        Assert.Equal(2, env.Channel.IgnoredGroupMessages);
+        var call = Assert.Single(env.Model.Calls);
+        Assert.DoesNotContain(call, m => m.Text.Contains("在吗", StringComparison.Ordinal));
+        // Private chats are not groups: the allow-list does not apply to them.
+        await impl.SendPrivateMessageAsync("wxid_kim", "al-4", "私聊");
+        await WaitUntilAsync(() => impl.Actions.Count == 2);
+    }
+
+    [Fact]
+    public async Task GroupBurst_MentionThenTheQuestion_IsOneAnswerQuotingTheFirstMessage()
+    {
+        // A window wide enough that the two sends below always fall inside it, however loaded the machine.
+        await using var env = await Env.StartAsync("--Dispatcher:GroupBurstWindow=00:00:03");
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId));
+        await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-2", FakeOneBotImplementation.Text("这段代码为什么报错"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
+        Assert.Equal("b-1", segments[0]!["data"]!["message_id"]!.GetValue<string>());
+        Assert.Equal("wxid_max", segments[1]!["data"]!["user_id"]!.GetValue<string>());
+        Assert.Equal("答：你好\n这段代码为什么报错", segments[2]!["data"]!["text"]!.GetValue<string>().Trim());
+        Assert.Single(env.Model.Calls);
     }
 
     [Fact]
@@ -191,6 +232,112 @@ public sealed class OneBotEndToEndTests
         await WaitUntilAsync(() => impl.Connections == 2 && env.Channel.IsConnected);
         await impl.SendPrivateMessageAsync("wxid_ivy", "f-2", "又连上了");
         await WaitUntilAsync(() => impl.Actions.Count == 2);
+    }
+
+    [Fact]
+    public async Task EventsWithoutSelf_TheBotAsksGetSelfInfoAfterMetaConnect_AndRecognisesItsMention()
+    {
+        await using var env = await Env.StartAsync();
+        var impl = await FakeOneBotImplementation.ConnectAsync(env.BaseAddress, Token);
+        await using var _ = impl;
+        impl.OmitSelf = true;
+
+        await WaitUntilAsync(() => impl.Requests.Any(r => r["action"]!.GetValue<string>() == "get_self_info"));
+        var request = impl.Requests.First(r => r["action"]!.GetValue<string>() == "get_self_info");
+        Assert.StartsWith("weseek-", request["echo"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Empty(request["params"]!.AsObject());
+        // Its id comes only from the answer: a mention of it in an event without self, sent after it, triggers.
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        await impl.SendGroupMessageAsync("self@chatroom", "wxid_nia", "s-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text(" 你好吗"));
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.Equal("答：你好吗", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
+    }
+
+    [Fact]
+    public async Task ConfiguredSelfId_IsNotAskedFor()
+    {
+        await using var env = await Env.StartAsync("--OneBot:SelfId=" + FakeOneBotImplementation.SelfId);
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendPrivateMessageAsync("wxid_oz", "c-1", "你好");
+
+        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        Assert.DoesNotContain(impl.Requests, r => r["action"]!.GetValue<string>() == "get_self_info");
+    }
+
+    [Fact]
+    public async Task Actions_AreMatchedByEchoNotOrder_WhenAnswersComeBackReversed()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        impl.HoldNextAnswers(2);
+
+        var status = env.Channel.GetStatusAsync(CancellationToken.None);
+        await WaitUntilAsync(() => impl.HeldCount == 1);
+        var send = env.Channel.SendAsync(new OutboundMessage(1, env.Channel.Id, FakeOneBotImplementation.SelfId, "wxid_pat", "hi", 1, 0), CancellationToken.None);
+        await WaitUntilAsync(() => impl.HeldCount == 2);
+        await impl.ReleaseHeldInReverseAsync();
+
+        var answered = await status;
+        Assert.True(answered is { Connected: true, Responded: true, Good: true, Online: true, Impl: "fake" }, answered.ToString());
+        Assert.StartsWith("sent-", (await send).PlatformMessageId, StringComparison.Ordinal);
+        Assert.Equal(["get_self_info", "get_status", "send_message"], impl.Requests.Select(r => r["action"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task GetStatus_WithoutAnswer_TimesOutAsNotResponding_AndHealthSaysSo()
+    {
+        await using var env = await Env.StartAsync("--OneBot:ActionTimeout=00:00:00.300");
+        using var http = TestHttp.CreateClient(env.BaseAddress);
+        var cancel = TestContext.Current.CancellationToken;
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/channels", cancel)).StatusCode);
+
+        await using var impl = await env.ConnectAsync();
+        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        Assert.Equal("Healthy", await http.GetStringAsync("/health/channels", cancel));
+
+        // The WeChat login expired: degraded (still 200, as ASP.NET Core maps Degraded), not unhealthy.
+        impl.Online = false;
+        Assert.Equal("Degraded", await http.GetStringAsync("/health/channels", cancel));
+
+        impl.IgnoreNextActions(1, anyAction: true);
+        var status = await env.Channel.GetStatusAsync(CancellationToken.None);
+        Assert.True(status.Connected);
+        Assert.False(status.Responded);
+        Assert.True(env.Channel.IsConnected);
+    }
+
+    [Fact]
+    public async Task StatusUpdateEvent_IsKept()
+    {
+        await using var env = await Env.StartAsync();
+        await using var impl = await env.ConnectAsync();
+
+        await impl.SendStatusUpdateAsync(good: true, online: false);
+
+        await WaitUntilAsync(() => env.Channel.LastStatus is not null);
+        Assert.True(env.Channel.LastStatus!.Good);
+        Assert.False(env.Channel.LastStatus.Online);
+    }
+
+    [Fact]
+    public async Task ReverseMode_ImplementationReconnects_AndTheNewConnectionIsAnswered()
+    {
+        await using var env = await Env.StartAsync();
+        var first = await env.ConnectAsync();
+        await first.SendPrivateMessageAsync("wxid_quin", "r-1", "第一次");
+        await WaitUntilAsync(() => first.Actions.Count == 1);
+        await first.DisposeAsync();
+        await WaitUntilAsync(() => !env.Channel.IsConnected);
+
+        await using var second = await env.ConnectAsync();
+        await second.SendPrivateMessageAsync("wxid_quin", "r-2", "重连后");
+
+        await WaitUntilAsync(() => second.Actions.Count == 1);
+        Assert.Equal("答：重连后", second.Actions[0]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
+        Assert.Equal(2, env.Channel.Connections);
     }
 
     [Fact]

@@ -69,6 +69,43 @@ public sealed class OneBotMessageMapperTests
     public void MalformedOrUnsupported_IsNull(string json) =>
         Assert.Null(OneBotMessageMapper.ToInbound(ChannelId.From("onebot"), Parse(json), "bot", "/ai", Now));
 
+    [Theory]
+    [InlineData("帮我翻译一下 good morning", "帮我翻译一下 good morning", MessageKind.Text)]
+    [InlineData("what does HELP mean", "what does HELP mean", MessageKind.Text)]
+    [InlineData("今天吃什么", "今天吃什么", MessageKind.Other)]
+    [InlineData("/ai 翻译 hello", "翻译 hello", MessageKind.Text)]
+    public void Keywords_TriggerWithTheKeywordKept_OtherChatterStaysUnanswered(string text, string expected, MessageKind kind)
+    {
+        var e = Parse($$$"""{"type":"message","detail_type":"group","message_id":"1","group_id":"g","user_id":"u","message":[{"type":"text","data":{"text":"{{{text}}}"}}]}""");
+
+        var mapped = OneBotMessageMapper.ToInbound(ChannelId.From("onebot"), e, "bot", "/ai", Now, ["翻译", "help", " "])!;
+
+        Assert.Equal(kind, mapped.Message.Kind);
+        Assert.Equal(expected, mapped.Message.Text);
+    }
+
+    [Fact]
+    public void Keywords_DoNotApplyToPrivateChats_WhereEveryMessageIsAQuestion()
+    {
+        var e = Parse("""{"type":"message","detail_type":"private","message_id":"1","user_id":"u","message":[{"type":"text","data":{"text":"今天吃什么"}}]}""");
+
+        var mapped = OneBotMessageMapper.ToInbound(ChannelId.From("onebot"), e, "bot", "/ai", Now, ["翻译"])!;
+
+        Assert.Equal(MessageKind.Text, mapped.Message.Kind);
+    }
+
+    [Fact]
+    public void NoPrefixNoKeywords_OnlyAMentionTriggers()
+    {
+        var plain = Parse("""{"type":"message","detail_type":"group","message_id":"1","group_id":"g","user_id":"u","message":[{"type":"text","data":{"text":"/ai 你好"}}]}""");
+        var mention = Parse("""{"type":"message","detail_type":"group","message_id":"2","group_id":"g","user_id":"u","message":[{"type":"mention","data":{"user_id":"bot"}},{"type":"text","data":{"text":"/ai 你好"}}]}""");
+
+        Assert.Equal(MessageKind.Other, OneBotMessageMapper.ToInbound(ChannelId.From("onebot"), plain, "bot", "", Now, [])!.Message.Kind);
+        var mapped = OneBotMessageMapper.ToInbound(ChannelId.From("onebot"), mention, "bot", "", Now, [])!;
+        Assert.Equal(MessageKind.Text, mapped.Message.Kind);
+        Assert.Equal("/ai 你好", mapped.Message.Text);
+    }
+
     [Fact]
     public void GroupReply_QuotesThenMentionsThenText()
     {

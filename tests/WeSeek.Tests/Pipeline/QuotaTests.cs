@@ -42,4 +42,25 @@ public sealed class QuotaTests
 
         Assert.Equal(2, model.Calls.Count);
     }
+
+    [Fact]
+    public async Task PerMemberQuota_CountsOneMemberInOneGroup_NotTheirOtherGroupsOrPrivateChat()
+    {
+        var model = ScriptedChatClient.Echo();
+        await using var core = await CoreHarness.CreateAsync(model, new Dictionary<string, string?> { ["Quota:PerMemberDaily"] = "2", ["Outbox:PacingInterval"] = "00:00:00" });
+
+        await core.ReceiveAsync("g1", "group-1", "一", isGroup: true, sender: "alice");
+        await core.ReceiveAsync("g2", "group-1", "二", isGroup: true, sender: "alice");
+        await core.ReceiveAsync("g3", "group-1", "三", isGroup: true, sender: "alice");
+        await core.ReceiveAsync("g4", "group-1", "四", isGroup: true, sender: "alice");
+        await core.ReceiveAsync("g5", "group-1", "鲍勃问", isGroup: true, sender: "bob");
+        await core.ReceiveAsync("h1", "group-2", "另一个群", isGroup: true, sender: "alice");
+        await core.ReceiveAsync("p1", "alice", "私聊");
+        await core.RunTurnsAsync();
+        await core.SendDueAsync();
+
+        Assert.Equal(5, model.Calls.Count);
+        Assert.Equal(["答：一", "答：二", "今天的提问次数已经用完了，明天再来吧。", "答：鲍勃问"], core.Channel.Sent.Where(s => s.Message.ChatId == "group-1").Select(s => s.Message.Text));
+        Assert.Equal(["答：另一个群"], core.Channel.Sent.Where(s => s.Message.ChatId == "group-2").Select(s => s.Message.Text));
+    }
 }
