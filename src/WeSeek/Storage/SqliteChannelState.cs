@@ -1,32 +1,39 @@
 using WeSeek.Messaging;
+using WeSeek.Security;
 
 namespace WeSeek.Storage;
 
 /// <summary>
 /// <see cref="IChannelStateStore"/> and <see cref="IChannelLease"/> on the embedded database (tables
 /// <c>channel_state</c> and <c>leases</c>). Each call is one statement, so it is atomic against every process
-/// that opens the same file. Thread-safe.
+/// that opens the same file. Values are encrypted like message bodies (AES-256-GCM, bound to their channel and
+/// key): they hold login tokens. Thread-safe.
 /// </summary>
 internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
 {
     private readonly SqliteDatabase _database;
+    private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
 
-    public SqliteChannelState(SqliteDatabase database, TimeProvider time)
+    public SqliteChannelState(SqliteDatabase database, RecordCipher cipher, TimeProvider time)
     {
         _database = database;
+        _cipher = cipher;
         _time = time;
     }
+
+    private static string Purpose(ChannelId channel, string key) => $"channel_state.value\n{channel.Value}\n{key}";
 
     public async ValueTask<string?> GetAsync(ChannelId channel, string key, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT value FROM channel_state WHERE channel = $channel AND key = $key;";
+        command.CommandText = "SELECT value, key_id FROM channel_state WHERE channel = $channel AND key = $key;";
         command.Parameters.AddWithValue("$channel", channel.Value);
         command.Parameters.AddWithValue("$key", key);
-        return await command.ExecuteScalarAsync(cancellationToken) as string;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? _cipher.Read(reader, 0, 1, Purpose(channel, key)) : null;
     }
 
     public async ValueTask SetAsync(ChannelId channel, string key, string? value, CancellationToken cancellationToken)
@@ -38,12 +45,16 @@ internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
         command.CommandText = value is null
             ? "DELETE FROM channel_state WHERE channel = $channel AND key = $key;"
             : """
-              INSERT INTO channel_state (channel, key, value, updated_at) VALUES ($channel, $key, $value, $now)
-              ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+              INSERT INTO channel_state (channel, key, value, key_id, updated_at) VALUES ($channel, $key, $value, $value_key, $now)
+              ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, key_id = excluded.key_id, updated_at = excluded.updated_at;
               """;
         command.Parameters.AddWithValue("$channel", channel.Value);
         command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$value", (object?)value ?? DBNull.Value);
+        if (value is not null)
+        {
+            _cipher.Bind(command, "$value", value, Purpose(channel, key));
+        }
+
         command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

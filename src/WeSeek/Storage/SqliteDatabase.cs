@@ -222,6 +222,7 @@ internal sealed partial class SqliteDatabase : IDisposable
             channel TEXT NOT NULL,
             key TEXT NOT NULL,
             value TEXT NOT NULL,
+            key_id TEXT,
             updated_at INTEGER NOT NULL,
             PRIMARY KEY (channel, key)
         );
@@ -274,6 +275,7 @@ internal sealed partial class SqliteDatabase : IDisposable
         ("inbox", "attachments", "TEXT"),
         ("continuations", "key_id", "TEXT"),
         ("inbox", "trace_parent", "TEXT"),
+        ("channel_state", "key_id", "TEXT"),
     ];
 
     private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)

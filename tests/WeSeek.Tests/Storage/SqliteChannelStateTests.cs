@@ -51,6 +51,32 @@ public sealed class SqliteChannelStateTests
     }
 
     [Fact]
+    public async Task Values_AreEncryptedAtRest_AndRowsFromBeforeEncryptionStillRead()
+    {
+        using var data = new TempDirectory();
+        const string Token = "ilink-bot-token-0123456789abcdef";
+        await using (var harness = await CoreHarness.CreateAsync(dataDirectory: data.Path))
+        {
+            var store = harness.Services.GetRequiredService<IChannelStateStore>();
+            await store.SetAsync(Channel, "bot_token", Token, CancellationToken.None);
+            // A row written before values were encrypted: plaintext, no key id.
+            await using var connection = await harness.Services.GetRequiredService<SqliteDatabase>().OpenAsync(CancellationToken.None);
+            await using var legacy = connection.CreateCommand();
+            legacy.CommandText = "INSERT INTO channel_state (channel, key, value, updated_at) VALUES ('ilink:old', 'cursor', 'plain-cursor', 0);";
+            await legacy.ExecuteNonQueryAsync();
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var raw = string.Concat(Directory.GetFiles(data.Path, "*.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+        await using var reopened = await CoreHarness.CreateAsync(dataDirectory: data.Path);
+        var state = reopened.Services.GetRequiredService<IChannelStateStore>();
+
+        Assert.DoesNotContain(Token, raw, StringComparison.Ordinal);
+        Assert.Equal(Token, await state.GetAsync(Channel, "bot_token", CancellationToken.None));
+        Assert.Equal("plain-cursor", await state.GetAsync(ChannelId.From("ilink:old"), "cursor", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Lease_HeldByOne_RefusedToAnotherUntilItExpiresOrIsReleased()
     {
         await using var harness = await CoreHarness.CreateAsync();
