@@ -112,12 +112,8 @@ public static class WeSeekServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSection<EncryptionOptions>(configuration, "Security:Encryption");
-        services.AddSingleton<IValidateOptions<EncryptionOptions>, KeyRingLoader>();
+        AddRecordCipher(services, configuration);
         services.TryAddSingleton<SqliteDatabase>();
-        services.TryAddSingleton(sp => KeyRingLoader.Create(
-            sp.GetRequiredService<IOptions<EncryptionOptions>>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRing>>()));
-        services.TryAddSingleton<RecordCipher>();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<TranscriptExport>();
@@ -155,8 +151,25 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<StorageOptions>(configuration, "Storage");
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        // The state holds login tokens: encrypted with the same keys as everything else.
+        AddRecordCipher(services, configuration);
         AddChannelStateServices(services);
         return services;
+    }
+
+    /// <summary>The key ring (Security:Encryption) and the cipher that encrypts stored records with it.</summary>
+    private static void AddRecordCipher(IServiceCollection services, IConfiguration configuration)
+    {
+        if (services.Any(d => d.ServiceType == typeof(RecordCipher)))
+        {
+            return;
+        }
+
+        services.AddSection<EncryptionOptions>(configuration, "Security:Encryption");
+        services.AddSingleton<IValidateOptions<EncryptionOptions>, KeyRingLoader>();
+        services.TryAddSingleton(sp => KeyRingLoader.Create(
+            sp.GetRequiredService<IOptions<EncryptionOptions>>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<KeyRing>>()));
+        services.TryAddSingleton<RecordCipher>();
     }
 
     private static void AddChannelStateServices(IServiceCollection services)
