@@ -1,4 +1,6 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.ILink;
@@ -21,6 +23,7 @@ public sealed class LoginWeixinCliTests
         Assert.Contains("Scanned", output, StringComparison.Ordinal);
         Assert.Contains("Logged in", output, StringComparison.Ordinal);
         Assert.DoesNotContain(ilink.LastToken!, output + error, StringComparison.Ordinal);
+        Assert.DoesNotContain(ilink.LastToken!, Raw(data), StringComparison.Ordinal);
         Assert.Equal(ilink.LastToken, await StoredAsync(data, "bot_token"));
         Assert.Equal(ilink.BaseUrl.ToString(), await StoredAsync(data, "base_url"));
         Assert.Empty(ilink.ProtocolErrors);
@@ -56,19 +59,27 @@ public sealed class LoginWeixinCliTests
     private static string[] Args(TempDirectory data, FakeILinkServer ilink) =>
         ["login", "weixin", $"--Storage:DataDirectory={data.Path}", $"--ILink:BaseUrl={ilink.BaseUrl}", "--ILink:QrPollInterval=00:00:00"];
 
+    /// <summary>A stored value as the product reads it (decrypted with the data directory's key).</summary>
     private static async Task<string?> StoredAsync(TempDirectory data, string key)
     {
-        var path = Path.Combine(data.Path, "weseek.db");
-        if (!File.Exists(path))
+        if (!File.Exists(Path.Combine(data.Path, "weseek.db")))
         {
             return null;
         }
 
-        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=false");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT value FROM channel_state WHERE channel = 'ilink:default' AND key = $key;";
-        command.Parameters.AddWithValue("$key", key);
-        return await command.ExecuteScalarAsync() as string;
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Storage:DataDirectory"] = data.Path })
+            .Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddWeSeekChannelState(configuration);
+        await using var provider = services.BuildServiceProvider();
+        return await provider.GetRequiredService<WeSeek.Messaging.IChannelStateStore>().GetAsync(WeSeek.Messaging.ChannelId.From("ilink:default"), key, CancellationToken.None);
+    }
+
+    /// <summary>The database files' bytes, for scans for plaintext.</summary>
+    private static string Raw(TempDirectory data)
+    {
+        SqliteConnection.ClearAllPools();
+        return string.Concat(Directory.GetFiles(data.Path, "weseek.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
     }
 }
