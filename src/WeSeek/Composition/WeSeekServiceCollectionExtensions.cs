@@ -10,6 +10,7 @@ using WeSeek.Conversations;
 using WeSeek.Health;
 using WeSeek.Hosting;
 using WeSeek.Inbox;
+using WeSeek.Intents;
 using WeSeek.Inference;
 using WeSeek.Inference.Remote;
 using WeSeek.Media;
@@ -50,6 +51,9 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
         services.AddSection<PluginOptions>(configuration, "Plugins");
+        services.AddSection<IntentOptions>(configuration, "Intents");
+        services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>, CharacterNGramEmbeddings>();
+        services.TryAddSingleton<IntentRecognizer>();
         services.TryAddSingleton<WordFilter>();
         services.TryAddSingleton<ExternalModeration>();
         services.AddHttpClient(ExternalModeration.HttpClientName);
@@ -91,6 +95,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<MediaMiddleware>();
         services.TryAddScoped<ModerationMiddleware>();
         services.TryAddScoped<PluginMiddleware>();
+        services.TryAddScoped<IntentMiddleware>();
         services.TryAddSingleton(_ => new TurnPipeline(BuildStandardPipeline().Build()));
 
         // Hosted services start in this order and stop in reverse: channels stop accepting first, then the
@@ -190,6 +195,7 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>media: fetches the message's images through its channel for the steps after it;</item>
+    /// <item>intents: what the message asks for (rules, classifier, the model in JSON), for the plugins;</item>
     /// <item>plugins: after commands (so <c>/plugins off</c> always works) and media (a plugin may use the images),
     /// before context, because what they contribute goes into the prompt; a direct answer ends the turn here;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
@@ -204,6 +210,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
         .Use<MediaMiddleware>()
+        .Use<IntentMiddleware>()
         .Use<PluginMiddleware>()
         .Use<ContextMiddleware>()
         .Use<ModelMiddleware>()

@@ -86,4 +86,8 @@ internal static class WeSeekEventId
     public const int KnowledgeIndexed = 5010;
     public const int KnowledgeRemoved = 5011;
     public const int KnowledgeSearchFailed = 5012;
+    public const int IntentRecognised = 5040;
+    public const int IntentModelFailed = 5041;
+    public const int IntentModelTimedOut = 5042;
+    public const int IntentUnparsed = 5043;
 }

@@ -41,8 +41,12 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
         }
 
         var states = await _settings.GetAsync(PluginSettingsStore.ChatKey(turn.Message), _catalog.Plugins, turn.Aborted);
-        var enabled = _catalog.Plugins.Where(p => states[p.Name]).ToList();
-        var context = new PluginContext(turn.Message, turn.ConversationKey);
+        var intent = turn.Features.Get<Intents.IntentFeature>();
+        var enabled = _catalog.Plugins
+            .Where(p => states[p.Name])
+            .Where(p => intent?.Plugin is not { } routed || string.Equals(p.Name, routed, StringComparison.OrdinalIgnoreCase))
+            .ToList();
+        var context = new PluginContext(turn.Message, turn.ConversationKey) { Intent = intent?.Intent };
         var results = await Task.WhenAll(enabled.Select(p => RunAsync(p, context, turn)));
 
         for (var i = 0; i < enabled.Count; i++)
