@@ -96,10 +96,8 @@ internal sealed partial class IntentRecognizer : IDisposable
         string answer;
         try
         {
-            var response = await client.GetResponseAsync(
-                [new ChatMessage(ChatRole.System, Instructions()), new ChatMessage(ChatRole.User, text)],
-                new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(Schema(), "intent"), Temperature = 0, MaxOutputTokens = 256 },
-                timeout.Token);
+            var (messages, options) = ModelRequest(text);
+            var response = await client.GetResponseAsync(messages, options, timeout.Token);
             answer = response.Text;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -125,6 +123,12 @@ internal sealed partial class IntentRecognizer : IDisposable
 
         return Intent(parsed.Name, text, IntentSource.Model, 1, parsed.Slots);
     }
+
+    /// <summary>What the model is asked: the intents in a system message, the text, JSON constrained by <see cref="Schema"/>.</summary>
+    internal (List<ChatMessage> Messages, ChatOptions Options) ModelRequest(string text) => (
+        [new ChatMessage(ChatRole.System, Instructions()), new ChatMessage(ChatRole.User, text)],
+        // Room for the longest answer the schema allows (every slot a bounded string), so it is never cut.
+        new ChatOptions { ResponseFormat = ChatResponseFormat.ForJsonSchema(Schema(), "intent"), Temperature = 0, MaxOutputTokens = 1024 });
 
     internal static (string Name, Dictionary<string, string> Slots)? Parse(string answer)
     {
