@@ -83,4 +83,7 @@ internal static class WeSeekEventId
     public const int KnowledgeIndexed = 5010;
     public const int KnowledgeRemoved = 5011;
     public const int KnowledgeSearchFailed = 5012;
+
+    // 5060-5079: knowledge base formats and image understanding (3040-3049: media).
+    public const int KnowledgeUnreadable = 5060;
 }
