@@ -57,5 +57,11 @@ internal static class WeSeekMetrics
     public static readonly Counter<long> PluginFailures = Meter.CreateCounter<long>(
         "weseek.plugins.failures", "{call}", "Plugin calls that threw or ran past Plugins:Timeout, by plugin and reason (error, timeout).");
 
+    public static readonly Counter<long> ImageDescriptions = Meter.CreateCounter<long>(
+        "weseek.vision.descriptions", "{image}", "Images described, by source (cache: the same bytes were described before; model: the vision endpoint was called).");
+
+    public static readonly Counter<long> VisionFailures = Meter.CreateCounter<long>(
+        "weseek.vision.failures", "{image}", "Images the vision endpoint could not describe, by reason (error, timeout); those turns answer from the text.");
+
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }
