@@ -40,6 +40,7 @@ public sealed class ImageUnderstandingEndToEndTests
         // One call for two identical pictures: the second was served from the cache.
         var request = Assert.Single(env.Vision.Requests);
         Assert.Equal("qwen2.5-vl", request["model"]!.GetValue<string>());
+        Assert.Equal("Bearer vision-key", Assert.Single(env.Vision.Authorizations));
         var parts = Assert.Single(request["messages"]!.AsArray())!["content"]!.AsArray();
         Assert.Contains(parts, p => p!["type"]!.GetValue<string>() == "text" && p["text"]!.GetValue<string>() == "请用中文简要描述这张图片");
         var image = Assert.Single(parts, p => p!["type"]!.GetValue<string>() == "image_url")!;

@@ -1,4 +1,6 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using WeSeek.Media;
 using WeSeek.Messaging;
 using WeSeek.TestKit;
@@ -60,6 +62,65 @@ public sealed class VisionTests
 
         Assert.EndsWith("[图片]这是什么？", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
         Assert.DoesNotContain("图片描述", string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VisionEndpointSlowerThanTheTimeout_TheTurnAnswersFromTheText_AndTheTimeoutIsCounted()
+    {
+        await using var vision = await FakeOpenAiServer.StartAsync();
+        vision.BeforeAnswer = ct => Task.Delay(Timeout.InfiniteTimeSpan, ct);
+        var client = ScriptedChatClient.Echo();
+        var pictures = new PictureChannel();
+        await using var harness = await CreateAsync(client, vision, pictures);
+        var timeouts = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "WeSeek" && instrument.Name == "weseek.vision.failures")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag is { Key: "reason", Value: "timeout" })
+                {
+                    Interlocked.Add(ref timeouts, value);
+                }
+            }
+        });
+        listener.Start();
+
+        await harness.Sink.AcceptAsync(pictures.Image("m1", "[图片]这是什么？"), CancellationToken.None);
+        var turns = harness.RunTurnsAsync();
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (vision.Requests.Count == 0)
+            {
+                await Task.Delay(10, wait.Token);
+            }
+        }
+
+        // Virtual time: Vision:Timeout (30 s by default) passes without waiting for it.
+        harness.Time.Advance(TimeSpan.FromSeconds(31));
+        await turns.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.EndsWith("[图片]这是什么？", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
+        Assert.Equal(1, Interlocked.Read(ref timeouts));
+    }
+
+    [Fact]
+    public async Task EndpointWithoutModel_StopsStartUpNamingTheKey()
+    {
+        var error = await Assert.ThrowsAnyAsync<OptionsValidationException>(async () =>
+        {
+            await using var harness = await CoreHarness.CreateAsync(settings: new Dictionary<string, string?> { ["Vision:Endpoint"] = "http://127.0.0.1:9/v1" });
+            _ = harness.Services.GetRequiredService<IOptions<VisionOptions>>().Value;
+        });
+
+        Assert.Contains("Vision:Model (environment variable WESEEK__Vision__Model)", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]
