@@ -72,6 +72,28 @@ public sealed class DocumentFormatTests
     }
 
     [Fact]
+    public async Task Pdf_InChinese_WithAdobesStandardFont_IsReadAndRetrieved()
+    {
+        using var corpus = new TempDirectory();
+        var pdf = TestDocuments.ChinesePdf(
+            ["假期制度", "员工每年享有十天带薪年假，", "未休完的年假可以顺延到次年三月底。"],
+            ["病假需要提供二级以上医院的证明。"]);
+        await File.WriteAllBytesAsync(Path.Combine(corpus.Path, "制度.pdf"), pdf, TestContext.Current.CancellationToken);
+
+        var text = DocumentReader.Read("制度.pdf", pdf);
+        Assert.Equal("假期制度\n员工每年享有十天带薪年假，\n未休完的年假可以顺延到次年三月底。\n病假需要提供二级以上医院的证明。\n", text.Replace("\r", "", StringComparison.Ordinal));
+
+        await using var harness = await KnowledgeBaseTests.CreateAsync(ScriptedChatClient.Echo());
+        var index = harness.Services.GetRequiredService<KnowledgeIndex>();
+        Assert.Equal(IngestOutcome.Added, Assert.Single(KnowledgeBaseTests.Ingest(index, corpus.Path)).Outcome);
+        var hit = index.Search("年假没休完可以顺延吗", 1)[0];
+        Assert.Equal("制度.pdf", hit.Source);
+
+        // Lines wrapped in the PDF are one sentence again in the passage: no space between Chinese characters.
+        Assert.Contains("员工每年享有十天带薪年假，未休完的年假可以顺延到次年三月底。", hit.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DamagedPdfOrDocx_IsSkippedAsUnreadable_AndTheOtherFilesAreAdded()
     {
         using var corpus = new TempDirectory();
