@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
+using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
@@ -19,7 +20,8 @@ public sealed record ImageDescriptionFeature(IReadOnlyList<string> Descriptions,
 /// <summary>
 /// Image understanding: the images <see cref="MediaMiddleware"/> fetched are described by the vision endpoint
 /// (<see cref="ImageDescriber"/>, cached by image hash). A message that is only a picture is answered
-/// 「图片描述：…」 without the chat model, and the exchange is stored in the conversation's history; a message with a
+/// 「图片描述：…」 without the chat model (laid out by the composer), and the exchange is stored in the conversation's
+/// history; a message with a
 /// question gets the descriptions in its prompt (<see cref="ImageDescriptionFeature"/>). Images that cannot be
 /// described change nothing: the turn answers from the text. Does nothing until <c>Vision:Endpoint</c> is set.
 /// </summary>
@@ -29,12 +31,14 @@ internal sealed partial class VisionMiddleware : ITurnMiddleware
     public const string Label = "图片描述：";
 
     private readonly ImageDescriber _describer;
+    private readonly ComposerMiddleware _composer;
     private readonly ITokenCounter _tokens;
     private readonly ILogger<VisionMiddleware> _logger;
 
-    public VisionMiddleware(ImageDescriber describer, ITokenCounter tokens, ILogger<VisionMiddleware> logger)
+    public VisionMiddleware(ImageDescriber describer, ComposerMiddleware composer, ITokenCounter tokens, ILogger<VisionMiddleware> logger)
     {
         _describer = describer;
+        _composer = composer;
         _tokens = tokens;
         _logger = logger;
     }
@@ -81,8 +85,11 @@ internal sealed partial class VisionMiddleware : ITurnMiddleware
             Answer = described,
             AnswerTokens = _tokens.Count(described),
         });
-        turn.Replies.Add(described);
         Log.Answered(_logger, turn.InboxId, descriptions.Count);
+
+        // Laid out by the composer like a model's answer: vision models write Markdown, and several long
+        // descriptions may need more than one message within the channel's limits.
+        await _composer.InvokeAsync(turn, static _ => Task.CompletedTask);
     }
 
     /// <summary>

@@ -49,6 +49,23 @@ public sealed class VisionTests
     }
 
     [Fact]
+    public async Task PictureAlone_AnsweredWithItsDescription_LaidOutForWeChatWithoutTheChatModel()
+    {
+        await using var vision = await FakeOpenAiServer.StartAsync();
+        vision.Script = _ => ["**一只橘猫**趴在键盘上。"];
+        var client = ScriptedChatClient.Echo();
+        var pictures = new PictureChannel();
+        await using var harness = await CreateAsync(client, vision, pictures);
+
+        await harness.Sink.AcceptAsync(pictures.Image("m1", "[图片]"), CancellationToken.None);
+        await harness.RunTurnsAsync();
+
+        // WeChat shows no Markdown: the composer flattened the bold as it does for the chat model's answers.
+        Assert.Equal(["图片描述：一只橘猫趴在键盘上。"], await SqliteInboxTests.OutboxTextsAsync(harness));
+        Assert.Empty(client.Calls);
+    }
+
+    [Fact]
     public async Task VisionEndpointFails_TheTurnAnswersFromTheText()
     {
         await using var vision = await FakeOpenAiServer.StartAsync();
