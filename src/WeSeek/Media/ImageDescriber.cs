@@ -1,19 +1,22 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
 using WeSeek.Logging;
 using WeSeek.Operations;
+using WeSeek.Security;
 
 namespace WeSeek.Media;
 
 /// <summary>
 /// Describes images with the configured OpenAI-compatible vision endpoint (<see cref="VisionOptions"/>): the image
 /// goes as a data-URL image part beside <see cref="VisionOptions.Prompt"/>, and the answer is cached by the image's
-/// SHA-256 (<see cref="ImageDescriptionCache"/>). A failure or timeout is logged and counted
+/// SHA-256 (<see cref="ImageDescriptionCache"/>). Every call to the endpoint is in the audit log (<c>vision.call</c>:
+/// hashes of the image and the description, never either). A failure or timeout is logged and counted
 /// (<c>weseek.vision.failures</c>) and gives null: the turn then answers from the text. Thread-safe.
 /// </summary>
 internal sealed partial class ImageDescriber : IDisposable
@@ -22,14 +25,16 @@ internal sealed partial class ImageDescriber : IDisposable
 
     private readonly VisionOptions _options;
     private readonly ImageDescriptionCache _cache;
+    private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly ILogger<ImageDescriber> _logger;
     private readonly Lazy<IChatClient> _client;
 
-    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
+    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
     {
         _options = options.Value;
         _cache = cache;
+        _audit = audit;
         _time = time;
         _logger = logger;
         _client = new(() => CreateClient(_options, http));
@@ -54,6 +59,7 @@ internal sealed partial class ImageDescriber : IDisposable
             return cached;
         }
 
+        var started = _time.GetTimestamp();
         using var timeout = new CancellationTokenSource(_options.Timeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
         string description;
@@ -69,6 +75,7 @@ internal sealed partial class ImageDescriber : IDisposable
         {
             var timedOut = timeout.IsCancellationRequested || ex is OperationCanceledException;
             WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
+            await AuditAsync(inboxId, hash, image.Data.Length, timedOut ? "timeout" : "error", null, started);
             if (timedOut)
             {
                 Log.TimedOut(_logger, inboxId, _options.Timeout);
@@ -81,6 +88,7 @@ internal sealed partial class ImageDescriber : IDisposable
             return null;
         }
 
+        await AuditAsync(inboxId, hash, image.Data.Length, description.Length == 0 ? "empty" : "described", description, started);
         if (description.Length == 0)
         {
             WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", "error"));
@@ -93,6 +101,18 @@ internal sealed partial class ImageDescriber : IDisposable
         Log.Described(_logger, inboxId, image.Data.Length, "model");
         return description;
     }
+
+    private Task<long> AuditAsync(long inboxId, string imageHash, int bytes, string outcome, string? description, long started) =>
+        _audit.AppendAsync("vision.call", new JsonObject
+        {
+            ["inboxId"] = inboxId,
+            ["model"] = _options.Model,
+            ["imageSha256"] = imageHash,
+            ["imageBytes"] = bytes,
+            ["latencyMs"] = (long)_time.GetElapsedTime(started).TotalMilliseconds,
+            ["outcome"] = outcome,
+            ["descriptionSha256"] = description is null ? null : AuditLog.Sha256(description),
+        }, CancellationToken.None);
 
     public void Dispose()
     {

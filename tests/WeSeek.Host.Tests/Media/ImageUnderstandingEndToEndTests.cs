@@ -52,6 +52,12 @@ public sealed class ImageUnderstandingEndToEndTests
         Assert.Contains(earlier, c => c.Contains("图片描述：" + Description, StringComparison.Ordinal));
         Assert.StartsWith("你说：它是什么颜色的？", followUp, StringComparison.Ordinal);
 
+        // The one call to the vision model is in the audit log, by hashes.
+        var audit = Assert.Single(await env.ReadAuditAsync("vision.call"));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Png)), audit["imageSha256"]!.GetValue<string>());
+        Assert.Equal("described", audit["outcome"]!.GetValue<string>());
+        Assert.DoesNotContain("橘猫", audit.ToJsonString(), StringComparison.Ordinal);
+
         // Cached encrypted, like message bodies.
         var (blob, keyId) = await env.ReadCacheAsync();
         Assert.NotNull(keyId);
@@ -157,6 +163,23 @@ public sealed class ImageUnderstandingEndToEndTests
             var result = (reader.GetFieldValue<byte[]>(0), reader.IsDBNull(1) ? null : reader.GetString(1));
             Assert.False(await reader.ReadAsync());
             return result;
+        }
+
+        public async Task<List<JsonObject>> ReadAuditAsync(string kind)
+        {
+            await using var connection = new SqliteConnection($"Data Source={System.IO.Path.Combine(_data.Path, "weseek.db")};Mode=ReadOnly");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT data FROM audit WHERE kind = $kind ORDER BY id;";
+            command.Parameters.AddWithValue("$kind", kind);
+            var records = new List<JsonObject>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                records.Add(JsonNode.Parse(reader.GetString(0))!.AsObject());
+            }
+
+            return records;
         }
 
         public async ValueTask DisposeAsync()
