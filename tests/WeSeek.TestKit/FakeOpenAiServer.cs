@@ -20,6 +20,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly List<JsonObject> _requests = [];
+    private readonly List<string?> _authorizations = [];
 
     private FakeOpenAiServer(WebApplication app) => _app = app;
 
@@ -32,6 +33,24 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     /// <summary>When true, every request gets 503 (a replica that is down or overloaded).</summary>
     public bool Down { get; set; }
+
+    /// <summary>
+    /// Awaited after a request is recorded and before it is answered (a model that is slow to answer, for tests
+    /// of timeouts); gets the request's abort token. Default none.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeAnswer { get; set; }
+
+    /// <summary>The Authorization header of each request received, in order (null when absent).</summary>
+    public IReadOnlyList<string?> Authorizations
+    {
+        get
+        {
+            lock (_requests)
+            {
+                return [.. _authorizations];
+            }
+        }
+    }
 
     /// <summary>The base URL, ending in <c>/v1</c>.</summary>
     public Uri BaseUrl { get; private set; } = null!;
@@ -78,6 +97,12 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         lock (_requests)
         {
             _requests.Add(body);
+            _authorizations.Add(context.Request.Headers.Authorization.FirstOrDefault());
+        }
+
+        if (BeforeAnswer is { } wait)
+        {
+            await wait(context.RequestAborted);
         }
 
         var messages = body["messages"]!.AsArray()

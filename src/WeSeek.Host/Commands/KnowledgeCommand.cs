@@ -15,7 +15,7 @@ internal static class KnowledgeCommand
 
     private static Command Add()
     {
-        var paths = new Argument<string[]>("paths") { Description = "Files (.txt, .md, .html) or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
+        var paths = new Argument<string[]>("paths") { Description = "Files (.txt, .md, .html, .pdf, .docx) or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
         var command = new Command("add", "Add documents; a document added again replaces its passages when it changed.") { paths };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) => RunAsync(result, paths, (index, files, console) =>
@@ -55,7 +55,9 @@ internal static class KnowledgeCommand
             }
 
             console.Write(table);
-            return Task.FromResult(0);
+
+            // Exit 1 when a file could not be read, so a script notices; the readable ones are in the index.
+            return Task.FromResult(outcomes.Exists(o => o.Outcome == IngestOutcome.Unreadable) ? 1 : 0);
         }));
         return command;
     }

@@ -48,6 +48,10 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<ModelOptions>(configuration, "Model");
         services.AddSection<ComposerOptions>(configuration, "Composer");
         services.AddSection<MediaOptions>(configuration, "Media");
+        services.AddSection<VisionOptions>(configuration, "Vision");
+        services.AddHttpClient(ImageDescriber.HttpClientName);
+        services.TryAddSingleton<ImageDescriptionCache>();
+        services.TryAddSingleton<ImageDescriber>();
         services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
         services.AddSection<PluginOptions>(configuration, "Plugins");
@@ -93,6 +97,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<ComposerMiddleware>();
         services.TryAddScoped<ContinuationMiddleware>();
         services.TryAddScoped<MediaMiddleware>();
+        services.TryAddScoped<VisionMiddleware>();
         services.TryAddScoped<ModerationMiddleware>();
         services.TryAddScoped<PluginMiddleware>();
         services.TryAddScoped<IntentMiddleware>();
@@ -195,6 +200,8 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>media: fetches the message's images through its channel for the steps after it;</item>
+    /// <item>vision: describes them (Vision:Endpoint); a picture alone is answered with its description here, a
+    /// question goes on with the descriptions for the context step;</item>
     /// <item>intents: what the message asks for (rules, classifier, the model in JSON), for the plugins;</item>
     /// <item>plugins: after commands (so <c>/plugins off</c> always works) and media (a plugin may use the images),
     /// before context, because what they contribute goes into the prompt; a direct answer ends the turn here;</item>
@@ -210,6 +217,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
         .Use<MediaMiddleware>()
+        .Use<VisionMiddleware>()
         .Use<IntentMiddleware>()
         .Use<PluginMiddleware>()
         .Use<ContextMiddleware>()

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Inference;
 using WeSeek.Logging;
+using WeSeek.Media;
 using WeSeek.Pipeline;
 using WeSeek.Plugins;
 
@@ -43,7 +44,8 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
         ArgumentNullException.ThrowIfNull(turn);
         ArgumentNullException.ThrowIfNull(next);
         var state = await _store.LoadAsync(turn.ConversationKey, turn.Aborted);
-        var userContent = RenderUserMessage(turn.Message.Text);
+        // With images described (ImageDescriptionFeature) the question carries their 图片描述 lines, in history too.
+        var userContent = RenderUserMessage(turn.Features.Get<ImageDescriptionFeature>()?.UserText ?? turn.Message.Text);
         var userTokens = _tokens.Count(userContent);
 
         // Plugins' passages go into this prompt only; history keeps the message without them.

@@ -30,6 +30,9 @@ internal enum IngestOutcome
     Replaced,
     Unchanged,
     Empty,
+
+    /// <summary>The file could not be read (a damaged or encrypted PDF, a file not in its extension's format); the index keeps what it had.</summary>
+    Unreadable,
 }
 
 /// <summary>
@@ -217,6 +220,9 @@ internal sealed partial class KnowledgeIndex : IDisposable
 
         [LoggerMessage(WeSeekEventId.KnowledgeSearchFailed, LogLevel.Warning, "Knowledge base: could not open the latest index; searching the one open")]
         public static partial void SearchFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(WeSeekEventId.KnowledgeUnreadable, LogLevel.Warning, "Knowledge base: {Source} skipped, {Reason}")]
+        public static partial void Unreadable(ILogger logger, string source, string reason);
     }
 }
 
@@ -243,7 +249,18 @@ internal sealed class KnowledgeWriter : IDisposable
             return (IngestOutcome.Unchanged, 0);
         }
 
-        var chunks = KnowledgeChunker.Split(DocumentReader.Read(path, content), _index.PassageLength);
+        string text;
+        try
+        {
+            text = DocumentReader.Read(path, content);
+        }
+        catch (InvalidDataException ex)
+        {
+            KnowledgeIndex.Log.Unreadable(_index.Logger, source, ex.Message);
+            return (IngestOutcome.Unreadable, 0);
+        }
+
+        var chunks = KnowledgeChunker.Split(text, _index.PassageLength);
         var replaced = _known.ContainsKey(source);
         _writer.DeleteDocuments(new Term("source", source));
         var added = _index.Now.ToUnixTimeMilliseconds();

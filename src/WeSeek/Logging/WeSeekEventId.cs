@@ -90,4 +90,11 @@ internal static class WeSeekEventId
     public const int IntentModelFailed = 5041;
     public const int IntentModelTimedOut = 5042;
     public const int IntentUnparsed = 5043;
+
+    // 5060-5079: knowledge base formats and image understanding (3040-3049: media).
+    public const int KnowledgeUnreadable = 5060;
+    public const int ImageDescribed = 5061;
+    public const int ImageDescriptionFailed = 5062;
+    public const int ImageDescriptionTimedOut = 5063;
+    public const int ImageAnswered = 5064;
 }

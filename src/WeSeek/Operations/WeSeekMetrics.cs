@@ -69,5 +69,11 @@ internal static class WeSeekMetrics
         "weseek.model.output_speed", "{token}/s", "Output tokens per second of one model call, after its first token.",
         advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] });
 
+    public static readonly Counter<long> ImageDescriptions = Meter.CreateCounter<long>(
+        "weseek.vision.descriptions", "{image}", "Images described, by source (cache: the same bytes were described before; model: the vision endpoint was called).");
+
+    public static readonly Counter<long> VisionFailures = Meter.CreateCounter<long>(
+        "weseek.vision.failures", "{image}", "Images the vision endpoint could not describe, by reason (error, timeout); those turns answer from the text.");
+
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }

@@ -34,6 +34,9 @@ internal sealed class RecordCipher
     /// <summary>The purpose of a history entry: the message of its turn and its role.</summary>
     public static string HistoryContent(long inboxId, string role) => $"history.content\n{inboxId}\n{role}";
 
+    /// <summary>The purpose of an image's description: the SHA-256 of the image.</summary>
+    public static string ImageDescription(string hash) => $"image_descriptions.description\n{hash}";
+
     /// <summary>Encrypts <paramref name="plaintext"/> with the newest key.</summary>
     public (byte[] Blob, string KeyId) Encrypt(string plaintext, string purpose)
     {

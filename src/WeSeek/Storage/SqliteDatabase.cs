@@ -263,6 +263,15 @@ internal sealed partial class SqliteDatabase : IDisposable
             last_used_at INTEGER,
             revoked_at INTEGER
         );
+
+        -- What the vision model said about an image, by the SHA-256 of its bytes (encrypted like other bodies).
+        CREATE TABLE IF NOT EXISTS image_descriptions (
+            hash TEXT PRIMARY KEY,
+            description BLOB NOT NULL,
+            key_id TEXT,
+            model TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
         """;
 
     // Columns added after the first release, by table: an existing database gets them on open. key_id is NULL

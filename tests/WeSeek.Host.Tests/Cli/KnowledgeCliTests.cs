@@ -68,4 +68,34 @@ public sealed class KnowledgeCliTests
         Assert.Contains("可以顺延到次年三月底。", output, StringComparison.Ordinal);
         Assert.Contains("来源：hr/leave.md", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task KbAdd_ReadsPdfAndDocx_AndReportsADamagedFile()
+    {
+        using var data = new TempDirectory();
+        using var documents = new TempDirectory();
+        await File.WriteAllBytesAsync(Path.Combine(documents.Path, "policy.pdf"), TestDocuments.Pdf(
+            ["Travel policy", "Economy class is booked for flights under six hours."],
+            ["Parking permits are issued by the front desk on Mondays."]), TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(documents.Path, "手册.docx"), TestDocuments.Docx(
+            ("1", "假期制度"), ("2", "病假"), (null, "病假需要提供二级以上医院的证明。")), TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(Path.Combine(documents.Path, "年假.pdf"), TestDocuments.ChinesePdf(
+            ["年假", "未休完的年假可以顺延到次年三月底。"]), TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(documents.Path, "scan.pdf"), "%PDF-1.7 truncated", TestContext.Current.CancellationToken);
+        string[] storage = [$"--Storage:DataDirectory={data.Path}"];
+
+        var add = await WeseekProcess.RunAsync(["kb", "add", documents.Path, .. storage]);
+        var pdf = await WeseekProcess.RunAsync(["kb", "search", "who issues parking permits", .. storage]);
+        var docx = await WeseekProcess.RunAsync(["kb", "search", "病假需要什么证明", .. storage]);
+        var chinesePdf = await WeseekProcess.RunAsync(["kb", "search", "年假可以顺延吗", .. storage]);
+        var list = await WeseekProcess.RunAsync(["kb", "list", .. storage]);
+
+        Assert.True(add.ExitCode == 1, add.Output + add.Error);
+        Assert.Equal(3, add.Output.Split("added").Length - 1);
+        Assert.Contains("unreadable", add.Output, StringComparison.Ordinal);
+        Assert.Contains("policy.pdf", pdf.Output, StringComparison.Ordinal);
+        Assert.Contains("手册.docx", docx.Output, StringComparison.Ordinal);
+        Assert.Contains("年假.pdf", chinesePdf.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("scan.pdf", list.Output, StringComparison.Ordinal);
+    }
 }

@@ -11,7 +11,7 @@ namespace WeSeek.Tests.Knowledge;
 
 public sealed class KnowledgeBaseTests
 {
-    private static Task<CoreHarness> CreateAsync(ScriptedChatClient client, string? dataDirectory = null) =>
+    internal static Task<CoreHarness> CreateAsync(ScriptedChatClient client, string? dataDirectory = null) =>
         CoreHarness.CreateAsync(client, dataDirectory: dataDirectory, configure: services =>
         {
             services.AddKnowledgeIndex(new ConfigurationBuilder().Build());
@@ -26,7 +26,7 @@ public sealed class KnowledgeBaseTests
         }
     }
 
-    private static List<(string Source, IngestOutcome Outcome, int Passages)> Ingest(KnowledgeIndex index, params string[] paths)
+    internal static List<(string Source, IngestOutcome Outcome, int Passages)> Ingest(KnowledgeIndex index, params string[] paths)
     {
         var outcomes = new List<(string, IngestOutcome, int)>();
         using var writer = index.OpenWriter();
@@ -183,10 +183,10 @@ public sealed class KnowledgeBaseTests
         Directory.CreateDirectory(Path.Combine(corpus.Path, "hr"));
         File.WriteAllText(Path.Combine(corpus.Path, "hr", "a.md"), "甲");
         File.WriteAllText(Path.Combine(corpus.Path, "b.txt"), "乙");
-        File.WriteAllText(Path.Combine(corpus.Path, "c.pdf"), "%PDF");
+        File.WriteAllText(Path.Combine(corpus.Path, "c.doc"), "Word 97");
 
         Assert.Equal(["b.txt", "hr/a.md"], KnowledgeFiles.Collect([corpus.Path]).Select(f => f.Source));
-        Assert.Throws<NotSupportedException>(() => KnowledgeFiles.Collect([Path.Combine(corpus.Path, "c.pdf")]));
+        Assert.Throws<NotSupportedException>(() => KnowledgeFiles.Collect([Path.Combine(corpus.Path, "c.doc")]));
         Assert.Throws<FileNotFoundException>(() => KnowledgeFiles.Collect([Path.Combine(corpus.Path, "none")]));
     }
 }
