@@ -83,4 +83,8 @@ internal static class WeSeekEventId
     public const int KnowledgeIndexed = 5010;
     public const int KnowledgeRemoved = 5011;
     public const int KnowledgeSearchFailed = 5012;
+
+    // 5020-5039: the SQL and HTTP plugins.
+    public const int SqlQueried = 5020;
+    public const int SqlSlotsMissing = 5021;
 }
