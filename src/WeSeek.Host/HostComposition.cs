@@ -49,12 +49,18 @@ internal static class HostComposition
     }
 
     /// <summary>The built-in plugins that need a configuration, each only when its section has one: <c>sql</c>
-    /// when <c>Plugins:Sql:Queries</c> names a query.</summary>
+    /// when <c>Plugins:Sql:Queries</c> names a query, <c>http</c> when <c>Plugins:Http:Endpoints</c> names an
+    /// endpoint.</summary>
     public static IWeSeekBuilder AddConfiguredPlugins(this IWeSeekBuilder weseek)
     {
         if (weseek.Configuration.HasSqlPlugin())
         {
             weseek.AddSqlPlugin();
+        }
+
+        if (weseek.Configuration.HasHttpPlugin())
+        {
+            weseek.AddHttpPlugin();
         }
 
         return weseek;

@@ -87,4 +87,6 @@ internal static class WeSeekEventId
     // 5020-5039: the SQL and HTTP plugins.
     public const int SqlQueried = 5020;
     public const int SqlSlotsMissing = 5021;
+    public const int HttpEndpointCalled = 5030;
+    public const int HttpSlotsMissing = 5031;
 }

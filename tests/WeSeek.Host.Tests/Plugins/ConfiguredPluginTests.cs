@@ -24,14 +24,19 @@ public sealed class ConfiguredPluginTests
         ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", .. extra];
 
     [Fact]
-    public async Task Serve_RegistersPluginSql_OnlyWhenQueriesAreConfigured()
+    public async Task Serve_RegistersPluginsSqlAndHttp_OnlyWhenTheyAreConfigured()
     {
         using var data = new TempDirectory();
         var shop = CreateShop(data);
 
         await using (var plain = ServeCommand.Build(Args(data)))
         {
-            Assert.DoesNotContain(plain.Services.GetServices<IWeSeekPlugin>(), p => p.Name == "sql");
+            Assert.DoesNotContain(plain.Services.GetServices<IWeSeekPlugin>(), p => p.Name is "sql" or "http");
+        }
+
+        await using (var http = ServeCommand.Build(Args(data, "--Plugins:Http:Endpoints:weather:Url=http://127.0.0.1:9/weather/{city}")))
+        {
+            Assert.Equal(["kb", "http"], http.Services.GetServices<IWeSeekPlugin>().Select(p => p.Name));
         }
 
         await using var configured = ServeCommand.Build(Args(data,
