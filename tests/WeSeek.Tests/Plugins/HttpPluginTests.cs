@@ -228,11 +228,13 @@ public sealed class HttpPluginTests : IAsyncLifetime
     [InlineData("Headers:Authorization", "Bearer {secret:NO_SUCH_SECRET_4417}", "Plugins:Http:Endpoints:bad:Headers:Authorization", "secret NO_SUCH_SECRET_4417")]
     [InlineData("Headers:X-User", "{user}", "Plugins:Http:Endpoints:bad:Headers:X-User", "only {secret:NAME}")]
     [InlineData("Keep:0", "data..name", "Plugins:Http:Endpoints:bad:Keep", "not a field path")]
+    [InlineData("Intent", "weather2", "Plugins:Http:Endpoints", "intent 'weather2' is served by endpoints")]
     public async Task Validation_BadEndpoint_StopsStartUpNamingTheKey(string member, string value, string key, string reason)
     {
         var settings = new Dictionary<string, string?>
         {
             ["Plugins:Http:Endpoints:bad:Url"] = "http://127.0.0.1:1/x",
+            ["Plugins:Http:Endpoints:weather2:Url"] = "http://127.0.0.1:1/weather",
             [$"Plugins:Http:Endpoints:bad:{member}"] = value,
         };
         await using var harness = await CreateHarnessAsync(settings);

@@ -44,7 +44,6 @@ public sealed class SqlPluginTests : IDisposable
     /// <summary>What a refused statement would have changed, if anything: the file's bytes and its rows.</summary>
     private string Fingerprint()
     {
-        SqliteConnection.ClearAllPools();
         var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(_file)));
         using var connection = new SqliteConnection($"Data Source={_file};Mode=ReadOnly;Pooling=False");
         connection.Open();

@@ -48,6 +48,11 @@ public sealed class HttpPluginOptions : IValidatableObject
                 yield return new ValidationResult(problem.Message, [$"{key}:{problem.Member}"]);
             }
         }
+
+        foreach (var shared in Endpoints.GroupBy(e => e.Value.Intent ?? e.Key, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            yield return new ValidationResult($"intent '{shared.Key}' is served by endpoints {string.Join(", ", shared.Select(e => e.Key))}; give each its own intent", [nameof(Endpoints)]);
+        }
     }
 }
 
