@@ -45,7 +45,7 @@ internal static partial class HttpTemplate
             return false;
         }
 
-        var authorityEnd = template.IndexOf('/', template.IndexOf("://", StringComparison.Ordinal) + 3);
+        var authorityEnd = template.IndexOfAny(['/', '?', '#'], template.IndexOf("://", StringComparison.Ordinal) + 3);
         var firstPlaceholder = PlaceholderPattern().Match(template);
         if (firstPlaceholder.Success && (authorityEnd < 0 || firstPlaceholder.Index < authorityEnd))
         {

@@ -72,7 +72,7 @@ internal sealed partial class SqlPlugin : IWeSeekPlugin
             return text.Append("没有查到记录。").ToString();
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"的结果，共 {result.Rows.Count} 行{(result.More ? "（只列出前这些行）" : "")}：\n");
+        text.Append(result.More ? $"的结果，只列出前 {result.Rows.Count} 行（还有更多）：\n" : $"的结果，共 {result.Rows.Count} 行：\n");
         text.Append(string.Join(" | ", result.Columns.Select(c => Cell(c))));
         foreach (var row in result.Rows)
         {

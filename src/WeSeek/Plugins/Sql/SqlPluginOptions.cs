@@ -17,8 +17,8 @@ public sealed class SqlPluginOptions : IValidatableObject
     public string ConnectionString { get; set; } = "";
 
     /// <summary>
-    /// The only tables (or views) a query may read, compared without case. A view is readable only when every
-    /// table it reads is listed too; SQLite's own tables (<c>sqlite_master</c> and the rest) can never be listed.
+    /// The only tables (or views) a query may read, compared without case. A view is readable when it and every
+    /// table it reads are listed; SQLite's own tables (<c>sqlite_master</c> and the rest) can never be listed.
     /// Default none, which refuses every query.
     /// </summary>
     public IList<string> Tables { get; } = [];
