@@ -149,6 +149,17 @@ public sealed class SqlPluginTests : IDisposable
         Assert.DoesNotContain("10025", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Cancellation_InterruptsAQueryInTheMiddleOfItsWork()
+    {
+        // 3^25 rows to count: hours of work, so the call can only come back if the interrupt stops SQLite mid-step.
+        var join = string.Join(", ", Enumerable.Range(0, 25).Select(i => $"orders o{i}"));
+        var plugin = Plugin(Options(_file, new Dictionary<string, string> { ["forever"] = $"SELECT count(*) FROM {join}" }));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => plugin.TryHandleAsync(Context("forever"), cancel.Token));
+    }
+
     public static TheoryData<string, string> Writes => new()
     {
         { "INSERT INTO orders VALUES (1, 'x', 'y', 0)", "INSERT into orders" },
@@ -203,6 +214,9 @@ public sealed class SqlPluginTests : IDisposable
     public static TheoryData<string, string> HiddenReads => new()
     {
         { "SELECT * FROM secrets", "table secrets" },
+        { "SELECT count(*) FROM secrets", "table secrets" },
+        { "SELECT count(*) FROM orders, secrets", "table secrets" },
+        { "SELECT EXISTS (SELECT 1 FROM secrets WHERE token LIKE 'tok%') FROM orders", "table secrets" },
         { "SELECT id FROM orders WHERE id IN (SELECT id FROM secrets)", "table secrets" },
         { "SELECT id, (SELECT token FROM secrets LIMIT 1) FROM orders", "table secrets" },
         { "SELECT o.id FROM orders o JOIN secrets s ON s.id = 1", "table secrets" },

@@ -74,6 +74,18 @@ internal sealed class ReadOnlySqlite
 
         // Microsoft.Data.Sqlite checks the token only between rows; an interrupt stops a long step too.
         await using var interrupt = cancellationToken.Register(() => raw.sqlite3_interrupt(connection.Handle));
+        try
+        {
+            return await ReadAsync(command, plan, maxRows, cancellationToken);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The query was interrupted.", ex, cancellationToken);
+        }
+    }
+
+    private static async Task<SqlQueryResult> ReadAsync(SqliteCommand command, SqlQueryPlan plan, int maxRows, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
         var rows = new List<string?[]>();
@@ -224,7 +236,9 @@ internal sealed class ReadOnlySqlite
             string? denial = action switch
             {
                 Select => null,
-                Read when !string.Equals(database, "main", StringComparison.OrdinalIgnoreCase) => $"it reads {param0} in database {database}; only the main database is open to queries",
+                // SQLite names no database for a table whose columns a query does not use (count(*) over a join);
+                // with ATTACH denied and temp tables uncreatable, such a read is of main or of an unlisted table.
+                Read when database is { Length: > 0 } && !string.Equals(database, "main", StringComparison.OrdinalIgnoreCase) => $"it reads {param0} in database {database}; only the main database is open to queries",
                 Read when !tables.Contains(param0 ?? "") => viewOrTrigger is null
                     ? $"it reads table {param0}, which is not in Plugins:Sql:Tables"
                     : $"it reads table {param0} (through {viewOrTrigger}), which is not in Plugins:Sql:Tables",
