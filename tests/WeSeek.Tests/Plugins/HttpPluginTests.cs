@@ -62,6 +62,8 @@ public sealed class HttpPluginTests : IAsyncLifetime
             ["Plugins:Http:Endpoints:declared:MaxResponseBytes"] = "65536",
             ["Plugins:Http:Endpoints:fail:Url"] = api + "/fail",
             ["Plugins:Http:Endpoints:fail:Headers:Authorization"] = "Bearer {secret:WEATHER_TOKEN}",
+            ["Plugins:Http:Endpoints:closed:Url"] = $"http://127.0.0.1:{TestHttp.FreePort()}/track/{{parcel}}",
+            ["Plugins:Http:Endpoints:closed:Headers:Authorization"] = "Bearer {secret:WEATHER_TOKEN}",
             ["Plugins:Http:Endpoints:redirect:Url"] = api + "/redirect",
             ["Plugins:Http:Endpoints:redirect:Headers:X-Api-Key"] = "{secret:WEATHER_TOKEN}",
         };
@@ -193,6 +195,16 @@ public sealed class HttpPluginTests : IAsyncLifetime
         Assert.Equal("Endpoint fail answered HTTP 500", failed.Message);
         Assert.Equal("Endpoint redirect answered HTTP 302", redirected.Message);
         Assert.Equal(["/fail", "/redirect"], _server.Requests.Select(r => r.Target));
+    }
+
+    [Fact]
+    public async Task Unreachable_IsAFailureNamingTheEndpoint_NotTheUrlWithTheUsersSlot()
+    {
+        var error = await Assert.ThrowsAsync<HttpEndpointException>(() => Plugin.TryHandleAsync(Context("closed", ("parcel", "SF1234567890")), TestContext.Current.CancellationToken));
+
+        Assert.Equal("Endpoint closed could not be reached (ConnectionError)", error.Message);
+        Assert.DoesNotContain("SF1234567890", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
