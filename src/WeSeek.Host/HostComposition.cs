@@ -43,8 +43,27 @@ internal static class HostComposition
         // An unknown provider is reported by ModelOptions' validation at start-up, naming the key.
         // The knowledge base contributes nothing until documents are added (weseek kb add).
         weseek.AddKnowledgeBase();
+        weseek.AddConfiguredPlugins();
         builder.Services.AddHealthChecks();
         builder.AddWeSeekMetrics();
+        return weseek;
+    }
+
+    /// <summary>The built-in plugins that need a configuration, each only when its section has one: <c>sql</c>
+    /// when <c>Plugins:Sql:Queries</c> names a query, <c>http</c> when <c>Plugins:Http:Endpoints</c> names an
+    /// endpoint.</summary>
+    public static IWeSeekBuilder AddConfiguredPlugins(this IWeSeekBuilder weseek)
+    {
+        if (weseek.Configuration.HasSqlPlugin())
+        {
+            weseek.AddSqlPlugin();
+        }
+
+        if (weseek.Configuration.HasHttpPlugin())
+        {
+            weseek.AddHttpPlugin();
+        }
+
         return weseek;
     }
 

@@ -97,4 +97,10 @@ internal static class WeSeekEventId
     public const int ImageDescriptionFailed = 5062;
     public const int ImageDescriptionTimedOut = 5063;
     public const int ImageAnswered = 5064;
+
+    // 5020-5039: the SQL and HTTP plugins.
+    public const int SqlQueried = 5020;
+    public const int SqlSlotsMissing = 5021;
+    public const int HttpEndpointCalled = 5030;
+    public const int HttpSlotsMissing = 5031;
 }

@@ -15,8 +15,9 @@ internal static partial class Redaction
     public const string Mask = "***";
 
     /// <summary>Last segments of configuration keys that hold secrets (compared without case):
-    /// app secrets, tokens, EncodingAESKey, API keys, passwords, encryption keys, connection strings.</summary>
-    private static readonly string[] SecretWords = ["secret", "token", "key", "keys", "password", "connectionstring", "credential"];
+    /// app secrets, tokens, EncodingAESKey, API keys, passwords, encryption keys, connection strings, and
+    /// Authorization headers written into configuration.</summary>
+    private static readonly string[] SecretWords = ["secret", "token", "key", "keys", "password", "connectionstring", "credential", "authorization"];
 
     /// <summary>True when the configuration key (<c>OfficialAccount:Accounts:0:AppSecret</c>) names a secret.</summary>
     public static bool IsSecretKey(string key)
@@ -27,6 +28,12 @@ internal static partial class Redaction
         if (last.Equals("KeyFile", StringComparison.OrdinalIgnoreCase))
         {
             return false;
+        }
+
+        // Everything under a Secrets section (Plugins:Http:Secrets:AMAP) is one, whatever its name.
+        if (key.Contains(":Secrets:", StringComparison.OrdinalIgnoreCase) || key.StartsWith("Secrets:", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
         }
 
         return SecretWords.Any(word => last.EndsWith(word, StringComparison.OrdinalIgnoreCase));

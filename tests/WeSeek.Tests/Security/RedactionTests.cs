@@ -58,6 +58,10 @@ public sealed class RedactionTests
     [InlineData("Model:Remote:ApiKey", true)]
     [InlineData("Security:Encryption:Keys", true)]
     [InlineData("WebChat:Password", true)]
+    [InlineData("Plugins:Http:Secrets:AMAP", true)]
+    [InlineData("Plugins:Http:Endpoints:weather:Headers:Authorization", true)]
+    [InlineData("Plugins:Sql:ConnectionString", true)]
+    [InlineData("Plugins:Http:Endpoints:weather:Url", false)]
     [InlineData("Security:Encryption:KeyFile", false)]
     [InlineData("Outbox:DailyCap", false)]
     public void IsSecretKey_NamesSecretsByTheirKey(string key, bool secret) => Assert.Equal(secret, Redaction.IsSecretKey(key));
