@@ -1,5 +1,7 @@
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Host.Commands;
 using WeSeek.Plugins;
 using WeSeek.TestKit;
@@ -73,5 +75,33 @@ public sealed class ConfiguredPluginTests
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT status FROM orders WHERE id = 10023";
         Assert.Equal("已发货", command.ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task OrderQuestion_IntentRoutesToTheSqlPlugin_RowsReachThePromptAndTheAnswerCitesTheTable()
+    {
+        using var data = new TempDirectory();
+        var shop = CreateShop(data);
+        var model = ScriptedChatClient.Echo();
+        await using var app = await WeSeek.Host.Tests.WebChat.WebChatEndToEndTests.StartAsync(
+            data,
+            services =>
+            {
+                services.RemoveAll<IChatClient>();
+                services.AddChatClient(model).UseReasoningSplit();
+            },
+            "--Intents:Items:order_status:Patterns:0=订单\\s*(?<order_id>\\d{5,})",
+            "--Intents:Items:order_status:Plugin=sql",
+            $"--Plugins:Sql:ConnectionString=Data Source={shop}",
+            "--Plugins:Sql:Tables:0=orders",
+            "--Plugins:Sql:Queries:order_status:Sql=SELECT id, status FROM orders WHERE id = @order_id");
+        using var http = TestHttp.CreateClient(WeSeek.Host.Tests.WebChat.WebChatEndToEndTests.BaseAddress(app));
+
+        await WeSeek.Host.Tests.WebChat.WebChatEndToEndTests.PostAsync(http, "c-shop", "m-1", "订单 10023 到哪了");
+        var history = await WeSeek.Host.Tests.WebChat.WebChatEndToEndTests.WaitForRepliesAsync(http, "c-shop", 1);
+
+        var prompt = Assert.Single(model.Calls)[^1].Text;
+        Assert.Contains("已发货", prompt, StringComparison.Ordinal);
+        Assert.Contains("来源：数据库 orders", history[^1].GetProperty("text").GetString(), StringComparison.Ordinal);
     }
 }
