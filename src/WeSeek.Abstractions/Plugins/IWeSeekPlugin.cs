@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace WeSeek.Plugins;
 
 /// <summary>
@@ -23,4 +25,13 @@ public interface IWeSeekPlugin
     /// when it has nothing for this message.
     /// </summary>
     Task<PluginResult?> TryHandleAsync(PluginContext context, CancellationToken cancellationToken);
+
+    /// <summary>Commands the plugin adds (<c>/name argument</c>). Default none.</summary>
+    IReadOnlyList<PluginCommand> Commands => [];
+
+    /// <summary>
+    /// Tools for a model that calls tools natively (<c>Model:ToolCalling</c>; off by default, as DeepSeek-R1
+    /// distills call tools unreliably and are served by intents instead). Default none.
+    /// </summary>
+    IReadOnlyList<AIFunction> Tools => [];
 }

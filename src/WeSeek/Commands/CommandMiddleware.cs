@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
+using WeSeek.Operations;
 using WeSeek.Pipeline;
 using WeSeek.Plugins;
 
@@ -27,11 +29,16 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
     private readonly PluginSettingsStore _pluginSettings;
     private readonly ILogger<CommandMiddleware> _logger;
 
-    public CommandMiddleware(ConversationStore store, PluginCatalog plugins, PluginSettingsStore pluginSettings, ILogger<CommandMiddleware> logger)
+    private readonly PluginOptions _pluginOptions;
+    private readonly TimeProvider _time;
+
+    public CommandMiddleware(ConversationStore store, PluginCatalog plugins, PluginSettingsStore pluginSettings, IOptions<PluginOptions> pluginOptions, TimeProvider time, ILogger<CommandMiddleware> logger)
     {
         _store = store;
         _plugins = plugins;
         _pluginSettings = pluginSettings;
+        _pluginOptions = pluginOptions.Value;
+        _time = time;
         _logger = logger;
     }
 
@@ -42,6 +49,11 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         var command = Parse(turn.Message.Text);
         if (command is null)
         {
+            if (FindPluginCommand(turn.Message.Text) is { } contributed && await RunPluginCommandAsync(turn, contributed.Plugin, contributed.Command, contributed.Argument))
+            {
+                return;
+            }
+
             await next(turn);
             return;
         }
@@ -50,7 +62,8 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         switch (command.Value.Name)
         {
             case "help":
-                turn.Replies.Add(HelpText);
+                var contributed = _plugins.Plugins.SelectMany(p => p.Commands).Select(c => $"/{c.Name} — {c.Description}").ToList();
+                turn.Replies.Add(contributed.Count == 0 ? HelpText : HelpText.TrimEnd() + "\n" + string.Join('\n', contributed));
                 break;
             case "reset":
                 await _store.ResetAsync(turn.ConversationKey, turn.Aborted);
@@ -111,6 +124,62 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         return enable ? $"已在本聊天开启插件 {plugin.Name}。" : $"已在本聊天关闭插件 {plugin.Name}。";
     }
 
+    /// <summary>A plugin's command in a message (<c>/name argument</c>; the argument keeps its case), or null.</summary>
+    private (IWeSeekPlugin Plugin, PluginCommand Command, string Argument)? FindPluginCommand(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length < 2 || trimmed[0] is not ('/' or '／') || _plugins.Plugins.Count == 0)
+        {
+            return null;
+        }
+
+        var parts = trimmed[1..].Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var plugin in _plugins.Plugins)
+        {
+            if (plugin.Commands.FirstOrDefault(c => string.Equals(c.Name, parts[0], StringComparison.OrdinalIgnoreCase)) is { } command)
+            {
+                return (plugin, command, parts.Length > 1 ? parts[1] : "");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a plugin's command where the plugin is on (false otherwise: the message goes on), under
+    /// the plugin time limit; a failure answers politely and is logged and counted like a plugin failure.</summary>
+    private async Task<bool> RunPluginCommandAsync(Turn turn, IWeSeekPlugin plugin, PluginCommand command, string argument)
+    {
+        var states = await _pluginSettings.GetAsync(PluginSettingsStore.ChatKey(turn.Message), _plugins.Plugins, turn.Aborted);
+        if (!states[plugin.Name])
+        {
+            return false;
+        }
+
+        Log.Handled(_logger, command.Name, turn.InboxId);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(turn.Aborted);
+        try
+        {
+            var context = new PluginContext(turn.Message, turn.ConversationKey);
+            var reply = await Task.Run(() => command.Handler(context, argument, cancel.Token), CancellationToken.None).WaitAsync(_pluginOptions.Timeout, _time, turn.Aborted);
+            turn.Replies.Add(string.IsNullOrWhiteSpace(reply) ? "（没有结果）" : reply);
+        }
+        catch (TimeoutException)
+        {
+            await cancel.CancelAsync();
+            Log.PluginCommandFailed(_logger, plugin.Name, command.Name, null);
+            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "timeout"));
+            turn.Replies.Add($"/{command.Name} 暂时没有响应，请稍后再试。");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !turn.Aborted.IsCancellationRequested)
+        {
+            Log.PluginCommandFailed(_logger, plugin.Name, command.Name, ex);
+            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
+            turn.Replies.Add($"/{command.Name} 暂时无法使用，请稍后再试。");
+        }
+
+        return true;
+    }
+
     /// <summary>The command in a message, or null when it is not one. Case and surrounding spaces are
     /// ignored; a full-width slash (／) counts, as Chinese keyboards type it.</summary>
     internal static (string Name, string Argument)? Parse(string text)
@@ -145,6 +214,9 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
     {
         [LoggerMessage(WeSeekEventId.CommandHandled, LogLevel.Debug, "Command /{Command} handled for message {InboxId}")]
         public static partial void Handled(ILogger logger, string command, long inboxId);
+
+        [LoggerMessage(WeSeekEventId.PluginCommandFailed, LogLevel.Warning, "Plugin {Plugin}'s command /{Command} failed or ran out of time; the user got a polite answer")]
+        public static partial void PluginCommandFailed(ILogger logger, string plugin, string command, Exception? exception);
 
         [LoggerMessage(WeSeekEventId.PluginToggled, LogLevel.Information, "Plugin {Plugin} turned on: {Enabled}, by message {InboxId}")]
         public static partial void PluginToggled(ILogger logger, string plugin, bool enabled, long inboxId);

@@ -72,6 +72,14 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             ConversationId = conversation.Key,
         };
 
+        var client = _client;
+        if (_options.ToolCalling && turn.Features.Get<PluginToolsFeature>() is { Tools.Count: > 0 } tools)
+        {
+            // The model may call the plugins' tools; M.E.AI's function invocation runs them and asks again.
+            options.Tools = [.. tools.Tools];
+            client = new FunctionInvokingChatClient(_client, loggerFactory: null, functionInvocationServices: turn.Services);
+        }
+
         var answer = new StringBuilder();
         var reasoning = new StringBuilder();
         ChatFinishReason? finish = null;
@@ -84,7 +92,7 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         // The GenAI semantic conventions' client span: "chat {model}", kind client.
         using var activity = WeSeekTelemetry.Source.StartActivity("chat", ActivityKind.Client);
         activity?.SetTag("gen_ai.operation.name", "chat");
-        await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
+        await foreach (var update in client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
             modelId = update.ModelId ?? modelId;

@@ -30,6 +30,10 @@ public sealed class ModelOptions
     [Range(16, 131_072)]
     public int MaxOutputTokens { get; set; } = 8192;
 
+    /// <summary>Offer the plugins' tools (<c>IWeSeekPlugin.Tools</c>) to the model and run the calls it makes.
+    /// Default false: DeepSeek-R1 distills call tools unreliably; turn it on for a model that does it well.</summary>
+    public bool ToolCalling { get; set; }
+
     /// <summary>Where the persona goes. Default <see cref="PersonaPlacement.FirstUserTurn"/>: the original
     /// R1 distills are trained without a system prompt.</summary>
     public PersonaPlacement PersonaPlacement { get; set; } = PersonaPlacement.FirstUserTurn;

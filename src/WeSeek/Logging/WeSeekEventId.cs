@@ -90,6 +90,7 @@ internal static class WeSeekEventId
     public const int IntentModelFailed = 5041;
     public const int IntentModelTimedOut = 5042;
     public const int IntentUnparsed = 5043;
+    public const int PluginCommandFailed = 5044;
 
     // 5060-5079: knowledge base formats and image understanding (3040-3049: media).
     public const int KnowledgeUnreadable = 5060;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.Extensions.AI;
 
 namespace WeSeek.Plugins;
 
@@ -32,3 +33,7 @@ public sealed record PluginFeature(IReadOnlyList<PluginPassage> Passages, IReadO
     public string AppendCitations(string answer) =>
         Citations.Count == 0 ? answer : answer.TrimEnd() + "\n\n" + string.Join('\n', Citations);
 }
+
+/// <summary>The tools of the plugins on in the turn's chat, for a model that calls tools natively.</summary>
+/// <param name="Tools">The plugins' <see cref="IWeSeekPlugin.Tools"/>, in plugin order.</param>
+public sealed record PluginToolsFeature(IReadOnlyList<AIFunction> Tools);

@@ -47,6 +47,12 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
             .Where(p => intent?.Plugin is not { } routed || string.Equals(p.Name, routed, StringComparison.OrdinalIgnoreCase))
             .ToList();
         var context = new PluginContext(turn.Message, turn.ConversationKey) { Intent = intent?.Intent };
+        if (enabled.SelectMany(p => p.Tools).ToList() is { Count: > 0 } tools)
+        {
+            // Offered to the model only with Model:ToolCalling (the model step decides).
+            turn.Features.Set(new PluginToolsFeature(tools));
+        }
+
         var results = await Task.WhenAll(enabled.Select(p => RunAsync(p, context, turn)));
 
         for (var i = 0; i < enabled.Count; i++)
