@@ -19,8 +19,25 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite batching [--shape 0.5b] [--counts 1,4,8,16,32] [--tokens 24]   (continuous batching vs a raw batch loop)
 //   … -- --suite kv [--shape 0.5b] [--turns 2,5,10]                               (kept KV cache vs re-prefill)
 //   … -- --suite interleaved [--shape 0.5b] [--conversations 32] [--kept 8] [--rounds 3] (random turns under a small KV budget)
+//   … -- --suite gpu-memory                                                       (what the NVML reader behind /metrics sees)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 var suite = Arg("--suite", "engine");
+if (suite == "gpu-memory")
+{
+    // The product's NVML reader, as /metrics uses it: what a GPU machine reports, or that none is found.
+    var gpus = new WeSeek.Operations.GpuMemoryMetrics(NullLogger<WeSeek.Operations.GpuMemoryMetrics>.Instance);
+    await gpus.StartAsync(CancellationToken.None);
+    Console.WriteLine(gpus.Available ? "| gpu | name | used MiB | total MiB |\n|---|---|---|---|" : "NVML not available: no GPU series would be exported.");
+    foreach (var gpu in gpus.Read())
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {gpu.Index} | {gpu.Name} | {gpu.UsedBytes / 1048576} | {gpu.TotalBytes / 1048576} |"));
+    }
+
+    await gpus.StopAsync(CancellationToken.None);
+    gpus.Dispose();
+    return 0;
+}
+
 if (suite == "callbacks")
 {
     return await WeSeek.Benchmarks.CallbackBenchmarks.RunAsync(Arg);
