@@ -37,6 +37,11 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(0, 100_000)]
     public int MaxParkedInMemory { get; set; } = 32;
 
+    /// <summary>Conversations ready in one step from which their tokens are sampled in parallel across cores
+    /// rather than one after another. Default 4; a very large number keeps sampling on one thread.</summary>
+    [Range(2, int.MaxValue)]
+    public int ParallelSamplingFrom { get; set; } = 4;
+
     /// <summary>Requests waiting for a free sequence before new ones are refused as busy. Default 64.</summary>
     [Range(0, 100_000)]
     public int MaxQueue { get; set; } = 64;
