@@ -19,14 +19,33 @@ namespace WeSeek.Benchmarks;
 /// </summary>
 internal static class SchedulerBenchmarks
 {
+    // A llama.cpp build of our own (a CUDA one on a GPU machine) and the layers to offload; none: the CPU backend.
+    private static string? _nativeLibrary;
+    private static int _gpuLayers;
+
     public static async Task<int> RunAsync(string suite, Func<string, string, string> arg)
     {
+        if (arg("--native-lib", "") is { Length: > 0 } native)
+        {
+            // Before any native call, the model synthesis included.
+            _nativeLibrary = Path.GetFullPath(native);
+            NativeLibraryConfig.LLama.WithLibrary(_nativeLibrary);
+        }
+
+        _gpuLayers = int.Parse(arg("--gpu-layers", "0"), CultureInfo.InvariantCulture);
         var shape = ModelShape.Find(arg("--shape", "0.5b"));
         var path = Path.Combine(Path.GetTempPath(), "weseek-bench", $"{shape.Name}-q4_k_m.gguf");
         if (!File.Exists(path))
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             ModelSynthesizer.Write(path, shape, ModelQuantization.Q4KM);
+        }
+
+        if (suite == "synth")
+        {
+            // Only make the model (on the CPU backend), for a later run with another native library.
+            Console.WriteLine(path);
+            return 0;
         }
 
         var table = suite switch
@@ -50,16 +69,18 @@ internal static class SchedulerBenchmarks
         var table = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m, 32-token prompts, {tokens} generated per conversation, temperature 0.6, top-p 0.95; aggregate generated tok/s (wall time including prefill).")
             .AppendLine()
-            .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation |")
-            .AppendLine("|---|---|---|---|---|");
+            .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation | product, sampling on one thread |")
+            .AppendLine("|---|---|---|---|---|---|");
         double? single = null;
         foreach (var n in counts)
         {
             await RawBatchAsync(path, Math.Min(n, 2), tokens); // Warm-up: page in the weights.
             var raw = await RawBatchAsync(path, n, tokens);
-            var product = await ProductBatchAsync(path, n, tokens);
+            var product = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: 4);
+            var serial = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: int.MaxValue);
             single ??= product;
-            table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× |");
+            table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× | {serial:F1} |");
+            Console.Error.WriteLine(table.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         }
 
         return table.ToString();
@@ -67,7 +88,7 @@ internal static class SchedulerBenchmarks
 
     private static async Task<double> RawBatchAsync(string path, int n, int tokens)
     {
-        var parameters = new ModelParams(path) { ContextSize = (uint)(n * 96 + 256), BatchSize = 512, SeqMax = (uint)n, KVUnified = true, GpuLayerCount = 0 };
+        var parameters = new ModelParams(path) { ContextSize = (uint)(n * (48 + tokens) + 256), BatchSize = 512, SeqMax = (uint)n, KVUnified = true, GpuLayerCount = _gpuLayers };
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var context = weights.CreateContext(parameters, NullLogger.Instance);
         var samplers = Enumerable.Range(0, n).Select(i => new DefaultSamplingPipeline { Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = (uint)i }).ToArray();
@@ -121,9 +142,18 @@ internal static class SchedulerBenchmarks
         return n * tokens / elapsed.TotalSeconds;
     }
 
-    private static async Task<double> ProductBatchAsync(string path, int n, int tokens)
+    private static async Task<double> ProductBatchAsync(string path, int n, int tokens, int parallelSamplingFrom)
     {
-        var options = new LlamaEngineOptions { ModelPath = path, ContextSize = n * 96 + 256, MaxSequences = n, MaxKeptConversations = 0 };
+        var options = new LlamaEngineOptions
+        {
+            ModelPath = path,
+            ContextSize = n * (48 + tokens) + 256,
+            MaxSequences = n,
+            MaxKeptConversations = 0,
+            ParallelSamplingFrom = parallelSamplingFrom,
+            GpuLayers = _gpuLayers.ToString(CultureInfo.InvariantCulture),
+            NativeLibraryPath = _nativeLibrary,
+        };
         var host = LlamaEngineHost.ForModel(options);
         await using (host)
         {
