@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using WeSeek.Pipeline;
 
 namespace WeSeek.Plugins;
 
@@ -34,4 +35,11 @@ public interface IWeSeekPlugin
     /// distills call tools unreliably and are served by intents instead). Default none.
     /// </summary>
     IReadOnlyList<AIFunction> Tools => [];
+
+    /// <summary>
+    /// Steps the plugin adds to the turn pipeline, run after the plugin step (around context, model and composer)
+    /// in chats where the plugin is on, in plugin order. One that throws before calling <c>next</c> is logged and
+    /// counted and the turn goes on without it. Default none.
+    /// </summary>
+    IReadOnlyList<ITurnMiddleware> Middlewares => [];
 }

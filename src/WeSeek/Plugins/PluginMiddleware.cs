@@ -73,7 +73,50 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
             turn.Features.Set(new PluginFeature(passages, citations));
         }
 
-        await next(turn);
+        await WithPluginSteps(enabled, next)(turn);
+    }
+
+    /// <summary>The enabled plugins' own steps around the rest of the pipeline, each contained: one that throws
+    /// before going on is skipped; what the rest of the pipeline throws is not theirs and goes on up.</summary>
+    private TurnDelegate WithPluginSteps(List<IWeSeekPlugin> enabled, TurnDelegate next)
+    {
+        var inner = next;
+        foreach (var (plugin, step) in enabled.SelectMany(p => p.Middlewares.Select(m => (Plugin: p, Step: m))).Reverse())
+        {
+            var following = inner;
+            inner = async turn =>
+            {
+                var wentOn = false;
+                var innerFailed = false;
+                try
+                {
+                    await step.InvokeAsync(turn, async t =>
+                    {
+                        wentOn = true;
+                        try
+                        {
+                            await following(t);
+                        }
+                        catch
+                        {
+                            innerFailed = true;
+                            throw;
+                        }
+                    });
+                }
+                catch (Exception ex) when (!innerFailed && !turn.Aborted.IsCancellationRequested)
+                {
+                    Log.Failed(_logger, ex, plugin.Name, turn.InboxId);
+                    WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
+                    if (!wentOn)
+                    {
+                        await following(turn);
+                    }
+                }
+            };
+        }
+
+        return inner;
     }
 
     private async Task<PluginResult?> RunAsync(IWeSeekPlugin plugin, PluginContext context, Turn turn)

@@ -103,6 +103,52 @@ public sealed class PluginContributionTests
         Assert.Contains(model.Options, o => o?.Tools?.Any(t => t.Name == "get_duty") == true);
     }
 
+    private sealed class FooterPlugin(string name, bool broken) : IWeSeekPlugin, WeSeek.Pipeline.ITurnMiddleware
+    {
+        public string Name => name;
+
+        public string Description => "签名";
+
+        public IReadOnlyList<WeSeek.Pipeline.ITurnMiddleware> Middlewares => [this];
+
+        public Task<PluginResult?> TryHandleAsync(PluginContext context, CancellationToken cancellationToken) => Task.FromResult<PluginResult?>(null);
+
+        public async Task InvokeAsync(WeSeek.Pipeline.Turn turn, WeSeek.Pipeline.TurnDelegate next)
+        {
+            if (broken)
+            {
+                throw new InvalidOperationException("step bug");
+            }
+
+            await next(turn);
+            turn.Replies[^1] += "\n—— 值班助手";
+        }
+    }
+
+    [Fact]
+    public async Task Middlewares_WrapTheRestOfTheTurn_WherePluginIsOn_AndABrokenOneIsSkipped()
+    {
+        var model = ScriptedChatClient.Echo();
+        var settings = new Dictionary<string, string?> { ["Outbox:PacingInterval"] = "00:00:00" };
+        await using var core = await CoreHarness.CreateAsync(model, settings, configure: s =>
+        {
+            s.AddSingleton<IWeSeekPlugin>(new FooterPlugin("footer", broken: false));
+            s.AddSingleton<IWeSeekPlugin>(new FooterPlugin("broken", broken: true));
+        });
+
+        await core.ReceiveAsync("m1", "u1", "你好");
+        await core.ReceiveAsync("m2", "u2", "/plugins off footer");
+        await core.RunTurnsAsync();
+        await core.ReceiveAsync("m3", "u2", "再见");
+        await core.RunTurnsAsync();
+        await core.SendDueAsync();
+
+        var sent = core.Channel.Sent.Select(s => (s.Message.ChatId, s.Message.Text)).ToList();
+        Assert.Contains(("u1", "答：你好\n—— 值班助手"), sent);
+        Assert.Contains(("u2", "答：再见"), sent);
+        Assert.Equal(2, model.Calls.Count);
+    }
+
     [Fact]
     public async Task Tools_NotOffered_WithoutToolCalling()
     {
