@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace WeSeek.Channels.WeCom;
 
 /// <summary>企业微信 self-built apps (自建应用). Section <c>WeCom</c>; one entry under <c>Apps</c> per app, its name
-/// in the callback URL <c>/wechat/work/{name}</c>.</summary>
+/// in the callback URL <c>/wechat/wecom/{name}</c>.</summary>
 public sealed class WeComOptions
 {
     /// <summary>The apps by name (lower-case letters, digits, '-', '_'). Default none: the channel is registered

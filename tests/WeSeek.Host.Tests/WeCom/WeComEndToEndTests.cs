@@ -24,7 +24,7 @@ public sealed class WeComEndToEndTests
     private const string CorpId = "ww0123456789abcdef";
     private const string Secret = "app-secret";
     private const int AgentId = 1000002;
-    private const string Path = "/wechat/work/demo";
+    private const string Path = "/wechat/wecom/demo";
     private const string User = "zhangsan";
     private static readonly WeChatMessageCrypto Crypto = new(Token, AesKey, CorpId);
 
