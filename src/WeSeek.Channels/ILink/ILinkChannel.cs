@@ -51,6 +51,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private Task _poller = Task.CompletedTask;
     private IInboundSink? _sink;
     private volatile ILinkSession? _session;
+    private int _expiring;
     private string? _salt;
     private TimeSpan _pollTimeout;
 
@@ -393,21 +394,31 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             _session = null;
         }
 
-        if (State == ILinkPollerState.SessionExpired)
+        // Once, whether the poll loop or a send saw the -14 first.
+        if (State == ILinkPollerState.SessionExpired || Interlocked.Exchange(ref _expiring, 1) == 1)
         {
             return;
         }
 
-        State = ILinkPollerState.SessionExpired;
-        ILinkMetrics.SessionExpired.Add(1);
-        Log.SessionExpired(_logger, Id.Value);
-        var login = account is not null && account == _backup ? "weseek login weixin --account " + _options.BackupAccount : "weseek login weixin";
-        _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `{login}`.");
-        // Only the account that holds this token forgets it (ExpireAsync compares).
-        await _state.ExpireAsync(session.BotToken, cancellationToken);
-        if (_backup is not null && account != _state)
+        try
         {
-            await _backup.ExpireAsync(session.BotToken, cancellationToken);
+            // The dead token is forgotten before anyone is told: whoever sees "expired" (the console, a test)
+            // finds no token left to use. Only the account that holds this token forgets it (ExpireAsync compares).
+            await _state.ExpireAsync(session.BotToken, cancellationToken);
+            if (_backup is not null && account != _state)
+            {
+                await _backup.ExpireAsync(session.BotToken, cancellationToken);
+            }
+
+            State = ILinkPollerState.SessionExpired;
+            ILinkMetrics.SessionExpired.Add(1);
+            Log.SessionExpired(_logger, Id.Value);
+            var login = account is not null && account == _backup ? "weseek login weixin --account " + _options.BackupAccount : "weseek login weixin";
+            _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `{login}`.");
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _expiring, 0);
         }
     }
 
