@@ -72,18 +72,77 @@ internal static class SchedulerBenchmarks
             .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation | product, sampling on one thread |")
             .AppendLine("|---|---|---|---|---|---|");
         double? single = null;
+        var phases = new StringBuilder()
+            .AppendLine()
+            .AppendLine("Where a product step goes (parallel sampling; ms per scheduler step, from `weseek.llama.step.duration`):")
+            .AppendLine()
+            .AppendLine("| conversations | steps | schedule | decode | sample | retire |")
+            .AppendLine("|---|---|---|---|---|---|");
         foreach (var n in counts)
         {
             await RawBatchAsync(path, Math.Min(n, 2), tokens); // Warm-up: page in the weights.
+            if (single is null)
+            {
+                await ProductBatchAsync(path, Math.Min(n, 2), tokens, parallelSamplingFrom: 4); // and JIT the product path.
+            }
+
             var raw = await RawBatchAsync(path, n, tokens);
+            using var steps = new StepPhases();
             var product = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: 4);
+            phases.AppendLine(steps.Row(n));
+            steps.Dispose();
             var serial = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: int.MaxValue);
             single ??= product;
             table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× | {serial:F1} |");
             Console.Error.WriteLine(table.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         }
 
-        return table.ToString();
+        return table.Append(phases).ToString();
+    }
+
+    /// <summary>Sums the scheduler's phase timings while it is alive.</summary>
+    private sealed class StepPhases : IDisposable
+    {
+        private readonly System.Diagnostics.Metrics.MeterListener _listener = new();
+        private readonly Dictionary<string, (double Seconds, long Count)> _sums = [];
+
+        public StepPhases()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "weseek.llama.step.duration")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (tag.Key == "phase" && tag.Value is string phase)
+                    {
+                        lock (_sums)
+                        {
+                            var (seconds, count) = _sums.GetValueOrDefault(phase);
+                            _sums[phase] = (seconds + value, count + 1);
+                        }
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public string Row(int n)
+        {
+            lock (_sums)
+            {
+                var steps = _sums.GetValueOrDefault("decode").Count;
+                string Ms(string phase) => steps == 0 ? "-" : (_sums.GetValueOrDefault(phase).Seconds * 1000 / steps).ToString("F2", CultureInfo.InvariantCulture);
+                return string.Create(CultureInfo.InvariantCulture, $"| {n} | {steps} | {Ms("schedule")} | {Ms("decode")} | {Ms("sample")} | {Ms("retire")} |");
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
     }
 
     private static async Task<double> RawBatchAsync(string path, int n, int tokens)

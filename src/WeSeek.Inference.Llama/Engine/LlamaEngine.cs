@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using LLama;
 using LLama.Batched;
@@ -197,7 +198,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
+                var started = Stopwatch.GetTimestamp();
                 Schedule();
+                var scheduled = Stopwatch.GetTimestamp();
+                Phase("schedule", started, scheduled);
                 if (_executor.BatchedTokenCount > 0)
                 {
                     LlamaEngineMetrics.BatchConversations.Record(ActiveCount);
@@ -209,8 +213,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     }
                 }
 
+                var decoded = Stopwatch.GetTimestamp();
+                Phase("decode", scheduled, decoded);
                 SampleAll();
+                var sampled = Stopwatch.GetTimestamp();
+                Phase("sample", decoded, sampled);
                 Retire();
+                Phase("retire", sampled, Stopwatch.GetTimestamp());
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -226,6 +235,14 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     request.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
                 }
             }
+        }
+    }
+
+    private static void Phase(string phase, long from, long to)
+    {
+        if (LlamaEngineMetrics.StepPhase.Enabled)
+        {
+            LlamaEngineMetrics.StepPhase.Record(Stopwatch.GetElapsedTime(from, to).TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
         }
     }
 

@@ -20,6 +20,10 @@ internal static class LlamaEngineMetrics
     public static readonly Histogram<int> BatchConversations = Meter.CreateHistogram<int>(
         "weseek.llama.batch_conversations", "{conversation}", "Conversations in one decode step (continuous batching).");
 
+    public static readonly Histogram<double> StepPhase = Meter.CreateHistogram(
+        "weseek.llama.step.duration", "s", "Time of one scheduler step's phases, by phase: schedule (batch the tokens), decode (llama_decode), sample, retire.",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
+
     public static readonly Counter<long> Parked = Meter.CreateCounter<long>(
         "weseek.llama.parked", "{conversation}", "Kept KV caches saved to memory when their sequence was needed.");
 
