@@ -26,6 +26,6 @@ wait
 MODEL=$(tail -1 $W/synth.log)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $W/gpu.txt
 ./llama.cpp/build/bin/llama-batched-bench -m $MODEL -c 8192 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4,16,64 -ngl 99 -kvu > $W/anchor.log 2>&1
-LD_LIBRARY_PATH=$W/llama.cpp/build/bin ./bench/WeSeek.Benchmarks --suite batching --shape r1-7b --counts 1,4,16,64 --tokens 64 \
+LD_LIBRARY_PATH=$W/llama.cpp/build/bin ./bench/WeSeek.Benchmarks --suite batching --shape r1-7b --counts ${COUNTS:-1,4,16,64} --tokens 64 \
   --native-lib $W/llama.cpp/build/bin/libllama.so --gpu-layers 99 --out $W/table.md > $W/bench.log 2>&1
 echo done > $W/all.done

@@ -51,6 +51,10 @@ internal sealed class GenerationRequest : IDisposable
 
     public DefaultSamplingPipeline Sampler { get; }
 
+    /// <summary>The managed sampler over the logits row, when it serves this request (no grammar); else the
+    /// native <see cref="Sampler"/> chain does.</summary>
+    public SpanSampler? SpanSampler { get; init; }
+
     public int MaxTokens { get; }
 
     public IReadOnlyList<string> StopSequences { get; }

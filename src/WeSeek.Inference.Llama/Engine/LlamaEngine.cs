@@ -162,7 +162,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).") { IsBusy = true };
         }
 
-        var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken);
+        var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken)
+        {
+            SpanSampler = sampler.Grammar is null && _options.Sampler == "managed" ? new SpanSampler(sampler.Temperature, sampler.TopK, sampler.TopP, sampler.Seed) : null,
+        };
         _queue.Writer.TryWrite(request);
         return request;
     }
@@ -413,13 +416,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var tokens = new LLamaToken[ready.Length];
         if (ready.Length >= _options.ParallelSamplingFrom && Environment.ProcessorCount > 1)
         {
-            Parallel.For(0, ready.Length, i => tokens[i] = ready[i].Conversation!.Sample(ready[i].Sampler));
+            Parallel.For(0, ready.Length, i => tokens[i] = SampleOne(ready[i]));
         }
         else
         {
             for (var i = 0; i < ready.Length; i++)
             {
-                tokens[i] = ready[i].Conversation!.Sample(ready[i].Sampler);
+                tokens[i] = SampleOne(ready[i]);
             }
         }
 
@@ -452,6 +455,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             request.Fed.Add(token);
         }
     }
+
+    private static LLamaToken SampleOne(GenerationRequest request) =>
+        request.SpanSampler is { } managed
+            ? (LLamaToken)managed.Sample(request.Conversation!.Sample())
+            : request.Conversation!.Sample(request.Sampler);
 
     /// <summary>Frees the sequences of finished and cancelled requests (once nothing is queued for them).</summary>
     private void Retire()

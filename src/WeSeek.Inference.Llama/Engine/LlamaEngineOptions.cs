@@ -37,6 +37,15 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(0, 100_000)]
     public int MaxParkedInMemory { get; set; } = 32;
 
+    /// <summary>
+    /// How tokens are drawn: <c>managed</c> (top-k, top-p and temperature over the logits row in C#, one scan of
+    /// the vocabulary) or <c>native</c> (llama.cpp's sampler chain, which sorts the whole vocabulary per token).
+    /// Grammar-constrained requests always use the native chain. Default managed.
+    /// </summary>
+    [Required]
+    [RegularExpression("^(managed|native)$", ErrorMessage = "must be managed or native")]
+    public string Sampler { get; set; } = "managed";
+
     /// <summary>Conversations ready in one step from which their tokens are sampled in parallel across cores
     /// rather than one after another. Default 4; a very large number keeps sampling on one thread.</summary>
     [Range(2, int.MaxValue)]

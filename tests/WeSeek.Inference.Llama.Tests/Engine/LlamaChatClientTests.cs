@@ -60,7 +60,8 @@ public sealed class LlamaChatClientTests : IAsyncLifetime
 
         var responses = await Task.WhenAll(requests);
 
-        Assert.All(responses, r => Assert.Equal(10, r.Usage?.OutputTokenCount));
+        // Each ran to its limit, or the random model drew end-of-generation first.
+        Assert.All(responses, r => Assert.True(r.Usage?.OutputTokenCount == 10 || (r.FinishReason == ChatFinishReason.Stop && r.Usage?.OutputTokenCount < 10)));
     }
 
     [Fact]

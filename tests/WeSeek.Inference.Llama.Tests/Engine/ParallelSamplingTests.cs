@@ -3,32 +3,77 @@ using WeSeek.Inference.Llama.Engine;
 
 namespace WeSeek.Inference.Llama.Tests.Engine;
 
-/// <summary>Sampling many conversations in parallel changes nothing but the speed: the same seeds give the
-/// same texts as sampling them one after another.</summary>
+/// <summary>The managed sampler on rows of logits it can be checked against, and many conversations sampled in
+/// parallel on the real engine.</summary>
 public sealed class ParallelSamplingTests
 {
-    private static async Task<string[]> GenerateAsync(int parallelFrom)
+    private static float[] Row(int size, int seed)
     {
-        var host = LlamaEngineHost.ForModel(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 2048, MaxSequences = 8, ParallelSamplingFrom = parallelFrom, MaxKeptConversations = 0 });
-        await using (host)
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, size).Select(_ => (float)(random.NextDouble() * 10 - 5))];
+    }
+
+    [Fact]
+    public void TemperatureZero_IsTheArgMax()
+    {
+        var row = Row(152_064, 1);
+        var best = Array.IndexOf(row, row.Max());
+
+        Assert.Equal(best, new SpanSampler(0, 40, 0.95f, 7).Sample(row));
+    }
+
+    [Fact]
+    public void SameSeed_SameTokens_AndOnlyAmongTheTopK()
+    {
+        var rows = Enumerable.Range(0, 50).Select(i => Row(4096, i)).ToList();
+        var first = new SpanSampler(0.8f, 10, 1f, 42);
+        var second = new SpanSampler(0.8f, 10, 1f, 42);
+
+        var a = rows.Select(r => first.Sample(r)).ToList();
+        var b = rows.Select(r => second.Sample(r)).ToList();
+
+        Assert.Equal(a, b);
+        for (var i = 0; i < rows.Count; i++)
         {
-            await host.StartAsync(TestContext.Current.CancellationToken);
-            using var client = new LlamaChatClient(host);
-            var answers = Enumerable.Range(0, 8).Select(i => client.GetResponseAsync(
-                [new ChatMessage(ChatRole.User, $"第{i}个问题：今天吃什么？")],
-                new ChatOptions { MaxOutputTokens = 24, Seed = 100 + i, Temperature = 0.9f, TopP = 0.95f },
-                TestContext.Current.CancellationToken));
-            return [.. (await Task.WhenAll(answers)).Select(r => r.Text)];
+            var topTen = rows[i].Select((v, id) => (v, id)).OrderByDescending(p => p.v).Take(10).Select(p => p.id);
+            Assert.Contains(a[i], topTen);
         }
     }
 
     [Fact]
-    public async Task EightConversations_SameTextsInParallelAsOneAfterAnother()
+    public void SmallTopP_KeepsOnlyTheMostLikely_AndDrawsFollowTheDistribution()
     {
-        var serial = await GenerateAsync(int.MaxValue);
-        var parallel = await GenerateAsync(2);
+        var row = new float[1000];
+        row[3] = 5f;
+        row[7] = 4f;
+        row[9] = 3f;
+        var narrow = new SpanSampler(1f, 40, 0.5f, 1);
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(3, narrow.Sample(row)));
 
-        Assert.Equal(serial, parallel);
-        Assert.True(serial.Distinct().Count() > 1, "different seeds should give different texts");
+        // Softmax of (5, 4, 3) among the top three (top-p 0.99 keeps them): about 0.67, 0.24, 0.09.
+        var wide = new SpanSampler(1f, 3, 0.99f, 2);
+        var draws = Enumerable.Range(0, 4000).Select(_ => wide.Sample(row)).ToList();
+        Assert.InRange(draws.Count(t => t == 3) / 4000.0, 0.60, 0.74);
+        Assert.InRange(draws.Count(t => t == 7) / 4000.0, 0.19, 0.30);
+        Assert.InRange(draws.Count(t => t == 9) / 4000.0, 0.05, 0.13);
+    }
+
+    [Fact]
+    public async Task EightConversations_SampledInParallel_AllFinish()
+    {
+        var host = LlamaEngineHost.ForModel(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 2048, MaxSequences = 8, ParallelSamplingFrom = 2, MaxKeptConversations = 0 });
+        await using (host)
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            using var client = new LlamaChatClient(host);
+
+            var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => client.GetResponseAsync(
+                [new ChatMessage(ChatRole.User, $"第{i}个问题：今天吃什么？")],
+                new ChatOptions { MaxOutputTokens = 24, Seed = 100 + i, Temperature = 0.9f, TopP = 0.95f },
+                TestContext.Current.CancellationToken)));
+
+            Assert.All(answers, a => Assert.True(a.FinishReason == ChatFinishReason.Length || a.FinishReason == ChatFinishReason.Stop));
+            Assert.Contains(answers, a => a.Usage?.OutputTokenCount == 24);
+        }
     }
 }

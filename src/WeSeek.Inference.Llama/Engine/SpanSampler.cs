@@ -1,0 +1,137 @@
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>
+/// Samples a token straight from a conversation's logits row in C#: top-k by one pass of partial selection,
+/// then top-p over the k survivors, temperature, and a draw from a seeded generator; greedy at temperature 0.
+/// Written by hand because llama.cpp's sampler chain builds and sorts a candidate array of the whole vocabulary
+/// (152k entries for R1) for every token: measured at 16 ms of a 23 ms step with 64 conversations on an H200,
+/// where this needs one scan of the row. Not for grammar-constrained requests (they keep the native chain).
+/// One instance per request; not thread-safe.
+/// </summary>
+internal sealed class SpanSampler
+{
+    private readonly float _temperature;
+    private readonly int _topK;
+    private readonly float _topP;
+    private readonly Random _random;
+    private readonly int[] _ids;
+    private readonly float[] _values;
+
+    public SpanSampler(float temperature, int topK, float topP, uint seed)
+    {
+        _temperature = temperature;
+        _topK = Math.Clamp(topK <= 0 ? 40 : topK, 1, 1024);
+        _topP = topP <= 0 || topP > 1 ? 1 : topP;
+        _random = new Random(unchecked((int)seed));
+        _ids = new int[_topK];
+        _values = new float[_topK];
+    }
+
+    public int Sample(ReadOnlySpan<float> logits)
+    {
+        if (_temperature <= 0)
+        {
+            return ArgMax(logits);
+        }
+
+        // Top-k: keep the k largest in a small array, its minimum tracked (one pass over the row).
+        var count = 0;
+        var minAt = 0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            var value = logits[i];
+            if (count < _topK)
+            {
+                _ids[count] = i;
+                _values[count] = value;
+                if (value < _values[minAt])
+                {
+                    minAt = count;
+                }
+
+                count++;
+                continue;
+            }
+
+            if (value > _values[minAt])
+            {
+                _ids[minAt] = i;
+                _values[minAt] = value;
+                minAt = MinIndex(_values, count);
+            }
+        }
+
+        // Largest first: the same row always gives the same order, so a seeded draw repeats.
+        Array.Sort(_values, _ids, 0, count, Comparer<float>.Create((a, b) => b.CompareTo(a)));
+
+        // Top-p on the untempered distribution (llama.cpp's order: top-k, top-p, then temperature).
+        var max = _values[0];
+        var total = 0.0;
+        Span<double> weights = stackalloc double[count];
+        for (var i = 0; i < count; i++)
+        {
+            weights[i] = Math.Exp(_values[i] - max);
+            total += weights[i];
+        }
+
+        var keep = count;
+        var cumulative = 0.0;
+        for (var i = 0; i < count; i++)
+        {
+            cumulative += weights[i] / total;
+            if (cumulative >= _topP)
+            {
+                keep = i + 1;
+                break;
+            }
+        }
+
+        // Temperature, then one draw.
+        var sum = 0.0;
+        for (var i = 0; i < keep; i++)
+        {
+            weights[i] = Math.Exp((_values[i] - max) / _temperature);
+            sum += weights[i];
+        }
+
+        var target = _random.NextDouble() * sum;
+        for (var i = 0; i < keep; i++)
+        {
+            target -= weights[i];
+            if (target <= 0)
+            {
+                return _ids[i];
+            }
+        }
+
+        return _ids[keep - 1];
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> logits)
+    {
+        var best = 0;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private static int MinIndex(float[] values, int count)
+    {
+        var at = 0;
+        for (var i = 1; i < count; i++)
+        {
+            if (values[i] < values[at])
+            {
+                at = i;
+            }
+        }
+
+        return at;
+    }
+}
