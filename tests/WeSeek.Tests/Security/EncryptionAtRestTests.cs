@@ -21,6 +21,7 @@ public sealed class EncryptionAtRestTests
     public async Task RawDatabaseAndWal_AfterATurn_HoldNoPlaintextOfTheMessage()
     {
         await using var harness = await CoreHarness.CreateAsync();
+        using var keepWal = KeepWal(harness);
         await harness.ReceiveAsync("m1", "alice", Text);
         await harness.RunTurnsAsync();
         await harness.SendDueAsync();
@@ -49,6 +50,7 @@ public sealed class EncryptionAtRestTests
         // A long answer on a one-message-per-trigger channel: most of it waits in the continuations table.
         var longText = string.Join("\n", Enumerable.Range(0, 40).Select(i => $"第{i}行 {Secret} 请记住"));
         await using var harness = await CoreHarness.CreateAsync(capabilities: new WeSeek.Messaging.ChannelCapabilities { MaxTextLength = 80, MaxMessagesPerTrigger = 1 });
+        using var keepWal = KeepWal(harness);
         await harness.ReceiveAsync("m1", "alice", longText);
         await harness.RunTurnsAsync();
         Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM continuations WHERE key_id IS NOT NULL"));
@@ -191,6 +193,15 @@ public sealed class EncryptionAtRestTests
     private static Dictionary<string, string?> Keys(string keys) => new() { ["Security:Encryption:Keys"] = keys };
 
     private static string IdOf(string base64) => KeyRing.IdOf(Convert.FromBase64String(base64));
+
+    /// <summary>A connection of the test's own, outside the pool: SQLite removes the -wal file when the last
+    /// connection closes, and another test clearing the process's pools must not make it vanish mid-scan.</summary>
+    private static SqliteConnection KeepWal(CoreHarness harness)
+    {
+        var connection = new SqliteConnection($"Data Source={harness.Services.GetRequiredService<SqliteDatabase>().Path};Pooling=False");
+        connection.Open();
+        return connection;
+    }
 
     private static void AssertNoPlaintext(string path)
     {
