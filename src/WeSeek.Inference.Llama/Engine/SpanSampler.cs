@@ -10,6 +10,8 @@ namespace WeSeek.Inference.Llama.Engine;
 /// </summary>
 internal sealed class SpanSampler
 {
+    private static readonly Comparer<float> Descending = Comparer<float>.Create((a, b) => b.CompareTo(a));
+
     private readonly float _temperature;
     private readonly int _topK;
     private readonly float _topP;
@@ -62,7 +64,7 @@ internal sealed class SpanSampler
         }
 
         // Largest first: the same row always gives the same order, so a seeded draw repeats.
-        Array.Sort(_values, _ids, 0, count, Comparer<float>.Create((a, b) => b.CompareTo(a)));
+        Array.Sort(_values, _ids, 0, count, Descending);
 
         // Top-p on the untempered distribution (llama.cpp's order: top-k, top-p, then temperature).
         var max = _values[0];
