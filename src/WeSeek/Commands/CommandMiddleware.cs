@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
-using WeSeek.Operations;
 using WeSeek.Pipeline;
 using WeSeek.Plugins;
 
@@ -156,25 +155,16 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         }
 
         Log.Handled(_logger, command.Name, turn.InboxId);
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(turn.Aborted);
-        try
+        var context = new PluginContext(turn.Message, turn.ConversationKey);
+        var result = await PluginCall.RunAsync(plugin.Name, ct => command.Handler(context, argument, ct), _pluginOptions.Timeout, _time, turn.Aborted);
+        if (result.Failure is { } failure)
         {
-            var context = new PluginContext(turn.Message, turn.ConversationKey);
-            var reply = await Task.Run(() => command.Handler(context, argument, cancel.Token), CancellationToken.None).WaitAsync(_pluginOptions.Timeout, _time, turn.Aborted);
-            turn.Replies.Add(string.IsNullOrWhiteSpace(reply) ? "（没有结果）" : reply);
+            Log.PluginCommandFailed(_logger, plugin.Name, command.Name, result.Error);
+            turn.Replies.Add(failure == "timeout" ? $"/{command.Name} 暂时没有响应，请稍后再试。" : $"/{command.Name} 暂时无法使用，请稍后再试。");
         }
-        catch (TimeoutException)
+        else
         {
-            await cancel.CancelAsync();
-            Log.PluginCommandFailed(_logger, plugin.Name, command.Name, null);
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "timeout"));
-            turn.Replies.Add($"/{command.Name} 暂时没有响应，请稍后再试。");
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException || !turn.Aborted.IsCancellationRequested)
-        {
-            Log.PluginCommandFailed(_logger, plugin.Name, command.Name, ex);
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
-            turn.Replies.Add($"/{command.Name} 暂时无法使用，请稍后再试。");
+            turn.Replies.Add(string.IsNullOrWhiteSpace(result.Value) ? "（没有结果）" : result.Value);
         }
 
         return true;

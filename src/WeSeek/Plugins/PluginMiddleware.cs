@@ -121,26 +121,18 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
 
     private async Task<PluginResult?> RunAsync(IWeSeekPlugin plugin, PluginContext context, Turn turn)
     {
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(turn.Aborted);
-        try
+        var result = await PluginCall.RunAsync(plugin.Name, ct => plugin.TryHandleAsync(context, ct), _options.Timeout, _time, turn.Aborted);
+        switch (result.Failure)
         {
-            // Task.Run: a plugin that blocks or throws before its first await is contained too.
-            var call = Task.Run(() => plugin.TryHandleAsync(context, cancel.Token), CancellationToken.None);
-            return await call.WaitAsync(_options.Timeout, _time, turn.Aborted);
+            case "timeout":
+                Log.TimedOut(_logger, plugin.Name, _options.Timeout, turn.InboxId);
+                break;
+            case "error":
+                Log.Failed(_logger, result.Error!, plugin.Name, turn.InboxId);
+                break;
         }
-        catch (TimeoutException)
-        {
-            await cancel.CancelAsync();
-            Log.TimedOut(_logger, plugin.Name, _options.Timeout, turn.InboxId);
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "timeout"));
-            return null;
-        }
-        catch (Exception ex) when (!turn.Aborted.IsCancellationRequested)
-        {
-            Log.Failed(_logger, ex, plugin.Name, turn.InboxId);
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
-            return null;
-        }
+
+        return result.Value;
     }
 
     private static partial class Log
