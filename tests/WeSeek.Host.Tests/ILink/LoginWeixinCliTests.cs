@@ -80,6 +80,6 @@ public sealed class LoginWeixinCliTests
     private static string Raw(TempDirectory data)
     {
         SqliteConnection.ClearAllPools();
-        return string.Concat(Directory.GetFiles(data.Path, "weseek.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+        return SqliteFiles.ReadAllAsText(Path.Combine(data.Path, "weseek.db"));
     }
 }

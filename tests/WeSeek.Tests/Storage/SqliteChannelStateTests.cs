@@ -67,7 +67,7 @@ public sealed class SqliteChannelStateTests
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        var raw = string.Concat(Directory.GetFiles(data.Path, "*.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+        var raw = SqliteFiles.ReadAllAsText(Path.Combine(data.Path, "weseek.db"));
         await using var reopened = await CoreHarness.CreateAsync(dataDirectory: data.Path);
         var state = reopened.Services.GetRequiredService<IChannelStateStore>();
 
