@@ -277,7 +277,7 @@ internal static class SchedulerBenchmarks
 
     /// <summary>
     /// Many users taking turns in random order with room for only a few KV caches: how often a turn finds its
-    /// conversation's cache (kept on the sequence, or parked in RAM and restored) and what that does to time
+    /// conversation's cache (kept on the sequence, or parked in RAM or on disk and restored) and what that does to time
     /// to first token, against keeping nothing.
     /// </summary>
     private static async Task<string> InterleavedAsync(string path, ModelShape shape, int conversations, int kept, int rounds)
@@ -287,15 +287,24 @@ internal static class SchedulerBenchmarks
             .AppendLine()
             .AppendLine("| setting | cache hits (turns 2+) | prompt tokens cached | TTFT p50 ms | TTFT p99 ms |")
             .AppendLine("|---|---|---|---|---|");
-        (string Name, int Kept, int Parked)[] settings =
+        (string Name, int Kept, int InMemory, int OnDisk)[] settings =
         [
-            ($"keep {kept}, no parking", kept, 0),
-            ($"keep {kept}, park {conversations} in RAM", kept, conversations),
-            ("keep nothing (re-prefill every turn)", 0, 0),
+            ($"keep {kept}, no parking", kept, 0, 0),
+            ($"keep {kept}, park {conversations} in RAM", kept, conversations, 0),
+            ($"keep {kept}, park {conversations} on disk", kept, 0, conversations),
+            ("keep nothing (re-prefill every turn)", 0, 0, 0),
         ];
-        foreach (var (name, keep, park) in settings)
+        foreach (var (name, keep, inMemory, onDisk) in settings)
         {
-            var options = new LlamaEngineOptions { ModelPath = path, ContextSize = Math.Max(keep, 1) * 512 + 512, MaxSequences = 1, MaxKeptConversations = keep, MaxParkedInMemory = park };
+            var options = new LlamaEngineOptions
+            {
+                ModelPath = path,
+                ContextSize = Math.Max(keep, 1) * 512 + 512,
+                MaxSequences = 1,
+                MaxKeptConversations = keep,
+                MaxParkedInMemory = inMemory,
+                MaxParkedOnDisk = onDisk,
+            };
             var host = LlamaEngineHost.ForModel(options);
             await using (host)
             {

@@ -32,12 +32,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _scheduler;
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ParkedConversation> _parked = new(StringComparer.Ordinal);
+    private readonly ParkedConversations _parked;
     private long _clock;
     private int _outstanding;
 
-    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, ILogger logger)
+    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger)
     {
+        _parked = new ParkedConversations(options, parkingDirectory, logger);
         _weights = weights;
         _executor = executor;
         _options = options;
@@ -71,7 +72,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     }
 
     /// <summary>Loads <paramref name="modelPath"/>; failures say which option to change.</summary>
-    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
+    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
     {
         NativeSetup.EnsureConfigured(options, nativeLogger);
         var parameters = new ModelParams(modelPath)
@@ -123,7 +124,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         try
         {
             var executor = new BatchedExecutor(weights, parameters);
-            return new LlamaEngine(weights, executor, modelPath, options, logger);
+            return new LlamaEngine(weights, executor, modelPath, options, parkingDirectory, logger);
         }
         catch (Exception ex) when (ex is RuntimeError or InvalidOperationException)
         {
@@ -280,9 +281,14 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     private void AttachConversation(GenerationRequest request)
     {
-        if (request.ConversationKey is { } parkedKey && !_kept.ContainsKey(parkedKey) && Unpark(parkedKey) is { } restored)
+        if (request.ConversationKey is { } parkedKey && !_kept.ContainsKey(parkedKey))
         {
-            _kept[parkedKey] = restored;
+            // A restored cache takes a sequence: make room first, as for a new one.
+            MakeRoomForASequence();
+            if (_parked.Restore(parkedKey, _executor) is { } restored)
+            {
+                _kept[parkedKey] = new KeptConversation(restored.Conversation, restored.Tokens, ++_clock);
+            }
         }
 
         if (request.ConversationKey is { } key && _kept.Remove(key, out var kept))
@@ -307,12 +313,17 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             kept.Conversation.Dispose();
         }
 
+        MakeRoomForASequence();
+        request.Conversation = _executor.Create();
+    }
+
+    /// <summary>Parks idle conversations, least recently used first, until one more sequence fits.</summary>
+    private void MakeRoomForASequence()
+    {
         while (_kept.Count > 0 && _active.Count + _kept.Count >= _options.MaxSequences + _options.MaxKeptConversations)
         {
             DropLeastRecentlyUsed();
         }
-
-        request.Conversation = _executor.Create();
     }
 
     private bool DropLeastRecentlyUsed()
@@ -328,51 +339,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Frees a dropped conversation's sequence, saving its KV state in memory first; beyond
-    /// <see cref="LlamaEngineOptions.MaxParkedInMemory"/> the least recently used are forgotten (their next
-    /// turn prefills in full). Not to disk: LLamaSharp 0.30's file round trip of a sequence lost its
-    /// positions in our test (the continuation differed), so only the in-memory state is trusted.</summary>
-    private void Park(string key, KeptConversation kept)
-    {
-        if (_options.MaxParkedInMemory == 0 || kept.Conversation.RequiresInference)
-        {
-            kept.Conversation.Dispose();
-            return;
-        }
+    /// <summary>Frees a dropped conversation's sequence, its KV state parked in memory or on disk first.</summary>
+    private void Park(string key, KeptConversation kept) => _parked.Park(key, kept.Conversation, kept.Tokens, kept.LastUsed, _executor.Context.NativeHandle);
 
-        _parked[key] = new ParkedConversation(kept.Conversation.Save(), kept.Tokens, kept.LastUsed);
-        kept.Conversation.Dispose();
-        Interlocked.Increment(ref _parkedCount);
-        LlamaEngineMetrics.Parked.Add(1);
-        while (_parked.Count > _options.MaxParkedInMemory)
-        {
-            var oldest = _parked.MinBy(p => p.Value.LastUsed);
-            oldest.Value.State.Dispose();
-            _parked.Remove(oldest.Key);
-        }
-    }
-
-    /// <summary>Restores a parked conversation into a sequence, from memory or disk.</summary>
-    private KeptConversation? Unpark(string key)
-    {
-        if (!_parked.Remove(key, out var parked))
-        {
-            return null;
-        }
-
-        var conversation = _executor.Load(parked.State);
-        parked.State.Dispose();
-
-        Interlocked.Increment(ref _restoredCount);
-        LlamaEngineMetrics.Restored.Add(1);
-        return new KeptConversation(conversation, parked.Tokens, ++_clock);
-    }
-
-    private long _parkedCount;
-    private long _restoredCount;
-
-    /// <summary>Conversations parked and restored since start (metrics).</summary>
-    public (long Parked, long Restored) ParkingCounts => (Interlocked.Read(ref _parkedCount), Interlocked.Read(ref _restoredCount));
+    /// <summary>Caches parked and restored since start, and where the parked ones are now.</summary>
+    public ParkingSnapshot Parking => _parked.Snapshot;
 
     /// <summary>Queues this step's tokens: generating requests were prompted with their last token when it was
     /// sampled; prefill fills the rest of the batch, in arrival order.</summary>
@@ -593,12 +564,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         _kept.Clear();
-        foreach (var parked in _parked.Values)
-        {
-            parked.State.Dispose();
-        }
-
-        _parked.Clear();
+        await _parked.DisposeAsync();
         while (_queue.Reader.TryRead(out var queued))
         {
             queued.Fail(new OperationCanceledException("The engine is shutting down."));
@@ -619,9 +585,6 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);
     }
 }
-
-/// <summary>A parked conversation: its saved KV state in memory.</summary>
-internal sealed record ParkedConversation(Conversation.State State, List<LLamaToken> Tokens, long LastUsed);
 
 /// <summary>An idle conversation's sequence and the tokens its KV cache holds.</summary>
 internal sealed record KeptConversation(Conversation Conversation, List<LLamaToken> Tokens, long LastUsed);

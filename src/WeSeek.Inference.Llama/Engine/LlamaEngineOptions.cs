@@ -33,9 +33,28 @@ public sealed class LlamaEngineOptions : IValidatableObject
 
     /// <summary>Idle conversations whose dropped KV cache is parked in memory (saved state, not a sequence)
     /// and restored on their next message. Default 32: about 4 MB each for a short 0.5B chat, 10 MB for 1.5B
-    /// (inference-cpu.md §4). Beyond it the least recently used are forgotten and prefill in full.</summary>
+    /// (inference-cpu.md §4). Beyond it, or beyond <see cref="MaxParkedInMemoryMiB"/>, the least recently used
+    /// move to disk (<see cref="MaxParkedOnDisk"/>), or are forgotten and prefill in full.</summary>
     [Range(0, 100_000)]
     public int MaxParkedInMemory { get; set; } = 32;
+
+    /// <summary>Memory the parked KV caches may take, in MiB. Default 1,024.</summary>
+    [Range(0, 10_000_000)]
+    public int MaxParkedInMemoryMiB { get; set; } = 1024;
+
+    /// <summary>Parked KV caches kept on disk once memory is spent (a file each, read back on the
+    /// conversation's next message: milliseconds, against seconds to prefill a long chat on a CPU). 0 turns the
+    /// disk tier off. Default 256.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxParkedOnDisk { get; set; } = 256;
+
+    /// <summary>Disk the parked KV caches may take, in MiB. Default 8,192.</summary>
+    [Range(0, 100_000_000)]
+    public int MaxParkedOnDiskMiB { get; set; } = 8192;
+
+    /// <summary>Where parked KV caches are written. Default <c>kv-parked</c> in the data directory. Each engine
+    /// uses a folder of its own inside, removed when it stops: a cache is only valid for the process that made it.</summary>
+    public string? ParkingDirectory { get; set; }
 
     /// <summary>
     /// How tokens are drawn: <c>managed</c> (top-k, top-p and temperature over the logits row in C#, one scan of

@@ -47,6 +47,9 @@ internal sealed partial class LlamaModelResolver
 
     public string ModelsDirectory => _models.Directory ?? Path.Combine(_storage.DataDirectory, "models");
 
+    /// <summary>Where the engine parks idle conversations' KV caches on disk.</summary>
+    public string ParkingDirectory => string.IsNullOrEmpty(_options.ParkingDirectory) ? Path.Combine(_storage.DataDirectory, "kv-parked") : _options.ParkingDirectory;
+
     public async Task<string> ResolveAsync(CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(_options.ModelPath))

@@ -55,6 +55,10 @@ internal static class WeSeekEventId
     public const int LlamaPulling = 4112;
     public const int LlamaPullProgress = 4113;
     public const int LlamaPullFailed = 4114;
+    public const int LlamaParkSpillFailed = 4130;
+    public const int LlamaParkRestoreFailed = 4131;
+    public const int LlamaParkStateRejected = 4132;
+    public const int LlamaParkAbandonedRemoved = 4133;
 
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.AI;
 using WeSeek.Inference.Llama.Engine;
+using WeSeek.TestKit;
 
 namespace WeSeek.Inference.Llama.Tests.Engine;
 
@@ -12,7 +13,7 @@ public sealed class KvReuseTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         // Parking off here: dropping a kept cache forgets it (parking is tested on its own below).
-        _host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 8, MaxParkedInMemory = 0 });
+        _host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 8, MaxParkedInMemory = 0, MaxParkedOnDisk = 0 });
         await _host.StartAsync(TestContext.Current.CancellationToken);
         _client = new LlamaChatClient(_host);
     }
@@ -112,7 +113,7 @@ public sealed class KvReuseTests : IAsyncLifetime
 /// <summary>Parking: a dropped KV cache is saved and restored on the conversation's next message.</summary>
 public sealed class KvParkingTests
 {
-    private static async Task<(string Text, int Cached)> RunAsync(bool forceParking)
+    private static async Task<(string Text, int Cached, ParkingSnapshot Parking)> RunAsync(bool forceParking, int inMemory = 8, int onDisk = 0, string? directory = null)
     {
         var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions
         {
@@ -120,32 +121,53 @@ public sealed class KvParkingTests
             ContextSize = 8192,
             MaxSequences = 2,
             MaxKeptConversations = 2,
-            MaxParkedInMemory = 8,
+            MaxParkedInMemory = inMemory,
+            MaxParkedOnDisk = onDisk,
+            ParkingDirectory = directory,
         });
         await using (host)
         {
             await host.StartAsync(TestContext.Current.CancellationToken);
+            var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
             using var client = new LlamaChatClient(host);
             var greedy = new ChatOptions { ConversationId = "owner", MaxOutputTokens = 10, Temperature = 0f, Seed = 1 };
             List<ChatMessage> history = [new(ChatRole.User, "请记住这段对话的开头，它相当长，足够测出缓存的作用。")];
             var first = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
             if (forceParking)
             {
-                // Three other conversations push "owner" out of the two kept sequences into memory.
+                // Three other conversations push "owner" out of the two kept sequences.
                 foreach (var other in new[] { "x", "y", "z" })
                 {
                     await client.GetResponseAsync([new(ChatRole.User, other)], new ChatOptions { ConversationId = other, MaxOutputTokens = 2 }, TestContext.Current.CancellationToken);
                 }
 
-                var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
-                Assert.True(engine.ParkingCounts.Parked >= 1);
+                Assert.True(engine.Parking.Parked >= 1);
+                if (directory is not null)
+                {
+                    // The disk tier wrote files into a folder of this engine's own; once written, only the file holds
+                    // the state, so the restore below reads it back from disk.
+                    await WaitForWritesAsync(engine);
+                    Assert.True(engine.Parking.OnDisk >= 1);
+                    Assert.NotEmpty(Directory.GetFiles(directory, "*.kv", SearchOption.AllDirectories));
+                }
             }
 
             history.Add(new ChatMessage(ChatRole.Assistant, first.Text));
             history.Add(new ChatMessage(ChatRole.User, "继续"));
             var second = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
-            return (second.Text, (int)(second.Usage?.CachedInputTokenCount ?? 0));
+            return (second.Text, (int)(second.Usage?.CachedInputTokenCount ?? 0), engine.Parking);
         }
+    }
+
+    private static async Task WaitForWritesAsync(LlamaEngine engine)
+    {
+        // Files are written off the scheduler thread.
+        for (var i = 0; i < 400 && engine.Parking.PendingWrites > 0; i++)
+        {
+            await Task.Delay(25, TestContext.Current.CancellationToken);
+        }
+
+        Assert.Equal(0, engine.Parking.PendingWrites);
     }
 
     [Fact]
@@ -157,5 +179,79 @@ public sealed class KvParkingTests
         Assert.True(parked.Cached > 0);
         Assert.Equal(kept.Cached, parked.Cached);
         Assert.Equal(kept.Text, parked.Text);
+        Assert.Equal(0, parked.Parking.OnDisk);
+    }
+
+    [Fact]
+    public async Task ParkedOnDisk_RestoresAndContinuesExactlyAsIfKept_AndTheFolderIsRemovedAtStop()
+    {
+        using var directory = new TempDirectory();
+        var kept = await RunAsync(forceParking: false);
+        var parked = await RunAsync(forceParking: true, inMemory: 0, onDisk: 8, directory: directory.Path);
+
+        Assert.True(parked.Cached > 0);
+        Assert.Equal(kept.Cached, parked.Cached);
+        Assert.Equal(kept.Text, parked.Text);
+        Assert.True(parked.Parking.Restored >= 1);
+        Assert.Equal(0, parked.Parking.InMemory);
+        Assert.Empty(Directory.GetFileSystemEntries(directory.Path));
+    }
+
+    [Fact]
+    public async Task MemoryFull_SpillsTheLeastRecentlyUsedToDisk_WithinTheDiskCount()
+    {
+        using var directory = new TempDirectory();
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions
+        {
+            ModelPath = TinyModel.File,
+            ContextSize = 8192,
+            MaxSequences = 1,
+            MaxKeptConversations = 1,
+            MaxParkedInMemory = 2,
+            MaxParkedOnDisk = 3,
+            ParkingDirectory = directory.Path,
+        });
+        await using (host)
+        {
+            using var client = new LlamaChatClient(host);
+            for (var i = 0; i < 8; i++)
+            {
+                await client.GetResponseAsync([new(ChatRole.User, $"第{i}位用户的问题")], new ChatOptions { ConversationId = $"c{i}", MaxOutputTokens = 2 }, TestContext.Current.CancellationToken);
+            }
+
+            // Eight conversations: one or two kept on sequences (an idle one may hold a generating slot until the
+            // next request arrives), the rest parked: the newest two in memory, the next three on disk (c3 is among
+            // them either way), older ones forgotten (c0 either way).
+            var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
+            Assert.InRange(engine.Parking.Parked, 6, 7);
+            Assert.Equal(2, engine.Parking.InMemory);
+            Assert.Equal(3, engine.Parking.OnDisk);
+            Assert.True(engine.Parking.DiskBytes > 0);
+            await WaitForWritesAsync(engine);
+            Assert.Equal(3, Directory.GetFiles(directory.Path, "*.kv", SearchOption.AllDirectories).Length);
+
+            // One on disk comes back; the oldest was forgotten and prefills in full.
+            var fromDisk = await client.GetResponseAsync([new(ChatRole.User, "第3位用户的问题"), new(ChatRole.Assistant, "好"), new(ChatRole.User, "再问")], new ChatOptions { ConversationId = "c3", MaxOutputTokens = 2 }, TestContext.Current.CancellationToken);
+            var forgotten = await client.GetResponseAsync([new(ChatRole.User, "第0位用户的问题"), new(ChatRole.Assistant, "好"), new(ChatRole.User, "再问")], new ChatOptions { ConversationId = "c0", MaxOutputTokens = 2 }, TestContext.Current.CancellationToken);
+            Assert.True(fromDisk.Usage?.CachedInputTokenCount > 0);
+            Assert.Equal(0, forgotten.Usage?.CachedInputTokenCount ?? 0);
+            Assert.True(engine.Parking.Restored >= 1);
+        }
+    }
+
+    [Fact]
+    public async Task FoldersLeftByAStoppedProcess_AreRemovedAtStart()
+    {
+        using var directory = new TempDirectory();
+        var abandoned = Directory.CreateDirectory(Path.Combine(directory.Path, "engine-2147483646-0123456789abcdef")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(abandoned, "1.kv"), [1, 2, 3], TestContext.Current.CancellationToken);
+
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ParkingDirectory = directory.Path });
+        await using (host)
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            Assert.False(Directory.Exists(abandoned));
+            Assert.Single(Directory.GetDirectories(directory.Path)); // This engine's own.
+        }
     }
 }
