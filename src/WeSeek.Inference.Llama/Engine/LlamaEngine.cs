@@ -34,6 +34,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
     private readonly ParkedConversations _parked;
     private long _clock;
+    private Exception? _failure;
     private int _outstanding;
 
     private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger)
@@ -147,6 +148,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 "Lower Context:MaxTokens or raise Model:Llama:ContextSize.");
         }
 
+        if (Volatile.Read(ref _failure) is { } failure)
+        {
+            throw new LlamaEngineException($"The embedded engine stopped after an error ({failure.Message}); restart WeSeek. The log has the details (event {WeSeekEventId.LlamaSchedulerFailed}).", failure);
+        }
+
         var sampler = new DefaultSamplingPipeline
         {
             Temperature = options?.Temperature ?? 0.6f,
@@ -231,13 +237,22 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            // Nothing may wait on a scheduler that is gone: generating and queued requests fail, and new ones are
+            // refused by Submit with the cause.
             Log.SchedulerFailed(_logger, ex);
+            Volatile.Write(ref _failure, ex);
             lock (_active)
             {
                 foreach (var request in _active)
                 {
                     request.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
                 }
+            }
+
+            while (_queue.Reader.TryRead(out var queued))
+            {
+                queued.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
+                Release(queued);
             }
         }
     }
@@ -264,7 +279,19 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                AttachConversation(request);
+                try
+                {
+                    AttachConversation(request);
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // One conversation's cache could not be attached: that request fails, the others go on.
+                    Log.AttachFailed(_logger, ex);
+                    request.Fail(new LlamaEngineException("The embedded engine could not prepare this conversation's cache: " + ex.Message, ex));
+                    Release(request);
+                    continue;
+                }
+
                 LlamaEngineMetrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
                 LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
                 request.Decoder = new StreamingTokenDecoder(_executor.Context);
@@ -580,6 +607,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     {
         [LoggerMessage(WeSeekEventId.LlamaSchedulerFailed, LogLevel.Error, "The embedded engine's scheduler failed")]
         public static partial void SchedulerFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(WeSeekEventId.LlamaAttachFailed, LogLevel.Warning, "Could not attach a conversation's KV cache; the request fails, the others go on")]
+        public static partial void AttachFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(WeSeekEventId.LlamaDecodeFailed, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);

@@ -50,6 +50,7 @@ internal static class WeSeekEventId
     // 4100s: the embedded llama.cpp engine (WeSeek.Inference.Llama).
     public const int LlamaSchedulerFailed = 4100;
     public const int LlamaDecodeFailed = 4101;
+    public const int LlamaAttachFailed = 4102;
     public const int LlamaModelLoaded = 4110;
     public const int LlamaSyntheticModel = 4111;
     public const int LlamaPulling = 4112;
