@@ -57,6 +57,10 @@ internal sealed class GenerationRequest : IDisposable
 
     public int MaxTokens { get; }
 
+    /// <summary>A request that only extends its conversation's KV cache (the answer just given, ahead of the
+    /// next message) and generates nothing; it finishes when its prompt is decoded.</summary>
+    public bool PrefillOnly { get; init; }
+
     public IReadOnlyList<string> StopSequences { get; }
 
     public CancellationToken CancellationToken { get; }

@@ -29,14 +29,24 @@ internal sealed class LlamaChatClient : IChatClient
         var request = engine.Submit(prompt, options, cancellationToken);
         using var abandon = new AbandonOnExit(request);
         var responseId = Guid.NewGuid().ToString("N");
+        var answer = new System.Text.StringBuilder();
         await foreach (var generated in request.Output.Reader.ReadAllAsync(cancellationToken))
         {
             switch (generated)
             {
                 case GenerationEvent.Text text:
+                    answer.Append(text.Value);
                     yield return new ChatResponseUpdate(ChatRole.Assistant, text.Value) { ResponseId = responseId, ModelId = engine.ModelId };
                     break;
                 case GenerationEvent.Finished finished:
+                    if (options?.ConversationId is { } conversation && engine.PrefillAnswers)
+                    {
+                        // The next prompt starts with this chat plus the answer (its reasoning cut): decode that
+                        // now, while the user reads, so the next message prefills only itself.
+                        var history = engine.Prompts.RenderHistory([.. messages, new ChatMessage(ChatRole.Assistant, answer.ToString())]);
+                        engine.TryPrefillAhead(R1PromptBuilder.Tokenize(engine.Context, history), conversation);
+                    }
+
                     yield return new ChatResponseUpdate(ChatRole.Assistant, [new UsageContent(new UsageDetails
                     {
                         InputTokenCount = finished.PromptTokens,

@@ -34,6 +34,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
     private readonly ParkedConversations _parked;
     private long _clock;
+    private List<GenerationRequest> _deferred = [];
+    private List<GenerationRequest> _deferredPass = [];
+    private int _deferredCursor;
     private Exception? _failure;
     private int _outstanding;
 
@@ -58,7 +61,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     public R1PromptBuilder Prompts { get; }
 
+    /// <summary><see cref="LlamaEngineOptions.PrefillAnswers"/>.</summary>
+    public bool PrefillAnswers => _options.PrefillAnswers;
+
     public LLamaContext Context => _executor.Context;
+
+    /// <summary>True when nothing is generating, prefilling ahead or waiting.</summary>
+    public bool IsIdle => Volatile.Read(ref _outstanding) == 0;
 
     /// <summary>Requests generating now.</summary>
     public int ActiveCount
@@ -178,6 +187,29 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     }
 
     /// <summary>
+    /// Queues a prefill of <paramref name="history"/> into <paramref name="conversationKey"/>'s KV cache, to be
+    /// kept for its next message (<see cref="LlamaEngineOptions.PrefillAnswers"/>). Skipped, returning false,
+    /// when every sequence is taken or requests are waiting: it must never delay a message.
+    /// </summary>
+    public bool TryPrefillAhead(LLamaToken[] history, string conversationKey)
+    {
+        if (history.Length + 1 > _options.ContextSize || Volatile.Read(ref _failure) is not null)
+        {
+            return false;
+        }
+
+        if (Interlocked.Increment(ref _outstanding) > _options.MaxSequences)
+        {
+            Interlocked.Decrement(ref _outstanding);
+            return false;
+        }
+
+        var request = new GenerationRequest(history, conversationKey, new DefaultSamplingPipeline(), 0, [], CancellationToken.None) { PrefillOnly = true };
+        _queue.Writer.TryWrite(request);
+        return true;
+    }
+
+    /// <summary>
     /// The grammar for a JSON response. With R1's template the prompt has opened the think block, so the
     /// grammar first closes it (structured output skips reasoning, as R1 does with an empty think block);
     /// the reasoning split then finds the answer after <c>&lt;/think&gt;</c> as usual.
@@ -249,6 +281,17 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 }
             }
 
+            lock (_active)
+            {
+                foreach (var deferred in _deferred)
+                {
+                    deferred.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
+                    Release(deferred);
+                }
+
+                _deferred.Clear();
+            }
+
             while (_queue.Reader.TryRead(out var queued))
             {
                 queued.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
@@ -270,8 +313,19 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     {
         lock (_active)
         {
-            while (_active.Count < _options.MaxSequences && _queue.Reader.TryRead(out var request))
+            (_deferredPass, _deferred) = (_deferred, _deferredPass);
+            _deferred.Clear();
+            _deferredCursor = 0;
+            while (_active.Count < _options.MaxSequences && NextQueued() is { } request)
             {
+                if (request.ConversationKey is { } busyKey && _active.Exists(a => a.PrefillOnly && a.ConversationKey == busyKey))
+                {
+                    // Its answer is being decoded into its cache right now: wait for that cache rather than start
+                    // a fresh one. Others behind it go on.
+                    _deferred.Add(request);
+                    continue;
+                }
+
                 if (request.Cancelled)
                 {
                     request.Fail(new OperationCanceledException(request.CancellationToken));
@@ -292,12 +346,40 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                LlamaEngineMetrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
-                LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
+                if (request.PrefillOnly)
+                {
+                    LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled_ahead"));
+                }
+                else
+                {
+                    LlamaEngineMetrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
+                    LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
+                }
+
                 request.Decoder = new StreamingTokenDecoder(_executor.Context);
                 _active.Add(request);
             }
+
+            // Not reached in this pass (all sequences taken): they stay first in line.
+            for (; _deferredCursor < _deferredPass.Count; _deferredCursor++)
+            {
+                _deferred.Add(_deferredPass[_deferredCursor]);
+            }
+
+            _deferredPass.Clear();
         }
+    }
+
+    /// <summary>Deferred requests first (oldest first), then the queue. A deferred request goes back to the
+    /// deferred list within the same pass, so each is looked at once per pass.</summary>
+    private GenerationRequest? NextQueued()
+    {
+        if (_deferredCursor < _deferredPass.Count)
+        {
+            return _deferredPass[_deferredCursor++];
+        }
+
+        return _queue.Reader.TryRead(out var request) ? request : null;
     }
 
     /// <summary>
@@ -405,7 +487,15 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private void SampleAll()
     {
         var vocab = _weights.NativeHandle.Vocab;
-        var ready = _active.Where(r => !r.Cancelled && !r.InPrefill && r.Conversation!.RequiresSampling).ToArray();
+        foreach (var request in _active)
+        {
+            if (request.PrefillOnly && !request.Finished && !request.InPrefill && !request.Conversation!.RequiresInference)
+            {
+                request.Finish(ChatFinishReason.Stop); // Its cache is complete; Retire keeps it for the next message.
+            }
+        }
+
+        var ready = _active.Where(r => !r.PrefillOnly && !r.Cancelled && !r.InPrefill && r.Conversation!.RequiresSampling).ToArray();
         if (ready.Length == 0)
         {
             return;
@@ -583,6 +673,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             }
 
             _active.Clear();
+            foreach (var deferred in _deferred)
+            {
+                deferred.Fail(new OperationCanceledException("The engine is shutting down."));
+                deferred.Dispose();
+            }
+
+            _deferred.Clear();
         }
 
         foreach (var kept in _kept.Values)

@@ -38,6 +38,14 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(0, 100_000)]
     public int MaxParkedInMemory { get; set; } = 32;
 
+    /// <summary>
+    /// After an answer, decode it into the conversation's KV cache the way the next prompt will show it (R1 drops
+    /// the reasoning from history, so the cache must be cut back to before it and the bare answer decoded), while
+    /// the user reads and types, so the next message prefills only itself. Best effort: skipped when the engine
+    /// is busy. Default true.
+    /// </summary>
+    public bool PrefillAnswers { get; set; } = true;
+
     /// <summary>Memory the parked KV caches may take, in MiB. Default 1,024.</summary>
     [Range(0, 10_000_000)]
     public int MaxParkedInMemoryMiB { get; set; } = 1024;

@@ -27,9 +27,15 @@ internal sealed class R1PromptBuilder
     public bool IsR1 { get; }
 
     /// <summary>The prompt text, as the model will see it after BOS.</summary>
-    public string Render(IEnumerable<ChatMessage> messages)
+    public string Render(IEnumerable<ChatMessage> messages) => Render(messages, addAssistant: true);
+
+    /// <summary>The chat as history, without opening the next assistant turn: what every later prompt of this
+    /// conversation starts with (the template only appends).</summary>
+    public string RenderHistory(IEnumerable<ChatMessage> messages) => Render(messages, addAssistant: false);
+
+    private string Render(IEnumerable<ChatMessage> messages, bool addAssistant)
     {
-        var template = new LLamaTemplate(_weights) { AddAssistant = true };
+        var template = new LLamaTemplate(_weights) { AddAssistant = addAssistant };
         foreach (var message in messages)
         {
             var content = message.Text;
@@ -44,7 +50,7 @@ internal sealed class R1PromptBuilder
         }
 
         var text = Encoding.UTF8.GetString(template.Apply());
-        if (IsR1 && text.EndsWith(AssistantMarker, StringComparison.Ordinal))
+        if (addAssistant && IsR1 && text.EndsWith(AssistantMarker, StringComparison.Ordinal))
         {
             text += "<think>\n";
         }

@@ -48,6 +48,44 @@ public sealed class KvReuseTests : IAsyncLifetime
         Assert.InRange(second.Cached, firstPrompt - 3, second.Prompt - 1);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnswerPrefilledAhead_NextMessagePrefillsOnlyItself_WithTheSameTokensAsAFullPrefill(bool prefillAnswers)
+    {
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, PrefillAnswers = prefillAnswers });
+        await using (host)
+        {
+            var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
+            using var client = new LlamaChatClient(host);
+            var greedy = new ChatOptions { ConversationId = "ahead", MaxOutputTokens = 16, Temperature = 0f, Seed = 3 };
+            List<ChatMessage> history = [new(ChatRole.User, "请介绍一下你自己，越详细越好。")];
+            var first = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
+            history.Add(new ChatMessage(ChatRole.Assistant, first.Text));
+            var historyTokens = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.RenderHistory(history)).Length;
+            for (var i = 0; i < 400 && !engine.IsIdle; i++)
+            {
+                await Task.Delay(25, TestContext.Current.CancellationToken); // The user reads; the engine decodes the answer.
+            }
+
+            history.Add(new ChatMessage(ChatRole.User, "好的"));
+            var second = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
+            var fresh = await client.GetResponseAsync(history, new ChatOptions { MaxOutputTokens = 16, Temperature = 0f, Seed = 3 }, TestContext.Current.CancellationToken);
+
+            Assert.Equal(fresh.Text, second.Text);
+            if (prefillAnswers)
+            {
+                // The whole history, answer included, came from the cache.
+                Assert.Equal(historyTokens, second.Usage?.CachedInputTokenCount);
+            }
+            else
+            {
+                // Only up to where the first answer began: its tokens are decoded again with the new message.
+                Assert.True(second.Usage?.CachedInputTokenCount < historyTokens - 5);
+            }
+        }
+    }
+
     [Fact]
     public async Task OtherConversation_WithTheSamePrefix_NeverUsesThatCache()
     {
