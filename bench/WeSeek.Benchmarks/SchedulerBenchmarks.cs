@@ -51,7 +51,7 @@ internal static class SchedulerBenchmarks
         var table = suite switch
         {
             "batching" => await BatchingAsync(path, shape, arg("--counts", "1,4,8,16,32").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--tokens", "24"), CultureInfo.InvariantCulture)),
-            "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray()),
+            "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--answer-tokens", "128"), CultureInfo.InvariantCulture)),
             "interleaved" => await InterleavedAsync(path, shape, int.Parse(arg("--conversations", "32"), CultureInfo.InvariantCulture), int.Parse(arg("--kept", "8"), CultureInfo.InvariantCulture), int.Parse(arg("--rounds", "3"), CultureInfo.InvariantCulture)),
             _ => throw new ArgumentException($"Unknown suite '{suite}': engine, batching, kv, interleaved or callbacks."),
         };
@@ -241,38 +241,78 @@ internal static class SchedulerBenchmarks
         }
     }
 
-    private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns)
+    private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns, int answerTokens)
     {
-        var options = new LlamaEngineOptions { ModelPath = path, ContextSize = 8192, MaxSequences = 2, MaxKeptConversations = 4 };
-        var host = LlamaEngineHost.ForModel(options);
+        var ahead = await KvTurnsAsync(path, turns, answerTokens, prefillAnswers: true, measureFresh: true);
+        var atNext = await KvTurnsAsync(path, turns, answerTokens, prefillAnswers: false, measureFresh: false);
         var table = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; each turn a ~20-token question and a fixed ~48-token answer; time to first token (ms).")
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; one conversation, each turn a question (~70 tokens of the synthetic byte-level vocabulary, ~20 of a real one) and an answer of {answerTokens} tokens the model generates (greedy); time to first token (ms).")
             .AppendLine()
-            .AppendLine("| turn | history tokens | kept cache | re-prefill | kept / re-prefill |")
-            .AppendLine("|---|---|---|---|---|");
+            .AppendLine("| turn | prompt tokens | kept cache, answer prefilled ahead | kept cache, answer prefilled with the message | re-prefill | ahead / re-prefill | with the message / re-prefill |")
+            .AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var turn in turns)
+        {
+            var a = ahead[turn];
+            var b = atNext[turn];
+            table.AppendLine(CultureInfo.InvariantCulture,
+                $"| {turn} | {a.Tokens} | {a.Kept:F0} | {b.Kept:F0} | {a.Fresh:F0} | 1/{a.Fresh / a.Kept:F1} | 1/{a.Fresh / b.Kept:F1} |");
+        }
+
+        return table.ToString();
+    }
+
+    /// <summary>One conversation's turns as a user has them: question, generated answer, a pause while the user reads.</summary>
+    private static async Task<Dictionary<int, (int Tokens, double Kept, double Fresh)>> KvTurnsAsync(string path, int[] turns, int answerTokens, bool prefillAnswers, bool measureFresh)
+    {
+        var options = new LlamaEngineOptions
+        {
+            ModelPath = path,
+            ContextSize = 8192,
+            MaxSequences = 2,
+            MaxKeptConversations = 4,
+            PrefillAnswers = prefillAnswers,
+            GpuLayers = _gpuLayers.ToString(CultureInfo.InvariantCulture),
+            NativeLibraryPath = _nativeLibrary,
+        };
+        var results = new Dictionary<int, (int, double, double)>();
+        var host = LlamaEngineHost.ForModel(options);
         await using (host)
         {
             await host.StartAsync(CancellationToken.None);
             using var client = new LlamaChatClient(host);
             var engine = await host.GetEngineAsync(CancellationToken.None);
             var history = new List<Microsoft.Extensions.AI.ChatMessage>();
-            const string answer = "This is a fixed answer of moderate length that stands in for what the model said in an earlier turn of the chat.";
             for (var turn = 1; turn <= turns.Max(); turn++)
             {
                 history.Add(new(ChatRole.User, $"Question number {turn}: what should I pack for a trip to the mountains?"));
-                var kept = await TtftAsync(client, history, "kv-bench");
-                if (turns.Contains(turn))
+                var fresh = measureFresh && turns.Contains(turn) ? (await TtftAsync(client, history, null)).TotalMilliseconds : double.NaN;
+                var started = Stopwatch.GetTimestamp();
+                double kept = 0;
+                var answer = new StringBuilder();
+                await foreach (var update in client.GetStreamingResponseAsync(history, new ChatOptions { ConversationId = "kv-bench", MaxOutputTokens = answerTokens, Temperature = 0f, Seed = 1 }))
                 {
-                    var fresh = await TtftAsync(client, history, null);
-                    var tokens = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render(history)).Length;
-                    table.AppendLine(CultureInfo.InvariantCulture, $"| {turn} | {tokens} | {kept.TotalMilliseconds:F0} | {fresh.TotalMilliseconds:F0} | 1/{fresh / kept:F1} |");
+                    if (kept == 0)
+                    {
+                        kept = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    }
+
+                    answer.Append(update.Text);
                 }
 
-                history.Add(new(ChatRole.Assistant, answer));
+                if (turns.Contains(turn))
+                {
+                    results[turn] = (R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render(history)).Length, kept, fresh);
+                }
+
+                history.Add(new(ChatRole.Assistant, answer.ToString()));
+                while (!engine.IsIdle)
+                {
+                    await Task.Delay(10); // The user reads the answer.
+                }
             }
         }
 
-        return table.ToString();
+        return results;
     }
 
     /// <summary>
@@ -304,6 +344,9 @@ internal static class SchedulerBenchmarks
                 MaxKeptConversations = keep,
                 MaxParkedInMemory = inMemory,
                 MaxParkedOnDisk = onDisk,
+                PrefillAnswers = false, // The answers here are fixed text, not what the model said.
+                GpuLayers = _gpuLayers.ToString(CultureInfo.InvariantCulture),
+                NativeLibraryPath = _nativeLibrary,
             };
             var host = LlamaEngineHost.ForModel(options);
             await using (host)

@@ -36,29 +36,49 @@ internal sealed class SpanSampler
             return ArgMax(logits);
         }
 
-        // Top-k: keep the k largest in a small array, its minimum tracked (one pass over the row).
-        var count = 0;
-        var minAt = 0;
-        for (var i = 0; i < logits.Length; i++)
+        // Top-k: keep the k largest in a small array, its minimum tracked (one pass over the row). Once the array
+        // is full, whole vector-width blocks with nothing above its minimum are skipped in one comparison: after
+        // the first few thousand entries almost every block is, so the pass runs at memory speed.
+        var count = Math.Min(_topK, logits.Length);
+        for (var i = 0; i < count; i++)
         {
-            var value = logits[i];
-            if (count < _topK)
+            _ids[i] = i;
+            _values[i] = logits[i];
+        }
+
+        var minAt = MinIndex(_values, count);
+        var at = count;
+        var width = System.Numerics.Vector<float>.Count;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var floor = new System.Numerics.Vector<float>(_values[minAt]);
+            for (; at <= logits.Length - width; at += width)
             {
-                _ids[count] = i;
-                _values[count] = value;
-                if (value < _values[minAt])
+                if (!System.Numerics.Vector.GreaterThanAny(new System.Numerics.Vector<float>(logits.Slice(at, width)), floor))
                 {
-                    minAt = count;
+                    continue;
                 }
 
-                count++;
-                continue;
-            }
+                for (var i = at; i < at + width; i++)
+                {
+                    if (logits[i] > _values[minAt])
+                    {
+                        _ids[minAt] = i;
+                        _values[minAt] = logits[i];
+                        minAt = MinIndex(_values, count);
+                    }
+                }
 
-            if (value > _values[minAt])
+                floor = new System.Numerics.Vector<float>(_values[minAt]);
+            }
+        }
+
+        for (; at < logits.Length; at++)
+        {
+            if (logits[at] > _values[minAt])
             {
-                _ids[minAt] = i;
-                _values[minAt] = value;
+                _ids[minAt] = at;
+                _values[minAt] = logits[at];
                 minAt = MinIndex(_values, count);
             }
         }

@@ -40,6 +40,23 @@ public sealed class ParallelSamplingTests
         }
     }
 
+    [Theory]
+    [InlineData(4093, false)]
+    [InlineData(152_064, false)]
+    [InlineData(1001, true)]
+    public void TopKSet_IsExactlyTheKLargest_WhateverTheRowLengthOrOrder(int size, bool rising)
+    {
+        // Rising rows replace a survivor in every block: the worst case for the block-skipping scan.
+        var row = rising ? [.. Enumerable.Range(0, size).Select(i => i * 0.001f)] : Row(size, size);
+        var topTen = row.Select((v, id) => (v, id)).OrderByDescending(p => p.v).Take(10).Select(p => p.id).ToHashSet();
+
+        // A very high temperature makes the ten equally likely, so enough draws show the whole set.
+        var sampler = new SpanSampler(1e6f, 10, 1f, 5);
+        var drawn = Enumerable.Range(0, 2000).Select(_ => sampler.Sample(row)).ToHashSet();
+
+        Assert.Equal(topTen.Order(), drawn.Order());
+    }
+
     [Fact]
     public void SmallTopP_KeepsOnlyTheMostLikely_AndDrawsFollowTheDistribution()
     {
