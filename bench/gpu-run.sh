@@ -8,6 +8,7 @@
 #                 (keep runtimes/linux-x64/native/avx2 for the CPU-side model synthesis)
 # Then run, in the background so that it outlives one call: setsid nohup bash bench/gpu-run.sh "$PWD" &
 # Progress and results: /tmp/gpu/run.log, anchor.log (llama-batched-bench), table.md (WeSeek's scheduler).
+# KV_SHAPE=r1-1.5b (for example) adds the KV-reuse table for that shape on the GPU: kv.md.
 REPO=$1
 W=/tmp/gpu
 mkdir -p $W && cd $W
@@ -22,10 +23,15 @@ tar -xJf $REPO/.devgpu/llama.tar.xz
   && cmake --build build -j 14 > $W/build.log 2>&1; echo "build exit $?" > $W/build.done ) &
 # The model is made on the CPU backend while llama.cpp builds; the benchmark then finds it and skips synthesis.
 ./bench/WeSeek.Benchmarks --suite synth --shape r1-7b > $W/synth.log 2>&1; echo "synth exit $?" > $W/synth.done
+[ -n "$KV_SHAPE" ] && ./bench/WeSeek.Benchmarks --suite synth --shape $KV_SHAPE > $W/synth-kv.log 2>&1
 wait
 MODEL=$(tail -1 $W/synth.log)
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $W/gpu.txt
 ./llama.cpp/build/bin/llama-batched-bench -m $MODEL -c 8192 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4,16,64 -ngl 99 -kvu > $W/anchor.log 2>&1
 LD_LIBRARY_PATH=$W/llama.cpp/build/bin ./bench/WeSeek.Benchmarks --suite batching --shape r1-7b --counts ${COUNTS:-1,4,16,64} --tokens 64 \
   --native-lib $W/llama.cpp/build/bin/libllama.so --gpu-layers 99 --out $W/table.md > $W/bench.log 2>&1
+if [ -n "$KV_SHAPE" ]; then
+  LD_LIBRARY_PATH=$W/llama.cpp/build/bin ./bench/WeSeek.Benchmarks --suite kv --shape $KV_SHAPE --turns 2,5,10 \
+    --native-lib $W/llama.cpp/build/bin/libllama.so --gpu-layers 99 --out $W/kv.md > $W/kv.log 2>&1
+fi
 echo done > $W/all.done
