@@ -17,7 +17,7 @@ using WeSeek.Inference.Llama.Models;
 //
 //   dotnet run -c Release --project bench/WeSeek.Benchmarks -- [--shapes 0.5b,r1-1.5b] [--prompt 256] [--tokens 64] [--runs 3] [--out docs/benchmarks.md]
 //   … -- --suite batching [--shape 0.5b] [--counts 1,4,8,16,32] [--tokens 24]   (continuous batching vs a raw batch loop)
-//   … -- --suite kv [--shape 0.5b] [--turns 2,5,10] [--answer-tokens 128]         (kept KV cache vs re-prefill)
+//   … -- --suite kv [--shape 0.5b] [--turns 2,5,10] [--answer-tokens 128] [--question "Q{0}: what do I pack?"] (kept KV cache vs re-prefill)
 //   … -- --suite interleaved [--shape 0.5b] [--conversations 32] [--kept 8] [--rounds 3] (random turns under a small KV budget)
 //   … -- --suite gpu-memory                                                       (what the NVML reader behind /metrics sees)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)

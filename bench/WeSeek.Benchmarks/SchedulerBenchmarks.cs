@@ -51,7 +51,7 @@ internal static class SchedulerBenchmarks
         var table = suite switch
         {
             "batching" => await BatchingAsync(path, shape, arg("--counts", "1,4,8,16,32").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--tokens", "24"), CultureInfo.InvariantCulture)),
-            "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--answer-tokens", "128"), CultureInfo.InvariantCulture)),
+            "kv" => await KvReuseAsync(path, shape, arg("--turns", "2,5,10").Split(',').Select(int.Parse).ToArray(), int.Parse(arg("--answer-tokens", "128"), CultureInfo.InvariantCulture), arg("--question", "Q{0}: what do I pack?")),
             "interleaved" => await InterleavedAsync(path, shape, int.Parse(arg("--conversations", "32"), CultureInfo.InvariantCulture), int.Parse(arg("--kept", "8"), CultureInfo.InvariantCulture), int.Parse(arg("--rounds", "3"), CultureInfo.InvariantCulture)),
             _ => throw new ArgumentException($"Unknown suite '{suite}': engine, batching, kv, interleaved or callbacks."),
         };
@@ -241,12 +241,12 @@ internal static class SchedulerBenchmarks
         }
     }
 
-    private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns, int answerTokens)
+    private static async Task<string> KvReuseAsync(string path, ModelShape shape, int[] turns, int answerTokens, string question)
     {
-        var ahead = await KvTurnsAsync(path, turns, answerTokens, prefillAnswers: true, measureFresh: true);
-        var atNext = await KvTurnsAsync(path, turns, answerTokens, prefillAnswers: false, measureFresh: false);
+        var ahead = await KvTurnsAsync(path, turns, answerTokens, question, prefillAnswers: true, measureFresh: true);
+        var atNext = await KvTurnsAsync(path, turns, answerTokens, question, prefillAnswers: false, measureFresh: false);
         var table = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; one conversation, each turn a question (~70 tokens of the synthetic byte-level vocabulary, ~20 of a real one) and an answer of {answerTokens} tokens the model generates (greedy); time to first token (ms).")
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m; one conversation, each turn a question (\"{string.Format(CultureInfo.InvariantCulture, question, 1)}\", {ahead[0].Tokens} tokens of the synthetic byte-level vocabulary) and an answer of {answerTokens} tokens the model generates (greedy); time to first token (ms).")
             .AppendLine()
             .AppendLine("| turn | prompt tokens | kept cache, answer prefilled ahead | kept cache, answer prefilled with the message | re-prefill | ahead / re-prefill | with the message / re-prefill |")
             .AppendLine("|---|---|---|---|---|---|---|");
@@ -262,7 +262,8 @@ internal static class SchedulerBenchmarks
     }
 
     /// <summary>One conversation's turns as a user has them: question, generated answer, a pause while the user reads.</summary>
-    private static async Task<Dictionary<int, (int Tokens, double Kept, double Fresh)>> KvTurnsAsync(string path, int[] turns, int answerTokens, bool prefillAnswers, bool measureFresh)
+    /// <remarks>Entry 0 holds the question's own token count.</remarks>
+    private static async Task<Dictionary<int, (int Tokens, double Kept, double Fresh)>> KvTurnsAsync(string path, int[] turns, int answerTokens, string question, bool prefillAnswers, bool measureFresh)
     {
         var options = new LlamaEngineOptions
         {
@@ -282,29 +283,25 @@ internal static class SchedulerBenchmarks
             using var client = new LlamaChatClient(host);
             var engine = await host.GetEngineAsync(CancellationToken.None);
             var history = new List<Microsoft.Extensions.AI.ChatMessage>();
+            results[0] = (engine.Context.Tokenize(string.Format(CultureInfo.InvariantCulture, question, 1), addBos: false, special: false).Length, 0, 0);
             for (var turn = 1; turn <= turns.Max(); turn++)
             {
-                history.Add(new(ChatRole.User, $"Question number {turn}: what should I pack for a trip to the mountains?"));
+                history.Add(new(ChatRole.User, string.Format(CultureInfo.InvariantCulture, question, turn)));
                 var fresh = measureFresh && turns.Contains(turn) ? (await TtftAsync(client, history, null)).TotalMilliseconds : double.NaN;
-                var started = Stopwatch.GetTimestamp();
-                double kept = 0;
-                var answer = new StringBuilder();
-                await foreach (var update in client.GetStreamingResponseAsync(history, new ChatOptions { ConversationId = "kv-bench", MaxOutputTokens = answerTokens, Temperature = 0f, Seed = 1 }))
-                {
-                    if (kept == 0)
-                    {
-                        kept = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                    }
-
-                    answer.Append(update.Text);
-                }
+                // Measured as the re-prefill is: a one-token generation (prompt decode and the first sample), here
+                // with the conversation's cache. The answer then comes from the same cache.
+                var keptStarted = Stopwatch.GetTimestamp();
+                var first = await client.GetResponseAsync(history, new ChatOptions { MaxOutputTokens = 1, ConversationId = "kv-bench", Seed = 1 });
+                var kept = Stopwatch.GetElapsedTime(keptStarted).TotalMilliseconds;
+                Console.Error.WriteLine($"turn {turn}: prompt {first.Usage?.InputTokenCount}, cached {first.Usage?.CachedInputTokenCount}, {kept:F0} ms (ahead {prefillAnswers})");
+                var answer = (await client.GetResponseAsync(history, new ChatOptions { ConversationId = "kv-bench", MaxOutputTokens = answerTokens, Temperature = 0f, Seed = 1 })).Text;
 
                 if (turns.Contains(turn))
                 {
                     results[turn] = (R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render(history)).Length, kept, fresh);
                 }
 
-                history.Add(new(ChatRole.Assistant, answer.ToString()));
+                history.Add(new(ChatRole.Assistant, answer));
                 while (!engine.IsIdle)
                 {
                     await Task.Delay(10); // The user reads the answer.

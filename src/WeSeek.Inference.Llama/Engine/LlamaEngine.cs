@@ -237,6 +237,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 if (ActiveCount == 0)
                 {
                     await _queue.Reader.WaitToReadAsync(stopping);
+                    if (_options.AdmissionWindowMs > 0)
+                    {
+                        // Woken from idle by one request: messages that arrive together (a group's burst, a
+                        // load test) join the first step instead of each costing a prefill step of its own.
+                        await Task.Delay(_options.AdmissionWindowMs, stopping);
+                    }
+
                     continue;
                 }
 

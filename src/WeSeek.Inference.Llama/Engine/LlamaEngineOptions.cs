@@ -78,6 +78,12 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(2, int.MaxValue)]
     public int ParallelSamplingFrom { get; set; } = 4;
 
+    /// <summary>Milliseconds the idle engine waits after the first request arrives, so that requests arriving
+    /// together start in one step (with 4 at once on 2 cores, a step of its own for the first one cost about 5 %
+    /// of the batch's throughput). 0 starts at once. Default 2.</summary>
+    [Range(0, 1000)]
+    public int AdmissionWindowMs { get; set; } = 2;
+
     /// <summary>Requests waiting for a free sequence before new ones are refused as busy. Default 64.</summary>
     [Range(0, 100_000)]
     public int MaxQueue { get; set; } = 64;
