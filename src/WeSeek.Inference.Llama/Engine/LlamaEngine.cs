@@ -189,7 +189,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// <summary>
     /// Queues a prefill of <paramref name="history"/> into <paramref name="conversationKey"/>'s KV cache, to be
     /// kept for its next message (<see cref="LlamaEngineOptions.PrefillAnswers"/>). Skipped, returning false,
-    /// when every sequence is taken or requests are waiting: it must never delay a message.
+    /// when it would not find a free sequence at once: it must never delay a message.
     /// </summary>
     public bool TryPrefillAhead(LLamaToken[] history, string conversationKey)
     {
@@ -286,10 +286,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 {
                     request.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));
                 }
-            }
 
-            lock (_active)
-            {
                 foreach (var deferred in _deferred)
                 {
                     deferred.Fail(new LlamaEngineException("The embedded engine stopped: " + ex.Message, ex));

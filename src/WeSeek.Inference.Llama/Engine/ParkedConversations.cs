@@ -25,6 +25,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
 {
     private const string DirectoryPrefix = "engine-";
     private readonly Dictionary<string, Parked> _entries = new(StringComparer.Ordinal);
+    private readonly List<Task> _writes = []; // Files being written, awaited before the folder is removed.
     private readonly LlamaEngineOptions _options;
     private readonly ILogger _logger;
     private readonly string? _directory;
@@ -48,9 +49,6 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
             Directory.CreateDirectory(_directory);
         }
     }
-
-    /// <summary>Where this engine's parked caches go on disk; null when the disk tier is off.</summary>
-    public string? DirectoryPath => _directory;
 
     /// <summary>Caches parked and restored since start, and where the parked ones are now.</summary>
     public ParkingSnapshot Snapshot => new(Interlocked.Read(ref _parked), Interlocked.Read(ref _restored), _inMemory, _onDisk, _memoryBytes, _diskBytes, Volatile.Read(ref _pendingWrites));
@@ -163,8 +161,6 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
             TryDeleteDirectory(_directory);
         }
     }
-
-    private readonly List<Task> _writes = [];
 
     /// <summary>Moves the least recently used out of memory while over the memory budget (to disk when it
     /// has room), then forgets the least recently used while over the disk budget.</summary>
