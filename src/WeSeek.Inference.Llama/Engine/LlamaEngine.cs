@@ -182,7 +182,15 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         {
             SpanSampler = sampler.Grammar is null && _options.Sampler == "managed" ? new SpanSampler(sampler.Temperature, sampler.TopK, sampler.TopP, sampler.Seed) : null,
         };
-        _queue.Writer.TryWrite(request);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            // The scheduler stopped between the check above and now (it closes the queue before draining it).
+            Interlocked.Decrement(ref _outstanding);
+            request.Dispose();
+            throw new LlamaEngineException("The embedded engine stopped after an error; restart WeSeek. The log has the details " +
+                $"(event {WeSeekEventId.LlamaSchedulerFailed}).", Volatile.Read(ref _failure) ?? new ObjectDisposedException(nameof(LlamaEngine)));
+        }
+
         return request;
     }
 
@@ -205,7 +213,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         var request = new GenerationRequest(history, conversationKey, new DefaultSamplingPipeline(), 0, [], CancellationToken.None) { PrefillOnly = true };
-        _queue.Writer.TryWrite(request);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            Interlocked.Decrement(ref _outstanding);
+            request.Dispose();
+            return false;
+        }
+
         return true;
     }
 
@@ -280,6 +294,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             // refused by Submit with the cause.
             Log.SchedulerFailed(_logger, ex);
             Volatile.Write(ref _failure, ex);
+            _queue.Writer.TryComplete(); // Closed before the drain below, so no request can slip in after it.
             lock (_active)
             {
                 foreach (var request in _active)
