@@ -22,7 +22,8 @@ internal sealed class LlamaChatClient : IChatClient
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var engine = await _host.GetEngineAsync(cancellationToken);
-        var rendered = engine.Prompts.Render(messages);
+        var chat = messages as IReadOnlyList<ChatMessage> ?? [.. messages]; // Read twice: the prompt, then the history to prefill.
+        var rendered = engine.Prompts.Render(chat);
         var prompt = R1PromptBuilder.Tokenize(engine.Context, rendered);
         // The scheduler owns the request and frees its sequence; leaving early (cancelled, or the caller
         // stopped reading) only tells it to stop.
@@ -43,7 +44,7 @@ internal sealed class LlamaChatClient : IChatClient
                     {
                         // The next prompt starts with this chat plus the answer (its reasoning cut): decode that
                         // now, while the user reads, so the next message prefills only itself.
-                        var history = engine.Prompts.RenderHistory([.. messages, new ChatMessage(ChatRole.Assistant, answer.ToString())]);
+                        var history = engine.Prompts.RenderHistory([.. chat, new ChatMessage(ChatRole.Assistant, answer.ToString())]);
                         engine.TryPrefillAhead(R1PromptBuilder.Tokenize(engine.Context, history), conversation);
                     }
 
