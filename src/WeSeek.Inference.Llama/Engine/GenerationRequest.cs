@@ -29,6 +29,7 @@ internal sealed class GenerationRequest : IDisposable
     public GenerationRequest(LLamaToken[] prompt, string? conversationKey, DefaultSamplingPipeline sampler, int maxTokens, IReadOnlyList<string> stopSequences, CancellationToken cancellationToken)
     {
         Prompt = prompt;
+        Input = prompt;
         ConversationKey = conversationKey;
         Sampler = sampler;
         MaxTokens = maxTokens;
@@ -39,6 +40,19 @@ internal sealed class GenerationRequest : IDisposable
     }
 
     public LLamaToken[] Prompt { get; }
+
+    /// <summary>What the sequence must hold before the next token is sampled: the prompt, or after a preemption
+    /// the prompt and every token generated so far.</summary>
+    public LLamaToken[] Input { get; private set; }
+
+    /// <summary>Under which key the cache of a preempted request is parked until it resumes; null otherwise.</summary>
+    public string? ResumeKey { get; private set; }
+
+    /// <summary>Times this request gave its cells to others (<see cref="Preempted"/>).</summary>
+    public int Preemptions { get; private set; }
+
+    /// <summary>When the request was last admitted, in scheduler steps; the youngest is preempted first.</summary>
+    public long AdmittedAt { get; set; }
 
     /// <summary>Whose KV cache this request may reuse and leave behind (<c>ChatOptions.ConversationId</c>).</summary>
     public string? ConversationKey { get; }
@@ -79,7 +93,32 @@ internal sealed class GenerationRequest : IDisposable
 
     public int Generated { get; set; }
 
-    public bool InPrefill => Prefilled < Prompt.Length;
+    public bool InPrefill => Prefilled < Input.Length;
+
+    /// <summary>True once it has tokens the scheduler generated (not only prompt); false while it prefills.</summary>
+    public bool Generating => !PrefillOnly && !InPrefill;
+
+    /// <summary>
+    /// The request gave up its sequence so that others could go on (<paramref name="resumeKey"/> names where its
+    /// cache is parked, if it could be): everything fed so far becomes the input it resumes from. The sampler, the
+    /// text decoder and the count of generated tokens stay, so the output goes on where it stopped.
+    /// </summary>
+    public void Preempted(string resumeKey)
+    {
+        if (!InPrefill)
+        {
+            Input = [.. Fed]; // While prefilling, what was fed is a prefix of the input, which stays.
+        }
+
+        Fed.Clear();
+        Prefilled = 0;
+        Conversation = null;
+        ResumeKey = resumeKey;
+        Preemptions++;
+    }
+
+    /// <summary>The parked cache was found (or is gone): the next preemption parks under a new key.</summary>
+    public void Resumed() => ResumeKey = null;
 
     /// <summary>Adds decoded text; returns true when a stop sequence ended the generation.</summary>
     public bool Append(string text)

@@ -23,6 +23,12 @@ namespace WeSeek.Inference.Llama.Engine;
 /// </summary>
 internal sealed partial class LlamaEngine : IAsyncDisposable
 {
+    /// <summary>Kept caches of requests that gave no conversation id (found again by their prefix).</summary>
+    private const string AnonymousPrefix = "\u0001anonymous/";
+
+    /// <summary>Parked caches of preempted requests, until they resume.</summary>
+    private const string PreemptedPrefix = "\u0001preempted/";
+
     private readonly LLamaWeights _weights;
     private readonly BatchedExecutor _executor;
     private readonly LlamaEngineOptions _options;
@@ -33,25 +39,35 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly Task _scheduler;
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
     private readonly ParkedConversations _parked;
+    private readonly KvPlan _plan;
+    private readonly int _cells;
     private long _clock;
+    private int _keptCells;
+    private int _publishedUsed;
+    private long _anonymous;
+    private long _preemptions;
     private List<GenerationRequest> _deferred = [];
     private List<GenerationRequest> _deferredPass = [];
     private int _deferredCursor;
     private Exception? _failure;
     private int _outstanding;
 
-    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger)
+    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, KvPlan plan, string? parkingDirectory, ILogger logger)
     {
+        _plan = plan;
         _parked = new ParkedConversations(options, parkingDirectory, logger);
         _weights = weights;
         _executor = executor;
+        // llama.cpp may round the context up; the cells this engine hands out are the ones it was asked for.
+        _cells = (int)Math.Min(plan.Cells, executor.Context.ContextSize);
         _options = options;
         _logger = logger;
         ModelPath = modelPath;
         Prompts = new R1PromptBuilder(weights);
         // Unbounded channel, bounded by _outstanding: generating plus waiting never exceeds
         // MaxSequences + MaxQueue, however fast requests arrive.
-        _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = true });
+        _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = false }); // Not single: its Count tells the scheduler whether messages wait.
+        LlamaEngineMetrics.Track(this);
         _scheduler = Task.Factory.StartNew(RunAsync, _stopping.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -65,6 +81,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     public bool PrefillAnswers => _options.PrefillAnswers;
 
     public LLamaContext Context => _executor.Context;
+
+    /// <summary>How the KV cells are shared (<see cref="KvPlan"/>).</summary>
+    public KvPlan Plan => _plan;
 
     /// <summary>True when nothing is generating, prefilling ahead or waiting.</summary>
     public bool IsIdle => Volatile.Read(ref _outstanding) == 0;
@@ -85,16 +104,14 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
     {
         NativeSetup.EnsureConfigured(options, nativeLogger);
+        var gpuLayers = GpuLayers(modelPath, options);
         var parameters = new ModelParams(modelPath)
         {
-            ContextSize = (uint)options.ContextSize,
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)options.BatchSize,
-            // Sequence ids for generating conversations and for idle ones whose cache is kept.
-            SeqMax = (uint)(options.MaxSequences + options.MaxKeptConversations),
             // One KV pool shared by all sequences; without it each sequence gets ContextSize / SeqMax.
             KVUnified = true,
-            GpuLayerCount = GpuLayers(modelPath, options),
+            GpuLayerCount = gpuLayers,
         };
         if (options.Threads > 0)
         {
@@ -120,28 +137,33 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 "if memory is short, use a smaller quantisation (`weseek model quantize … --to q4_k_m`) or fewer Model:Llama:GpuLayers.", ex);
         }
 
-        if (options.GpuLayers == "0" && KvCacheBytes(weights, options) is var kvBytes && kvBytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 0.9)
+        var available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var plan = KvPlan.From(options, KvBytesPerToken(weights, options), new FileInfo(modelPath).Length, available, gpuLayers > 0);
+        if (gpuLayers == 0 && plan.Cells * plan.BytesPerToken is var kvBytes && kvBytes > available * 0.9)
         {
             // Checked before llama.cpp allocates: an allocation near the machine's memory would thrash or be
             // killed rather than fail cleanly.
             weights.Dispose();
             throw new LlamaEngineException(
-                $"A context of {options.ContextSize} tokens needs about {kvBytes / (1L << 20):N0} MiB of KV cache for {Path.GetFileName(modelPath)}, " +
-                $"more than this machine's {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 20):N0} MiB. Lower Model:Llama:ContextSize " +
+                $"A context of {plan.Cells} tokens needs about {kvBytes / (1L << 20):N0} MiB of KV cache for {Path.GetFileName(modelPath)}, " +
+                $"more than this machine's {available / (1L << 20):N0} MiB. Lower Model:Llama:ContextSize " +
                 "(WESEEK__Model__Llama__ContextSize), or set Model:Llama:KvCacheType=q8_0 to halve it.");
         }
 
+        parameters.ContextSize = (uint)plan.Cells;
+        // Sequence ids for generating conversations and for idle ones whose cache is kept.
+        parameters.SeqMax = (uint)(plan.Sequences + plan.Kept);
         try
         {
             var executor = new BatchedExecutor(weights, parameters);
-            return new LlamaEngine(weights, executor, modelPath, options, parkingDirectory, logger);
+            return new LlamaEngine(weights, executor, modelPath, options, plan, parkingDirectory, logger);
         }
         catch (Exception ex) when (ex is RuntimeError or InvalidOperationException)
         {
             weights.Dispose();
             throw new LlamaEngineException(
-                $"llama.cpp could not create a context of {options.ContextSize} tokens for {Path.GetFileName(modelPath)} ({ex.Message}). " +
-                "Lower Model:Llama:ContextSize (WESEEK__Model__Llama__ContextSize), set Model:Llama:KvCacheType=q8_0 to halve the KV cache, " +
+                $"llama.cpp could not create a context of {plan.Cells} tokens for {Path.GetFileName(modelPath)} ({ex.Message}). " +
+                "Lower Model:Llama:ContextSize (WESEEK__Model__Llama__ContextSize) or Model:Llama:KvMemoryMiB, set Model:Llama:KvCacheType=q8_0 to halve the KV cache, " +
                 "or lower Model:Llama:BatchSize.", ex);
         }
     }
@@ -150,10 +172,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// <exception cref="LlamaEngineException">The prompt cannot fit, or the queue is full (busy).</exception>
     public GenerationRequest Submit(LLamaToken[] prompt, ChatOptions? options, CancellationToken cancellationToken)
     {
-        if (prompt.Length + 1 > _options.ContextSize)
+        if (prompt.Length + 1 > _plan.Cells)
         {
             throw new LlamaEngineException(
-                $"The prompt is {prompt.Length} tokens, more than Model:Llama:ContextSize ({_options.ContextSize}) holds. " +
+                $"The prompt is {prompt.Length} tokens, more than Model:Llama:ContextSize ({_plan.Cells}) holds. " +
                 "Lower Context:MaxTokens or raise Model:Llama:ContextSize.");
         }
 
@@ -170,12 +192,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             Seed = options?.Seed is long seed ? unchecked((uint)seed) : (uint)Random.Shared.Next(),
             Grammar = options?.ResponseFormat is ChatResponseFormatJson json ? new Grammar(JsonGrammar(json), "root") : null,
         };
-        var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _options.ContextSize - prompt.Length));
-        if (Interlocked.Increment(ref _outstanding) > _options.MaxSequences + _options.MaxQueue)
+        var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _plan.Cells - prompt.Length));
+        if (Interlocked.Increment(ref _outstanding) > _plan.Sequences + _options.MaxQueue)
         {
             Interlocked.Decrement(ref _outstanding);
             sampler.Dispose();
-            throw new LlamaEngineException($"The engine is busy: {_options.MaxSequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).") { IsBusy = true };
+            throw new LlamaEngineException($"The engine is busy: {_plan.Sequences} conversations are generating and {_options.MaxQueue} waiting (Model:Llama:MaxSequences, Model:Llama:MaxQueue).") { IsBusy = true };
         }
 
         var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken)
@@ -201,12 +223,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     public bool TryPrefillAhead(LLamaToken[] history, string conversationKey)
     {
-        if (history.Length + 1 > _options.ContextSize || Volatile.Read(ref _failure) is not null)
+        if (history.Length + 1 > _plan.Cells || Volatile.Read(ref _failure) is not null)
         {
             return false;
         }
 
-        if (Interlocked.Increment(ref _outstanding) > _options.MaxSequences)
+        if (Interlocked.Increment(ref _outstanding) > _plan.Sequences)
         {
             Interlocked.Decrement(ref _outstanding);
             return false;
@@ -327,7 +349,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Moves queued requests into free sequences, oldest first.</summary>
+    /// <summary>
+    /// Moves queued requests into free sequences, strictly oldest first: a request is admitted only when the KV
+    /// cells its prompt needs are free, after idle conversations' caches have been parked to make room; when the
+    /// oldest does not fit, everything behind it waits too (no small request overtakes a long one forever).
+    /// Answers prefilled ahead are admitted only when no message is waiting.
+    /// </summary>
     private void Admit()
     {
         lock (_active)
@@ -335,8 +362,17 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             (_deferredPass, _deferred) = (_deferred, _deferredPass);
             _deferred.Clear();
             _deferredCursor = 0;
-            while (_active.Count < _options.MaxSequences && NextQueued() is { } request)
+            var blocked = false;
+            while (!blocked && _active.Count < _plan.Sequences && NextQueued() is { } request)
             {
+                if (request.Cancelled)
+                {
+                    request.Fail(new OperationCanceledException(request.CancellationToken));
+                    Forget(request);
+                    Release(request);
+                    continue;
+                }
+
                 if (request.ConversationKey is { } busyKey && _active.Exists(a => a.PrefillOnly && a.ConversationKey == busyKey))
                 {
                     // Its answer is being decoded into its cache right now: wait for that cache rather than start
@@ -345,16 +381,27 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                if (request.Cancelled)
+                if (request.PrefillOnly && MessagesWaiting())
                 {
-                    request.Fail(new OperationCanceledException(request.CancellationToken));
+                    // Best effort only: a user's message never waits behind an answer prefilled ahead.
+                    request.Finish(ChatFinishReason.Stop);
                     Release(request);
+                    continue;
+                }
+
+                var key = CacheKeyFor(request);
+                if (!MakeRoomFor(request, key))
+                {
+                    // Not enough free cells even with every idle cache parked: it waits, first in line, for
+                    // generating conversations to finish.
+                    _deferred.Add(request);
+                    blocked = true;
                     continue;
                 }
 
                 try
                 {
-                    AttachConversation(request);
+                    AttachConversation(request, key);
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
@@ -365,7 +412,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                if (request.PrefillOnly)
+                if (request.Preemptions > 0)
+                {
+                    // Resumed: its prompt was counted when it was first admitted.
+                }
+                else if (request.PrefillOnly)
                 {
                     LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled_ahead"));
                 }
@@ -375,18 +426,35 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
                 }
 
-                request.Decoder = new StreamingTokenDecoder(_executor.Context);
+                request.Decoder ??= new StreamingTokenDecoder(_executor.Context);
+                request.AdmittedAt = ++_clock;
                 _active.Add(request);
             }
 
-            // Not reached in this pass (all sequences taken): they stay first in line.
+            // Not reached in this pass (all sequences taken, or the oldest is waiting for cells): they stay first
+            // in line, in order.
             for (; _deferredCursor < _deferredPass.Count; _deferredCursor++)
             {
                 _deferred.Add(_deferredPass[_deferredCursor]);
             }
 
             _deferredPass.Clear();
+            PublishCells();
         }
+    }
+
+    /// <summary>True when a user's message (not an answer prefilled ahead) waits for a sequence or for cells.</summary>
+    private bool MessagesWaiting()
+    {
+        for (var i = _deferredCursor; i < _deferredPass.Count; i++)
+        {
+            if (!_deferredPass[i].PrefillOnly)
+            {
+                return true;
+            }
+        }
+
+        return _deferred.Exists(d => !d.PrefillOnly) || _queue.Reader.Count > 0;
     }
 
     /// <summary>Deferred requests first (oldest first), then the queue. A deferred request goes back to the
@@ -401,40 +469,108 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         return _queue.Reader.TryRead(out var request) ? request : null;
     }
 
-    /// <summary>
-    /// Gives a request its sequence: its conversation's kept cache when there is one, cut back to the longest
-    /// prefix it shares with the new prompt (the R1 template drops earlier reasoning, so the cache diverges
-    /// where the last answer's reasoning began), or a fresh sequence. Only the request's own conversation key
-    /// can match: another conversation's cache is never used, even for an identical prefix.
-    /// </summary>
-    private void AttachConversation(GenerationRequest request)
+    /// <summary>KV cells in use: every token of every sequence, generating or kept (a prefix shared by a fork is
+    /// counted twice, which errs on the safe side).</summary>
+    private int UsedCells()
     {
-        if (request.ConversationKey is { } parkedKey && !_kept.ContainsKey(parkedKey))
+        var used = _keptCells;
+        foreach (var request in _active)
         {
-            // A restored cache takes a sequence: make room first, as for a new one.
+            used += request.Fed.Count;
+        }
+
+        return used;
+    }
+
+    private int FreeCells() => _cells - UsedCells();
+
+    /// <summary>
+    /// Frees cells for <paramref name="request"/>'s prompt (what its own cache, <paramref name="key"/>, does not
+    /// hold) and one step of growth for every generating conversation, by parking idle caches, least recently used
+    /// first, never its own. False when even that is not enough: the request then waits.
+    /// </summary>
+    private bool MakeRoomFor(GenerationRequest request, string? key)
+    {
+        int needed;
+        if (key is not null && _kept.TryGetValue(key, out var own))
+        {
+            // Its cache beyond the shared prefix is freed when it is cut back.
+            needed = request.Input.Length - own.Tokens.Count;
+        }
+        else if (key is not null && _parked.TokensOf(key) is { } parked)
+        {
+            // A restore loads the whole parked cache before it is cut back to what the prompt shares.
+            needed = Math.Max(parked.Count, request.Input.Length);
+        }
+        else
+        {
+            needed = request.Input.Length;
+        }
+
+        foreach (var active in _active)
+        {
+            needed += active.PrefillOnly ? 0 : 1;
+        }
+
+        needed++;
+        while (FreeCells() < needed && DropLeastRecentlyUsed(except: key, "admission"))
+        {
+        }
+
+        return FreeCells() >= needed;
+    }
+
+    /// <summary>Whose cache a request continues: the one it was preempted from, its conversation's, or for an
+    /// anonymous request the anonymous cache sharing the longest prefix with it.</summary>
+    private string? CacheKeyFor(GenerationRequest request) =>
+        request.ResumeKey ?? request.ConversationKey ?? BestAnonymousMatch(request.Input);
+
+    private static int CommonPrefix(List<LLamaToken> kept, LLamaToken[] input)
+    {
+        var common = 0;
+        var limit = Math.Min(kept.Count, input.Length - 1); // Leave one token to decode: it gives the logits.
+        while (common < limit && kept[common] == input[common])
+        {
+            common++;
+        }
+
+        return common;
+    }
+
+    /// <summary>
+    /// Gives a request its sequence: its conversation's kept cache when there is one (parked ones are restored
+    /// first), cut back to the longest prefix it shares with the new prompt (the R1 template drops earlier
+    /// reasoning, so the cache diverges where the last answer's reasoning began), or a fresh sequence.
+    /// A request with a conversation id only ever continues its own cache; one without (an anonymous API call)
+    /// takes over the anonymous cache sharing the longest prefix with it, as llama-server's slots do.
+    /// </summary>
+    private void AttachConversation(GenerationRequest request, string? key)
+    {
+        if (key is not null && !_kept.ContainsKey(key))
+        {
+            // A restored cache takes a sequence and cells: make room first, as for a new one.
             MakeRoomForASequence();
-            if (_parked.Restore(parkedKey, _executor) is { } restored)
+            if (_parked.Restore(key, _executor) is { } restored)
             {
-                _kept[parkedKey] = new KeptConversation(restored.Conversation, restored.Tokens, ++_clock);
+                Keep(key, new KeptConversation(restored.Conversation, restored.Tokens, ++_clock));
             }
         }
 
-        if (request.ConversationKey is { } key && _kept.Remove(key, out var kept))
+        request.Resumed();
+        if (key is not null && Unkeep(key) is { } kept)
         {
-            var common = 0;
-            var limit = Math.Min(kept.Tokens.Count, request.Prompt.Length - 1); // Leave one token to decode: it gives the logits.
-            while (common < limit && kept.Tokens[common] == request.Prompt[common])
-            {
-                common++;
-            }
-
+            var common = CommonPrefix(kept.Tokens, request.Input);
             if (common > 0)
             {
                 kept.Conversation.Rewind(kept.Tokens.Count - common);
                 request.Conversation = kept.Conversation;
                 request.Fed.AddRange(kept.Tokens.Take(common));
                 request.Prefilled = common;
-                request.Cached = common;
+                if (request.Preemptions == 0)
+                {
+                    request.Cached = common;
+                }
+
                 return;
             }
 
@@ -445,55 +581,212 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         request.Conversation = _executor.Create();
     }
 
+    /// <summary>The anonymous kept cache sharing the longest prefix with <paramref name="input"/>, when it shares
+    /// at least a tenth of it (llama-server's default slot similarity).</summary>
+    private string? BestAnonymousMatch(LLamaToken[] input)
+    {
+        string? best = null;
+        var bestCommon = 0;
+        foreach (var (key, kept) in _kept)
+        {
+            if (key.StartsWith(AnonymousPrefix, StringComparison.Ordinal) && CommonPrefix(kept.Tokens, input) is var common && common > bestCommon)
+            {
+                (best, bestCommon) = (key, common);
+            }
+        }
+
+        return bestCommon >= Math.Max(1, input.Length / 10) ? best : null;
+    }
+
     /// <summary>Parks idle conversations, least recently used first, until one more sequence fits.</summary>
     private void MakeRoomForASequence()
     {
-        while (_kept.Count > 0 && _active.Count + _kept.Count >= _options.MaxSequences + _options.MaxKeptConversations)
+        while (_kept.Count > 0 && _active.Count + _kept.Count >= _plan.Sequences + _plan.Kept)
         {
-            DropLeastRecentlyUsed();
+            DropLeastRecentlyUsed(except: null, "sequences");
         }
     }
 
-    private bool DropLeastRecentlyUsed()
+    /// <summary>Parks the least recently used idle cache (not <paramref name="except"/>); false when none is left.</summary>
+    private bool DropLeastRecentlyUsed(string? except, string reason)
     {
-        if (_kept.Count == 0)
+        string? oldestKey = null;
+        long oldestUse = long.MaxValue;
+        foreach (var (key, kept) in _kept)
+        {
+            if (kept.LastUsed < oldestUse && key != except)
+            {
+                (oldestKey, oldestUse) = (key, kept.LastUsed);
+            }
+        }
+
+        if (oldestKey is null)
         {
             return false;
         }
 
-        var oldest = _kept.MinBy(k => k.Value.LastUsed);
-        _kept.Remove(oldest.Key);
-        Park(oldest.Key, oldest.Value);
+        var oldest = Unkeep(oldestKey)!;
+        LlamaEngineMetrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        Park(oldestKey, oldest);
         return true;
     }
 
-    /// <summary>Frees a dropped conversation's sequence, its KV state parked in memory or on disk first.</summary>
-    private void Park(string key, KeptConversation kept) => _parked.Park(key, kept.Conversation, kept.Tokens, kept.LastUsed, _executor.Context.NativeHandle);
+    private void Keep(string key, KeptConversation kept)
+    {
+        if (Unkeep(key) is { } replaced)
+        {
+            replaced.Conversation.Dispose(); // Two requests of one conversation at once: the newer cache wins.
+        }
+
+        _kept[key] = kept;
+        _keptCells += kept.Tokens.Count;
+    }
+
+    private KeptConversation? Unkeep(string key)
+    {
+        if (!_kept.Remove(key, out var kept))
+        {
+            return null;
+        }
+
+        _keptCells -= kept.Tokens.Count;
+        return kept;
+    }
+
+    /// <summary>Frees a dropped conversation's sequence, its KV state parked in memory or on disk first (an
+    /// anonymous cache is only ever found on a sequence, so it is dropped).</summary>
+    private void Park(string key, KeptConversation kept)
+    {
+        if (key.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        {
+            kept.Conversation.Dispose();
+            return;
+        }
+
+        _parked.Park(key, kept.Conversation, kept.Tokens, kept.LastUsed, _executor.Context.NativeHandle);
+    }
+
+    /// <summary>A preempted request that will not resume: its parked cache is not needed any more.</summary>
+    private void Forget(GenerationRequest request)
+    {
+        if (request.ResumeKey is { } resume)
+        {
+            _parked.Forget(resume);
+        }
+    }
 
     /// <summary>Caches parked and restored since start, and where the parked ones are now.</summary>
     public ParkingSnapshot Parking => _parked.Snapshot;
 
-    /// <summary>Queues this step's tokens: generating requests were prompted with their last token when it was
-    /// sampled; prefill fills the rest of the batch, in arrival order.</summary>
+    /// <summary>Requests preempted since start (each resumed later, or failed only if cancelled meanwhile).</summary>
+    public long PreemptionCount => Interlocked.Read(ref _preemptions);
+
+    /// <summary>KV cells now: in use by generating and kept conversations, and the total.</summary>
+    public (int Used, int Total) Cells => (Volatile.Read(ref _publishedUsed), _cells);
+
+    private void PublishCells() => Volatile.Write(ref _publishedUsed, UsedCells());
+
+    /// <summary>
+    /// Queues this step's tokens: generating requests were prompted with their last token when it was sampled;
+    /// prefill fills the rest of the batch within the free cells, keeping one cell per generating conversation
+    /// for the next step: messages first, in arrival order, then answers prefilled ahead.
+    /// </summary>
     private void Schedule()
     {
-        var budget = _options.BatchSize - _executor.BatchedTokenCount;
+        var generating = 0;
         foreach (var request in _active)
         {
-            if (budget <= 0)
-            {
-                break;
-            }
+            generating += request.Generating ? 1 : 0;
+        }
 
-            if (request.InPrefill && !request.Cancelled && !request.Conversation!.RequiresInference)
+        var budget = Math.Min(_options.BatchSize - _executor.BatchedTokenCount, FreeCells() - generating);
+        for (var pass = 0; pass < 2 && budget > 0; pass++)
+        {
+            foreach (var request in _active)
             {
-                var take = Math.Min(budget, request.Prompt.Length - request.Prefilled);
-                request.Conversation.Prompt(request.Prompt.AsSpan(request.Prefilled, take));
-                request.Fed.AddRange(request.Prompt.AsSpan(request.Prefilled, take));
-                request.Prefilled += take;
-                budget -= take;
+                if (budget <= 0)
+                {
+                    break;
+                }
+
+                if (request.PrefillOnly == (pass == 1) && request.InPrefill && !request.Cancelled && !request.Conversation!.RequiresInference)
+                {
+                    var take = Math.Min(budget, request.Input.Length - request.Prefilled);
+                    request.Conversation.Prompt(request.Input.AsSpan(request.Prefilled, take));
+                    request.Fed.AddRange(request.Input.AsSpan(request.Prefilled, take));
+                    request.Prefilled += take;
+                    budget -= take;
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// Before the sampled tokens are fed back, makes sure each has a cell: idle caches are parked first, then
+    /// answers being prefilled ahead stop where they are (what they decoded is kept), and only then the youngest
+    /// generating request is preempted: its cache is parked (or dropped, to be recomputed) and it waits first in
+    /// line to resume, its output going on where it stopped. Nothing fails for want of KV memory.
+    /// </summary>
+    private void MakeRoomToGrow()
+    {
+        lock (_active)
+        {
+            while (true)
+            {
+                var growing = 0;
+                foreach (var request in _active)
+                {
+                    growing += request.Generating && !request.Cancelled && !request.Finished ? 1 : 0;
+                }
+
+                if (FreeCells() >= growing || growing == 0)
+                {
+                    return;
+                }
+
+                if (DropLeastRecentlyUsed(except: null, "growth"))
+                {
+                    continue;
+                }
+
+                if (_active.FindLast(r => r.PrefillOnly && !r.Finished && !r.Conversation!.RequiresInference) is { } ahead)
+                {
+                    ahead.Finish(ChatFinishReason.Length); // Retire keeps the part it decoded.
+                    if (ahead.ConversationKey is { } aheadKey && ahead.Fed.Count > 0)
+                    {
+                        Keep(aheadKey, new KeptConversation(ahead.Conversation!, [.. ahead.Fed], ++_clock));
+                        ahead.Conversation = null;
+                        _active.Remove(ahead);
+                        Release(ahead);
+                        DropLeastRecentlyUsed(except: null, "growth");
+                    }
+
+                    continue;
+                }
+
+                var candidates = _active.Where(r => !r.PrefillOnly && !r.Finished && !r.Cancelled && !r.Conversation!.RequiresInference).ToList();
+                if (candidates.Count <= 1)
+                {
+                    return; // One conversation alone fits: Submit bounds its prompt and answer by the context.
+                }
+
+                var victim = candidates.MaxBy(r => r.AdmittedAt)!;
+
+                Preempt(victim);
+            }
+        }
+    }
+
+    private void Preempt(GenerationRequest victim)
+    {
+        var resumeKey = $"{PreemptedPrefix}{Interlocked.Increment(ref _preemptions)}";
+        var tokens = new List<LLamaToken>(victim.Fed);
+        _parked.Park(resumeKey, victim.Conversation!, tokens, long.MaxValue, _executor.Context.NativeHandle);
+        victim.Preempted(resumeKey);
+        _active.Remove(victim);
+        _deferred.Insert(0, victim); // First in line: it resumes before anything new is admitted.
+        LlamaEngineMetrics.Preemptions.Add(1);
+        Log.Preempted(_logger, tokens.Count, _active.Count);
     }
 
     /// <summary>
@@ -514,7 +807,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             }
         }
 
-        var ready = _active.Where(r => !r.PrefillOnly && !r.Cancelled && !r.InPrefill && r.Conversation!.RequiresSampling).ToArray();
+        MakeRoomToGrow();
+        var ready = _active.Where(r => !r.PrefillOnly && !r.Cancelled && !r.Finished && !r.InPrefill && r.Conversation!.RequiresSampling).ToArray();
         if (ready.Length == 0)
         {
             return;
@@ -568,7 +862,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             ? (LLamaToken)managed.Sample(request.Conversation!.Sample())
             : request.Conversation!.Sample(request.Sampler);
 
-    /// <summary>Frees the sequences of finished and cancelled requests (once nothing is queued for them).</summary>
+    /// <summary>Frees the sequences of finished and cancelled requests (once nothing is queued for them); a
+    /// finished conversation's cache is kept for its next message.</summary>
     private void Retire()
     {
         lock (_active)
@@ -583,14 +878,15 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     {
                         request.Fail(new OperationCanceledException(request.CancellationToken));
                     }
-                    else if (request.ConversationKey is { } key && request.Succeeded && _options.MaxKeptConversations > 0)
+                    else if (request.Succeeded && _plan.Kept > 0 && request.Fed.Count > 0
+                        && (request.ConversationKey ?? (request.PrefillOnly ? null : $"{AnonymousPrefix}{++_anonymous}")) is { } key)
                     {
                         // Keep the cache for the conversation's next turn.
-                        _kept[key] = new KeptConversation(request.Conversation!, [.. request.Fed], ++_clock);
+                        Keep(key, new KeptConversation(request.Conversation!, [.. request.Fed], ++_clock));
                         request.Conversation = null;
-                        while (_kept.Count > _options.MaxKeptConversations)
+                        while (_kept.Count > _plan.Kept)
                         {
-                            DropLeastRecentlyUsed();
+                            DropLeastRecentlyUsed(except: null, "kept_limit");
                         }
                     }
 
@@ -598,18 +894,21 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     _active.RemoveAt(i);
                 }
             }
+
+            PublishCells();
         }
     }
 
     private void HandleDecodeFailure(DecodeResult result)
     {
-        // Kept caches of idle conversations go first: they are only an optimisation.
-        if (result == DecodeResult.NoKvSlot && DropLeastRecentlyUsed())
+        // Kept caches of idle conversations go first: they are only an optimisation. Admission and growth count
+        // cells so that this is not reached; llama.cpp may still refuse (a cell layout it cannot fill).
+        if (result == DecodeResult.NoKvSlot && DropLeastRecentlyUsed(except: null, "decode_failed"))
         {
             return;
         }
 
-        // The shared KV pool is full: fail the newest request (freeing its sequence) so the others go on.
+        // Nothing left to free: fail the newest request (freeing its sequence) so the others go on.
         GenerationRequest victim;
         lock (_active)
         {
@@ -619,7 +918,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
         Log.DecodeFailed(_logger, result, _active.Count + 1);
         victim.Fail(new LlamaEngineException(
-            $"The KV cache is full ({result}; Model:Llama:ContextSize={_options.ContextSize} tokens shared by {_active.Count + 1} conversations). " +
+            $"The KV cache is full ({result}; Model:Llama:ContextSize={_plan.Cells} tokens shared by {_active.Count + 1} conversations). " +
             "Raise Model:Llama:ContextSize (WESEEK__Model__Llama__ContextSize), lower Context:MaxTokens or Model:Llama:MaxSequences, or set Model:Llama:KvCacheType=q8_0."));
         victim.Conversation = null;
         Release(victim);
@@ -650,8 +949,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         return (int)Math.Clamp(options.MaxGpuMemoryMiB * 1024L * 1024L / Math.Max(1, perLayer), 0, blocks);
     }
 
-    /// <summary>KV cache size: per token, K and V for every layer, at the KV heads' width.</summary>
-    private static long KvCacheBytes(LLamaWeights weights, LlamaEngineOptions options)
+    /// <summary>KV cache bytes per token: K and V for every layer, at the KV heads' width.</summary>
+    private static long KvBytesPerToken(LLamaWeights weights, LlamaEngineOptions options)
     {
         var metadata = weights.Metadata;
         var architecture = metadata.GetValueOrDefault("general.architecture") ?? "llama";
@@ -662,7 +961,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var kvHeads = Read("attention.head_count_kv", heads);
         var kvWidth = kvHeads * (embedding / Math.Max(1, heads));
         var bytesPerValue = options.KvCacheType == "q8_0" ? 34.0 / 32 : 2.0; // Q8_0 blocks: 32 values in 34 bytes.
-        return (long)(options.ContextSize * layers * 2 * kvWidth * bytesPerValue);
+        return (long)Math.Ceiling(layers * 2 * kvWidth * bytesPerValue);
     }
 
     private static int BlockCount(string modelPath)
@@ -674,6 +973,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        LlamaEngineMetrics.Untrack(this);
         await _stopping.CancelAsync();
         try
         {
@@ -707,6 +1007,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         _kept.Clear();
+        _keptCells = 0;
         await _parked.DisposeAsync();
         while (_queue.Reader.TryRead(out var queued))
         {
@@ -726,6 +1027,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
         [LoggerMessage(WeSeekEventId.LlamaAttachFailed, LogLevel.Warning, "Could not attach a conversation's KV cache; the request fails, the others go on")]
         public static partial void AttachFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(WeSeekEventId.LlamaPreempted, LogLevel.Information, "KV cells ran out: the youngest request ({Tokens} tokens) was preempted and waits to resume; {Active} go on")]
+        public static partial void Preempted(ILogger logger, int tokens, int active);
 
         [LoggerMessage(WeSeekEventId.LlamaDecodeFailed, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);

@@ -63,7 +63,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
                 var path = await _resolver.ResolveAsync(cancellationToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
-                Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _options.ContextSize, _options.MaxSequences);
+                Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _engine.Plan.ToString());
             }
 
             return _engine;
@@ -85,7 +85,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(WeSeekEventId.LlamaModelLoaded, LogLevel.Information, "Loaded {Model} in {Elapsed}: context {ContextSize} tokens shared by up to {Sequences} conversations")]
-        public static partial void Loaded(ILogger logger, string model, TimeSpan elapsed, int contextSize, int sequences);
+        [LoggerMessage(WeSeekEventId.LlamaModelLoaded, LogLevel.Information, "Loaded {Model} in {Elapsed}. {Plan}")]
+        public static partial void Loaded(ILogger logger, string model, TimeSpan elapsed, string plan);
     }
 }

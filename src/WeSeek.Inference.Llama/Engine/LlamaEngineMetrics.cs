@@ -11,6 +11,29 @@ internal static class LlamaEngineMetrics
 {
     public static readonly Meter Meter = new("WeSeek");
 
+    /// <summary>Engines loaded now, for the KV cell gauges (tests and benchmarks load several in one process).</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<LlamaEngine, byte> Engines = new();
+
+    public static readonly ObservableGauge<long> KvCells = Meter.CreateObservableGauge(
+        "weseek.llama.kv.cells", ObserveCells, "{cell}", "KV cache cells of the embedded engine, by state: used (generating and kept conversations) or free.");
+
+    public static void Track(LlamaEngine engine) => Engines.TryAdd(engine, 0);
+
+    public static void Untrack(LlamaEngine engine) => Engines.TryRemove(engine, out _);
+
+    private static IEnumerable<Measurement<long>> ObserveCells()
+    {
+        long used = 0, total = 0;
+        foreach (var engine in Engines.Keys)
+        {
+            var cells = engine.Cells;
+            used += cells.Used;
+            total += cells.Total;
+        }
+
+        return [new(used, new KeyValuePair<string, object?>("state", "used")), new(total - used, new KeyValuePair<string, object?>("state", "free"))];
+    }
+
     public static readonly Counter<long> PromptTokens = Meter.CreateCounter<long>(
         "weseek.llama.prompt_tokens", "{token}", "Prompt tokens, by source: cached (kept KV cache) or prefilled.");
 
@@ -26,6 +49,12 @@ internal static class LlamaEngineMetrics
 
     public static readonly Counter<long> Parked = Meter.CreateCounter<long>(
         "weseek.llama.parked", "{conversation}", "Kept KV caches saved to memory when their sequence was needed.");
+
+    public static readonly Counter<long> Evictions = Meter.CreateCounter<long>(
+        "weseek.llama.kv.evictions", "{conversation}", "Idle conversations' KV caches moved off their cells (parked or dropped), by reason: admission (a new message needed the cells), growth (a generating answer did), sequences, kept_limit.");
+
+    public static readonly Counter<long> Preemptions = Meter.CreateCounter<long>(
+        "weseek.llama.kv.preemptions", "{request}", "Generating requests that gave their KV cells to others and waited to resume (never failed).");
 
     public static readonly Counter<long> Restored = Meter.CreateCounter<long>(
         "weseek.llama.restored", "{conversation}", "Parked KV caches loaded back for a conversation's next message.");

@@ -10,26 +10,41 @@ public sealed class LlamaEngineOptions : IValidatableObject
     /// is pulled).</summary>
     public string? ModelPath { get; set; }
 
-    /// <summary>Tokens of KV cache shared by all conversations. Default 8,192: two conversations at the
-    /// default context window (4,096) with room for reasoning. Each token costs 28 KB of memory on the
-    /// 1.5B distill (F16 cache).</summary>
+    /// <summary>KV cells (tokens of KV cache) shared by every conversation, generating or kept. Default: sized
+    /// from <see cref="KvMemoryMiB"/> and the model's KV bytes per token, room for <see cref="MaxSequences"/>
+    /// conversations of <see cref="SequenceTokens"/> each and as much again for kept caches. The start-up log
+    /// says the plan.</summary>
     [Range(256, 1_000_000_000)]
-    public int ContextSize { get; set; } = 8192;
+    public int? ContextSize { get; set; }
+
+    /// <summary>Memory the KV cache may take, in MiB. Default: half of the memory left beside the model (RAM on
+    /// the CPU; <see cref="MaxGpuMemoryMiB"/> on a GPU when set, else 8,192), at most 16,384.</summary>
+    [Range(1, 10_000_000)]
+    public int? KvMemoryMiB { get; set; }
+
+    /// <summary>Tokens one conversation may hold: its context window and its longest answer. Default
+    /// <c>Context:MaxTokens</c> + <c>Model:MaxOutputTokens</c> (4,096 + 8,192), so that a generating
+    /// conversation never needs more cells than were planned for it.</summary>
+    [Range(64, 1_000_000)]
+    public int? SequenceTokens { get; set; }
 
     /// <summary>Most tokens decoded in one step (prefill chunks and one token per generating chat).
     /// Default 512: llama.cpp's default; larger batches prefill faster but hold decoding for longer.</summary>
     [Range(16, 65_536)]
     public int BatchSize { get; set; } = 512;
 
-    /// <summary>Most conversations generating at once. Default 8; more wait in the queue.</summary>
-    [Range(1, 256)]
-    public int MaxSequences { get; set; } = 8;
+    /// <summary>Most conversations generating at once; more wait in the queue. Default: as many as the KV
+    /// memory holds at <see cref="SequenceTokens"/> each, at most 8 on the CPU (two cores gain nothing past it,
+    /// docs/benchmarks.md) and 64 on a GPU.</summary>
+    [Range(1, 255)]
+    public int? MaxSequences { get; set; }
 
-    /// <summary>Idle conversations whose KV cache is kept between turns (by <c>ChatOptions.ConversationId</c>),
-    /// so the next turn prefills only the new message. Least recently used are dropped first, also when the
-    /// shared cache runs full. Default 16: a few active chats' worth at the default context size.</summary>
-    [Range(0, 4096)]
-    public int MaxKeptConversations { get; set; } = 16;
+    /// <summary>Idle conversations whose KV cache is kept on a sequence between turns (by
+    /// <c>ChatOptions.ConversationId</c>), so the next turn prefills only the new message. Least recently used are
+    /// parked first, also whenever a message or a generating answer needs their cells. Default: the kept half of
+    /// the cells at 512 tokens a conversation, within llama.cpp's 256 sequences.</summary>
+    [Range(0, 254)]
+    public int? MaxKeptConversations { get; set; }
 
     /// <summary>Idle conversations whose dropped KV cache is parked in memory (saved state, not a sequence)
     /// and restored on their next message. Default 32: about 4 MB each for a short 0.5B chat, 10 MB for 1.5B
@@ -112,6 +127,11 @@ public sealed class LlamaEngineOptions : IValidatableObject
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        if (MaxSequences + MaxKeptConversations > 256)
+        {
+            yield return new ValidationResult("MaxSequences + MaxKeptConversations must be at most 256 (llama.cpp's sequence limit)", [nameof(MaxKeptConversations)]);
+        }
+
         if (GpuLayers != "auto" && !(int.TryParse(GpuLayers, out var layers) && layers >= 0))
         {
             yield return new ValidationResult("must be a number of layers (0 for CPU only) or 'auto'", [nameof(GpuLayers)]);

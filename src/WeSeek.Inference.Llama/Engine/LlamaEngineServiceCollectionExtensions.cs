@@ -21,6 +21,9 @@ public static class LlamaEngineServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddSection<LlamaEngineOptions>(builder.Configuration, "Model:Llama");
+        // A conversation's cells are planned for its window and its longest answer, as configured.
+        builder.Services.AddOptions<LlamaEngineOptions>().Configure<Microsoft.Extensions.Options.IOptions<ContextOptions>, Microsoft.Extensions.Options.IOptions<WeSeek.Inference.ModelOptions>>(
+            (llama, context, model) => llama.SequenceTokens ??= context.Value.MaxTokens + model.Value.MaxOutputTokens);
         builder.Services.AddSection<ModelsOptions>(builder.Configuration, "Models");
         builder.Services.AddHttpClient("WeSeek.Models");
         builder.Services.AddSingleton<LlamaModelResolver>();

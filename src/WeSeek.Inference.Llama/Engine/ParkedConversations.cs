@@ -129,6 +129,9 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         return (conversation, parked.Tokens);
     }
 
+    /// <summary>The tokens <paramref name="key"/>'s parked cache holds; null when nothing is parked for it.</summary>
+    public List<LLama.Native.LLamaToken>? TokensOf(string key) => _entries.TryGetValue(key, out var parked) ? parked.Tokens : null;
+
     /// <summary>Forgets <paramref name="key"/>'s parked cache, if any (a newer cache replaces it).</summary>
     public void Forget(string key)
     {

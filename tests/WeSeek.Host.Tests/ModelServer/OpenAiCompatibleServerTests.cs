@@ -146,6 +146,20 @@ public sealed class OpenAiCompatibleServerTests : IAsyncLifetime
     [InlineData("{}", "messages")]
     [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}", "temperature")]
     [InlineData("not json", "")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":5}]}", "content")]
+    [InlineData("{\"messages\":[{\"role\":7,\"content\":\"x\"}]}", "role")]
+    [InlineData("{\"messages\":[\"hi\"]}", "messages")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":\"yes\"}", "stream")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":-0.1}", "temperature")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":2.5}", "temperature")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_p\":0}", "top_p")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"top_p\":1.5}", "top_p")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}", "max_tokens")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":1.5}", "max_tokens")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"user\":12}", "user")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":[1]}", "stop")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream_options\":{\"include_usage\":\"no\"}}", "include_usage")]
+    [InlineData("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"xml\"}}", "response_format")]
     public async Task BadRequest_Returns400WithAnOpenAiError(string body, string mentions)
     {
         using var http = TestHttp.CreateClient(_base);

@@ -1,0 +1,59 @@
+using System.Globalization;
+
+namespace WeSeek.Inference.Llama.Engine;
+
+/// <summary>
+/// How the embedded engine's KV cells are shared, decided once at load: how many conversations generate at once,
+/// how many cells they share, and how many idle conversations keep their cache on a sequence. Each setting left
+/// unset in <see cref="LlamaEngineOptions"/> is derived from the KV memory budget and the model's KV bytes per
+/// token, so that every generating conversation can hold its whole window and longest answer
+/// (<see cref="SequenceTokens"/>) and kept caches have as much again; beyond that, idle caches are parked.
+/// </summary>
+internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTokens, long BytesPerToken, long BudgetBytes, bool Derived)
+{
+    /// <summary>Context window plus longest answer when neither is configured: Context:MaxTokens (4,096) and
+    /// Model:MaxOutputTokens (8,192).</summary>
+    public const int DefaultSequenceTokens = 4096 + 8192;
+
+    /// <summary>A kept conversation's size for sizing the kept half: a few turns of a WeChat chat.</summary>
+    private const int KeptConversationTokens = 512;
+
+    /// <summary>llama.cpp's limit on sequences in one context (LLAMA_MAX_SEQ).</summary>
+    private const int MaxLlamaSequences = 256;
+
+    public static KvPlan From(LlamaEngineOptions options, long bytesPerToken, long modelBytes, long availableMemoryBytes, bool onGpu)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        bytesPerToken = Math.Max(1, bytesPerToken);
+        var budget = options.KvMemoryMiB is { } mib ? mib * (1L << 20) : DefaultBudget(options, modelBytes, availableMemoryBytes, onGpu);
+        var budgetCells = (int)Math.Clamp(budget / bytesPerToken, 256, 1_000_000_000);
+        var sequenceTokens = options.SequenceTokens ?? DefaultSequenceTokens;
+        var sequences = options.MaxSequences ?? Math.Clamp(budgetCells / sequenceTokens, 1, onGpu ? 64 : 8);
+        var cells = options.ContextSize ?? RoundDown(Math.Min(budgetCells, 2L * sequences * sequenceTokens));
+        var kept = options.MaxKeptConversations
+            ?? (int)Math.Clamp((cells - (long)sequences * sequenceTokens) / KeptConversationTokens, Math.Min(16, MaxLlamaSequences - sequences), MaxLlamaSequences - sequences);
+        var derived = options.ContextSize is null || options.MaxSequences is null || options.MaxKeptConversations is null;
+        return new KvPlan(cells, sequences, kept, sequenceTokens, bytesPerToken, budget, derived);
+    }
+
+    /// <summary>Half of what is left beside the model, at most 16 GiB: the rest is the operating system's, the
+    /// compute buffers' and the parked caches'.</summary>
+    private static long DefaultBudget(LlamaEngineOptions options, long modelBytes, long availableMemoryBytes, bool onGpu)
+    {
+        var total = onGpu ? (options.MaxGpuMemoryMiB > 0 ? options.MaxGpuMemoryMiB * (1L << 20) : modelBytes + 16L * (1 << 30)) : availableMemoryBytes;
+        return Math.Clamp((total - modelBytes) / 2, 256L << 20, 16L << 30);
+    }
+
+    private static int RoundDown(long cells) => (int)Math.Max(256, cells / 256 * 256);
+
+    /// <summary>The line the start-up log gives.</summary>
+    public override string ToString()
+    {
+        var perSequence = Cells / Math.Max(1, Sequences);
+        var room = perSequence >= SequenceTokens
+            ? string.Create(CultureInfo.InvariantCulture, $"{Sequences} generating × {SequenceTokens:N0} tokens, kept caches in the rest")
+            : string.Create(CultureInfo.InvariantCulture, $"{Sequences} generating share them (less than {SequenceTokens:N0} tokens each: long answers preempt others)");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"KV: {Cells:N0} cells ({Cells * BytesPerToken / (1 << 20):N0} MiB at {BytesPerToken / 1024.0:N1} KiB a token) — {room}, up to {Kept} kept on sequences, parked beyond{(Derived ? "; sized from " + (BudgetBytes >> 20).ToString("N0", CultureInfo.InvariantCulture) + " MiB of KV memory" : "")}");
+    }
+}
