@@ -20,6 +20,9 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite kv [--shape 0.5b] [--turns 2,5,10] [--answer-tokens 128] [--question "Q{0}: what do I pack?"] (kept KV cache vs re-prefill)
 //   … -- --suite interleaved [--shape 0.5b] [--conversations 32] [--kept 8] [--rounds 3] (random turns under a small KV budget)
 //   … -- --suite gpu-memory                                                       (what the NVML reader behind /metrics sees)
+//   … -- --suite serve-load --servers llama-server=http://127.0.0.1:8081,weseek=http://127.0.0.1:8082 [--load interleaved|concurrent]
+//          [--users 16] [--turns 6] [--tokens 32] [--ids on|off] [--out file]   (OpenAI-compatible servers side by side, bench/serve-side-by-side.sh)
+//   … -- --suite model-serve --model file.gguf -- --urls http://127.0.0.1:8082 [--Model:Llama:…]   (weseek model serve, from this binary)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 var suite = Arg("--suite", "engine");
 if (suite == "gpu-memory")
@@ -35,6 +38,21 @@ if (suite == "gpu-memory")
 
     await gpus.StopAsync(CancellationToken.None);
     gpus.Dispose();
+    return 0;
+}
+
+if (suite == "serve-load")
+{
+    return await WeSeek.Benchmarks.ServeLoad.RunAsync(Arg);
+}
+
+if (suite == "model-serve")
+{
+    // `weseek model serve` from this binary (the device gets one published program): the same server, arguments
+    // after `--` passed through (--urls, --Model:Llama:… settings).
+    var passed = args.SkipWhile(a => a != "--").Skip(1).Append("--Model:Llama:ModelPath=" + Arg("--model", "")).ToArray();
+    await using var server = WeSeek.Host.Commands.ModelServeCommand.Build(passed);
+    await server.RunAsync();
     return 0;
 }
 

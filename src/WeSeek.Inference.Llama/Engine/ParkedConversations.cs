@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using LLama.Batched;
 using LLama.Native;
 using Microsoft.Extensions.Logging;
@@ -20,6 +21,12 @@ namespace WeSeek.Inference.Llama.Engine;
 /// a process that died are removed at the next start), because a state is only valid for the context that
 /// wrote it. Files are written off the scheduler thread; until a write finishes, the bytes stay in memory
 /// and a restore uses them. Used by the scheduler thread only.
+/// <para>
+/// A parked cache is the conversation in another form, so its file is encrypted (AES-256-GCM, bound to its file
+/// name) and created 0600. The key is the engine's own, random and held only in memory, not the key ring's: the
+/// file is useless to any other process anyway, and a key that dies with the process makes a file copied off the
+/// disk unreadable even to whoever holds the key ring.
+/// </para>
 /// </remarks>
 internal sealed partial class ParkedConversations : IAsyncDisposable
 {
@@ -29,6 +36,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
     private readonly LlamaEngineOptions _options;
     private readonly ILogger _logger;
     private readonly string? _directory;
+    private readonly byte[] _fileKey = RandomNumberGenerator.GetBytes(32);
     private long _memoryBytes;
     private long _diskBytes;
     private int _inMemory;
@@ -234,7 +242,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         {
             try
             {
-                File.WriteAllBytes(path, bytes);
+                WriteEncrypted(path, bytes);
                 Volatile.Write(ref parked.Bytes, null);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -250,8 +258,52 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         _writes.Add(parked.Writing);
     }
 
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+
+    /// <summary>Nonce, tag, then the sealed state; the file name is the associated data, so files cannot be swapped.</summary>
+    private void WriteEncrypted(string path, byte[] state)
+    {
+        var sealedFile = GC.AllocateUninitializedArray<byte>(NonceSize + TagSize + state.Length);
+        var nonce = sealedFile.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using (var aes = new AesGcm(_fileKey, TagSize))
+        {
+            aes.Encrypt(nonce, state, sealedFile.AsSpan(NonceSize + TagSize), sealedFile.AsSpan(NonceSize, TagSize), System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(path)));
+        }
+
+        var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using var file = new FileStream(path, create);
+        file.Write(sealedFile);
+    }
+
     /// <summary>The bytes are dropped from memory only once the file is written, so the file is complete here.</summary>
-    private static byte[] ReadFile(Parked parked) => File.ReadAllBytes(parked.File!);
+    private byte[] ReadFile(Parked parked)
+    {
+        var sealedFile = File.ReadAllBytes(parked.File!);
+        if (sealedFile.Length < NonceSize + TagSize)
+        {
+            throw new IOException($"The parked cache {parked.File} is truncated.");
+        }
+
+        var state = GC.AllocateUninitializedArray<byte>(sealedFile.Length - NonceSize - TagSize);
+        try
+        {
+            using var aes = new AesGcm(_fileKey, TagSize);
+            aes.Decrypt(sealedFile.AsSpan(0, NonceSize), sealedFile.AsSpan(NonceSize + TagSize), sealedFile.AsSpan(NonceSize, TagSize), state, System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(parked.File!)));
+        }
+        catch (AuthenticationTagMismatchException ex)
+        {
+            throw new IOException($"The parked cache {parked.File} was changed on disk.", ex);
+        }
+
+        return state;
+    }
 
     /// <summary>Takes <paramref name="parked"/> off the budgets and deletes its file once written.</summary>
     private void Release(Parked parked)

@@ -151,7 +151,7 @@ public sealed class KvReuseTests : IAsyncLifetime
 /// <summary>Parking: a dropped KV cache is saved and restored on the conversation's next message.</summary>
 public sealed class KvParkingTests
 {
-    private static async Task<(string Text, int Cached, ParkingSnapshot Parking)> RunAsync(bool forceParking, int inMemory = 8, int onDisk = 0, string? directory = null)
+    private static async Task<(string Text, int Cached, ParkingSnapshot Parking)> RunAsync(bool forceParking, int inMemory = 8, int onDisk = 0, string? directory = null, Action<string[]>? onParkedFiles = null)
     {
         var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions
         {
@@ -187,6 +187,7 @@ public sealed class KvParkingTests
                     await WaitForWritesAsync(engine);
                     Assert.True(engine.Parking.OnDisk >= 1);
                     Assert.NotEmpty(Directory.GetFiles(directory, "*.kv", SearchOption.AllDirectories));
+                    onParkedFiles?.Invoke(Directory.GetFiles(directory, "*.kv", SearchOption.AllDirectories));
                 }
             }
 
@@ -233,6 +234,28 @@ public sealed class KvParkingTests
         Assert.True(parked.Parking.Restored >= 1);
         Assert.Equal(0, parked.Parking.InMemory);
         Assert.Empty(Directory.GetFileSystemEntries(directory.Path));
+    }
+
+    [Fact]
+    public async Task ParkedFiles_AreOwnerOnlyAndSealed_AChangedOneIsRefusedAndTheTurnPrefillsInFull()
+    {
+        using var directory = new TempDirectory();
+        var modes = new List<UnixFileMode>();
+        var parked = await RunAsync(forceParking: true, inMemory: 0, onDisk: 8, directory: directory.Path, onParkedFiles: files =>
+        {
+            foreach (var file in files)
+            {
+                modes.Add(OperatingSystem.IsWindows() ? UnixFileMode.UserRead | UnixFileMode.UserWrite : File.GetUnixFileMode(file));
+                var bytes = File.ReadAllBytes(file);
+                bytes[^1] ^= 0x5A; // One byte of the sealed state.
+                File.WriteAllBytes(file, bytes);
+            }
+        });
+
+        Assert.NotEmpty(modes);
+        Assert.All(modes, mode => Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode));
+        Assert.Equal(0, parked.Cached);
+        Assert.NotEmpty(parked.Text);
     }
 
     [Fact]
