@@ -23,6 +23,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite serve-load --servers llama-server=http://127.0.0.1:8081,weseek=http://127.0.0.1:8082 [--load interleaved|concurrent]
 //          [--users 16] [--turns 6] [--tokens 32] [--ids on|off] [--out file]   (OpenAI-compatible servers side by side, bench/serve-side-by-side.sh)
 //   … -- --suite model-serve --model file.gguf -- --urls http://127.0.0.1:8082 [--Model:Llama:…]   (weseek model serve, from this binary)
+//   … -- --suite webchat-load [--url http://127.0.0.1:5000] [--users 20] [--messages 10]   (web chat users against a running weseek serve)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 var suite = Arg("--suite", "engine");
 if (suite == "gpu-memory")
@@ -44,6 +45,11 @@ if (suite == "gpu-memory")
 if (suite == "serve-load")
 {
     return await WeSeek.Benchmarks.ServeLoad.RunAsync(Arg);
+}
+
+if (suite == "webchat-load")
+{
+    return await WeSeek.Benchmarks.WebChatLoad.RunAsync(Arg);
 }
 
 if (suite == "model-serve")

@@ -41,6 +41,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly ParkedConversations _parked;
     private readonly KvPlan _plan;
     private readonly int _cells;
+    private readonly LLamaToken? _userTurnToken;
     private long _clock;
     private int _keptCells;
     private int _publishedUsed;
@@ -64,6 +65,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         _logger = logger;
         ModelPath = modelPath;
         Prompts = new R1PromptBuilder(weights);
+        _userTurnToken = Prompts.IsR1 && executor.Context.Tokenize(R1PromptBuilder.UserMarker, addBos: false, special: true) is [var marker] ? marker : null;
         // Unbounded channel, bounded by _outstanding: generating plus waiting never exceeds
         // MaxSequences + MaxQueue, however fast requests arrive.
         _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = false }); // Not single: its Count tells the scheduler whether messages wait.
@@ -578,7 +580,49 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         MakeRoomForASequence();
+        if (request.Preemptions == 0 && SharedSystemPrompt(request.Input) is { } shared)
+        {
+            request.Conversation = shared.Conversation;
+            request.Fed.AddRange(request.Input.AsSpan(0, shared.Length));
+            request.Prefilled = shared.Length;
+            request.Cached = shared.Length;
+            return;
+        }
+
         request.Conversation = _executor.Create();
+    }
+
+    /// <summary>
+    /// A new conversation's system prompt, forked from a kept conversation whose cache starts with the same one: the
+    /// tokens before the first user turn are the operator's text, identical for every user, so sharing their cells
+    /// (llama.cpp copies the sequence onto the same cells) shows nobody anything of anybody else's. Nothing from a
+    /// user turn on is ever shared. Null when there is no such prefix of at least 16 tokens.
+    /// </summary>
+    private (Conversation Conversation, int Length)? SharedSystemPrompt(LLamaToken[] input)
+    {
+        if (_userTurnToken is not { } user || Array.IndexOf(input, user) is var boundary && boundary < 16)
+        {
+            return null;
+        }
+
+        KeptConversation? source = null;
+        foreach (var kept in _kept.Values)
+        {
+            if (kept.Tokens.Count > boundary && !kept.Conversation.RequiresInference && CommonPrefix(kept.Tokens, input) >= boundary)
+            {
+                source = kept;
+                break;
+            }
+        }
+
+        if (source is null)
+        {
+            return null;
+        }
+
+        var fork = source.Conversation.Fork();
+        fork.Rewind(fork.TokenCount - boundary);
+        return (fork, boundary);
     }
 
     /// <summary>The anonymous kept cache sharing the longest prefix with <paramref name="input"/>, when it shares
@@ -700,7 +744,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         var budget = Math.Min(_options.BatchSize - _executor.BatchedTokenCount, FreeCells() - generating);
-        for (var pass = 0; pass < 2 && budget > 0; pass++)
+        // Answers prefilled ahead only fill steps no message is prefilling in: they must not lengthen a user's wait.
+        var passes = _active.Exists(r => !r.PrefillOnly && r.InPrefill) ? 1 : 2;
+        for (var pass = 0; pass < passes && budget > 0; pass++)
         {
             foreach (var request in _active)
             {

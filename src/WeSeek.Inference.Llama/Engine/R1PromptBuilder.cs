@@ -14,6 +14,9 @@ namespace WeSeek.Inference.Llama.Engine;
 internal sealed class R1PromptBuilder
 {
     private const string AssistantMarker = "<｜Assistant｜>";
+
+    /// <summary>What opens a user's turn; everything before the first one is the system prompt.</summary>
+    public const string UserMarker = "<｜User｜>";
     private readonly LLamaWeights _weights;
 
     public R1PromptBuilder(LLamaWeights weights)

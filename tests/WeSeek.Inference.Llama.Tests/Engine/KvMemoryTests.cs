@@ -93,4 +93,38 @@ public sealed class KvMemoryTests
             Assert.All(both, r => Assert.True(r.Usage?.OutputTokenCount > 0));
         }
     }
+
+    [Fact]
+    public async Task NewConversation_SharesOnlyTheSystemPromptOfAnother_AndAnswersAsIfItHadPrefilledIt()
+    {
+        var system = new ChatMessage(ChatRole.System, "你是微信里的智能助手，回答要准确、简洁、有礼貌。" + string.Concat(Enumerable.Repeat("请注意隐私。", 8)));
+        var greedy = new ChatOptions { MaxOutputTokens = 12, Temperature = 0f, Seed = 4 };
+        string unshared;
+        var alone = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, MaxKeptConversations = 4 });
+        await using (alone)
+        {
+            using var client = new LlamaChatClient(alone);
+            unshared = (await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "李四的问题")], greedy.Clone(), TestContext.Current.CancellationToken)).Text;
+        }
+
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, MaxKeptConversations = 4, PrefillAnswers = false });
+        await using (host)
+        {
+            using var client = new LlamaChatClient(host);
+            var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
+            var zhang = greedy.Clone();
+            zhang.ConversationId = "zhang";
+            await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "张三的秘密问题")], zhang, TestContext.Current.CancellationToken);
+            var li = greedy.Clone();
+            li.ConversationId = "li";
+
+            var second = await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "李四的问题")], li, TestContext.Current.CancellationToken);
+
+            // Exactly the tokens before the first user turn (BOS and the system prompt) came from zhang's cache.
+            var prompt = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render([system, new ChatMessage(ChatRole.User, "x")]));
+            var user = engine.Context.Tokenize(R1PromptBuilder.UserMarker, addBos: false, special: true).Single();
+            Assert.Equal(Array.IndexOf(prompt, user), second.Usage?.CachedInputTokenCount);
+            Assert.Equal(unshared, second.Text);
+        }
+    }
 }
