@@ -11,7 +11,8 @@ namespace WeSeek.Benchmarks;
 /// the other on the same model, context and slots, so that the table compares them side by side. Two loads, as
 /// users make them: <b>interleaved</b> (many users taking turns one request at a time, each history growing; time
 /// to first token per turn) and <b>concurrent</b> (users all at once, several turns each; aggregate tokens per
-/// second and TTFT p50/p99 per turn). Every request streams; TTFT is the first content or reasoning delta. Each
+/// second and TTFT p50/p99 per turn). Every request streams; TTFT is the first chunk, which both servers send when
+/// the first token is sampled (a synthesised model's random bytes are often no text yet). Each
 /// user's id is sent as <c>user</c> (ignored by llama-server, which picks slots by prefix; WeSeek keeps caches by
 /// it), unless <c>--ids off</c>.
 /// </summary>
@@ -207,6 +208,9 @@ internal static class ServeLoad
                     continue;
                 }
 
+                // The first chunk (the role, sent when the first token is sampled) marks the time to first token: a
+                // synthesised model's random bytes are often not yet valid text.
+                ttft ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 using var chunk = JsonDocument.Parse(line.AsMemory(6));
                 if (chunk.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
                 {
@@ -220,7 +224,6 @@ internal static class ServeLoad
                     {
                         if (delta.TryGetProperty(field, out var piece) && piece.ValueKind == JsonValueKind.String && piece.GetString() is { Length: > 0 } value)
                         {
-                            ttft ??= Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                             text.Append(value);
                         }
                     }

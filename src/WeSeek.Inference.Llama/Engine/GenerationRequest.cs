@@ -13,6 +13,9 @@ internal abstract record GenerationEvent
 {
     public sealed record Text(string Value) : GenerationEvent;
 
+    /// <summary>The first token is sampled (its text may still be held back as partial UTF-8 or a possible stop).</summary>
+    public sealed record FirstToken : GenerationEvent;
+
     public sealed record Finished(ChatFinishReason Reason, int PromptTokens, int CompletionTokens, int CachedTokens) : GenerationEvent;
 }
 
@@ -152,6 +155,15 @@ internal sealed class GenerationRequest : IDisposable
 
     /// <summary>True when the request ended normally (not failed or cancelled).</summary>
     public bool Succeeded { get; private set; }
+
+    /// <summary>Tells the reader that the first token is sampled, once.</summary>
+    public void FirstTokenSampled()
+    {
+        if (Generated == 1 && Preemptions == 0)
+        {
+            Output.Writer.TryWrite(new GenerationEvent.FirstToken());
+        }
+    }
 
     public void Finish(ChatFinishReason reason)
     {

@@ -35,6 +35,9 @@ internal sealed class LlamaChatClient : IChatClient
         {
             switch (generated)
             {
+                case GenerationEvent.FirstToken:
+                    yield return new ChatResponseUpdate { Role = ChatRole.Assistant, ResponseId = responseId, ModelId = engine.ModelId };
+                    break;
                 case GenerationEvent.Text text:
                     answer.Append(text.Value);
                     yield return new ChatResponseUpdate(ChatRole.Assistant, text.Value) { ResponseId = responseId, ModelId = engine.ModelId };

@@ -878,6 +878,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             var request = ready[i];
             var token = tokens[i];
             request.Generated++;
+            request.FirstTokenSampled();
             LlamaEngineMetrics.GeneratedTokens.Add(1);
             if (token.IsEndOfGeneration(vocab))
             {

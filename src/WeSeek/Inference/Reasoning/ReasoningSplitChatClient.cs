@@ -58,9 +58,9 @@ internal sealed class ReasoningSplitChatClient : DelegatingChatClient
             template = update;
             finish = update.FinishReason ?? finish;
             var contents = Split(parser, update.Contents);
-            if (contents.Count == 0)
+            if (contents.Count == 0 && update.Contents.Count > 0)
             {
-                continue;
+                continue; // All held back by the parser. An update that had no contents (the engine's first-token signal) goes on.
             }
 
             // The finish reason is held back for the last update: only the end of the stream tells

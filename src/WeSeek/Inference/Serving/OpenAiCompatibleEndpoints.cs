@@ -88,6 +88,15 @@ public static class OpenAiCompatibleEndpoints
         await foreach (var update in client.GetStreamingResponseAsync(request.Messages, request.Options, context.RequestAborted))
         {
             finish = update.FinishReason ?? finish;
+            if (first && update.Contents.Count == 0)
+            {
+                // The first token is sampled (its text may still be held back): the role chunk goes out now, as
+                // OpenAI and llama-server send it, so a client sees the time to first token.
+                await WriteChunkAsync(context, Chunk(id, created, modelId, new JsonObject { ["role"] = "assistant", ["content"] = null }, null));
+                first = false;
+                continue;
+            }
+
             foreach (var content in update.Contents)
             {
                 JsonObject? delta = content switch
