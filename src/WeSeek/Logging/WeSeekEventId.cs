@@ -82,6 +82,7 @@ internal static class WeSeekEventId
     public const int AuditConfigurationRecorded = 6002;
     public const int AuditAppendFailed = 6003;
     public const int AdminKeyRefused = 6004;
+    public const int EncryptionKeyFilePermissive = 6010;
 
     // 5000s: plugins and the knowledge base.
     public const int PluginFailed = 5000;
