@@ -152,6 +152,12 @@ public sealed class FakeWeChatServer : IAsyncDisposable
     public static string TextMessage(string toGh, string fromOpenId, string content, long msgId, DateTimeOffset at) =>
         $"<xml><ToUserName><![CDATA[{toGh}]]></ToUserName><FromUserName><![CDATA[{fromOpenId}]]></FromUserName><CreateTime>{at.ToUnixTimeSeconds()}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content><MsgId>{msgId}</MsgId></xml>";
 
+    private static long _nonce = 100_000;
+
+    /// <summary>A nonce not used before in this process: WeChat signs every delivery, retries included, with a new
+    /// one, and the channels refuse a (timestamp, nonce) pair seen twice.</summary>
+    public static string NextNonce() => Interlocked.Increment(ref _nonce).ToString(CultureInfo.InvariantCulture);
+
     /// <summary>The query and body of a callback in plain or safe mode, signed as WeChat signs it.</summary>
     public static (string PathAndQuery, string Body) Callback(string path, string token, WeChatMessageCrypto? crypto, string xml, DateTimeOffset at, string nonce, string openId)
     {

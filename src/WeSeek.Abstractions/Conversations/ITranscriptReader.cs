@@ -11,6 +11,10 @@ public interface ITranscriptReader
     /// <summary>The chats of a channel, most recent first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, int limit, CancellationToken cancellationToken);
 
+    /// <summary>The chats of a channel whose id starts with <paramref name="chatIdPrefix"/> (ordinal), most recent
+    /// first, at most <paramref name="limit"/>: one web chat visitor's chats.</summary>
+    Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, string chatIdPrefix, int limit, CancellationToken cancellationToken);
+
     /// <summary>A chat's messages in order, at most the last <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<TranscriptEntry>> ReadAsync(ChannelId channel, string chatId, int limit, CancellationToken cancellationToken);
 }

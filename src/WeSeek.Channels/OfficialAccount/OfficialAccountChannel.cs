@@ -24,6 +24,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
     private readonly OfficialAccountApiClient _api;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TimeProvider _time;
+    private readonly WeChatReplayCache _replays;
     private readonly ILogger _logger;
     // Deliveries seen per message id, for PassiveOnly's "answer on the last delivery"; bounded by pruning.
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset First)> _deliveries = new(StringComparer.Ordinal);
@@ -38,6 +39,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         _claims = claims;
         _api = api;
         _time = time;
+        _replays = new WeChatReplayCache(time, options.TimestampToleranceSeconds);
         _logger = logger;
         Id = ChannelId.From("mp:" + name);
         Capabilities = new ChannelCapabilities
@@ -129,6 +131,13 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         }
 
         var encrypted = string.Equals(q["encrypt_type"], "aes", StringComparison.OrdinalIgnoreCase);
+        if (!encrypted && _account.EffectiveMode == CallbackMode.Safe)
+        {
+            // The 3-field signature does not cover the body: in safe mode a plaintext body could come from anyone
+            // who has seen one callback URL.
+            return Reject("plaintext callback to a safe-mode account", StatusCodes.Status403Forbidden);
+        }
+
         // In plain mode the 3-field signature is the only proof; in compatible and safe mode msg_signature
         // covers the ciphertext ("不要使用signature验证").
         if (!encrypted && !WeChatSignature.Verify(q["signature"], _account.Token, timestamp, nonce))
@@ -165,6 +174,12 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         catch (WeChatCryptoException ex)
         {
             return Reject(ex.Error.ToString(), ex.Error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest);
+        }
+
+        // Recorded only now that a signature verified, so unsigned junk cannot fill the cache.
+        if (!_replays.TryRecord(timestamp, nonce))
+        {
+            return Reject("replayed timestamp and nonce", StatusCodes.Status403Forbidden);
         }
 
         if (OfficialAccountMessageMapper.ToInbound(Id, _name, fields) is not { } message)

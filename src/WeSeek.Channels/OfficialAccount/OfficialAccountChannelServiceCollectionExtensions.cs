@@ -90,6 +90,11 @@ public static class OfficialAccountChannelServiceCollectionExtensions
                 problems.Add($"{key}:EncodingAesKey ({env}__EncodingAesKey) must be the console's 43-character 消息加解密密钥");
             }
 
+            if (a.EffectiveMode != CallbackMode.Plain && string.IsNullOrEmpty(a.EncodingAesKey))
+            {
+                problems.Add($"{key}:EncodingAesKey ({env}__EncodingAesKey) is required with Mode {a.EffectiveMode} (or set {env}__Mode to Plain)");
+            }
+
             if (a.ReplyMode == ReplyMode.CustomerService && string.IsNullOrEmpty(a.AppSecret))
             {
                 problems.Add($"{key}:AppSecret ({env}__AppSecret) is required with ReplyMode CustomerService (or set ReplyMode to PassiveOnly)");

@@ -57,6 +57,16 @@ public sealed class OfficialAccountSettings
     /// mode; may be empty for plain mode only.</summary>
     public string EncodingAesKey { get; set; } = "";
 
+    /// <summary>服务器配置 → 消息加解密方式, which callbacks this account accepts. Default: <see cref="CallbackMode.Safe"/>
+    /// when <see cref="EncodingAesKey"/> is set, <see cref="CallbackMode.Plain"/> otherwise. Only safe mode makes
+    /// the body's origin provable: the plain <c>signature</c> covers token, timestamp and nonce but not the
+    /// body, so under Plain or Compatible whoever has seen one callback URL can post any message within the
+    /// timestamp window.</summary>
+    public CallbackMode? Mode { get; set; }
+
+    /// <summary>The mode in force: <see cref="Mode"/>, or its default.</summary>
+    internal CallbackMode EffectiveMode => Mode ?? (string.IsNullOrEmpty(EncodingAesKey) ? CallbackMode.Plain : CallbackMode.Safe);
+
     /// <summary>开发者ID (AppID); the receiveid of every encrypted message. Required.</summary>
     public string AppId { get; set; } = "";
 
@@ -74,6 +84,22 @@ public sealed class OfficialAccountSettings
     /// <summary>What a <see cref="ReplyMode.PassiveOnly"/> account answers on the last delivery when the answer
     /// is not ready yet. Default 「回复任意文字获取回答」: the user's next message fetches it.</summary>
     public string PendingReplyText { get; set; } = "正在思考中，回复任意文字获取回答。";
+}
+
+/// <summary>Which callbacks an Official Account accepts, matching the MP console's 消息加解密方式.</summary>
+public enum CallbackMode
+{
+    /// <summary>明文模式: plaintext bodies under the 3-field <c>signature</c> (which does not cover the body);
+    /// encrypted bodies too when an EncodingAesKey is set.</summary>
+    Plain,
+
+    /// <summary>兼容模式: encrypted and plaintext bodies both accepted, for the changeover from Plain to Safe;
+    /// needs the EncodingAesKey. As open to forged plaintext bodies as Plain.</summary>
+    Compatible,
+
+    /// <summary>安全模式: only bodies whose <c>Encrypt</c> element carries a valid <c>msg_signature</c>; a
+    /// plaintext body is refused (403). Needs the EncodingAesKey.</summary>
+    Safe,
 }
 
 /// <summary>How an Official Account delivers answers that are not ready within the passive budget.</summary>

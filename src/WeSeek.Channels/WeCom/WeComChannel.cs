@@ -25,6 +25,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
     private readonly IReplyClaims _claims;
     private readonly WeComApiClient _api;
     private readonly TimeProvider _time;
+    private readonly WeChatReplayCache _replays;
     private readonly ILogger _logger;
     private IInboundSink? _sink;
 
@@ -37,6 +38,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         _claims = claims;
         _api = api;
         _time = time;
+        _replays = new WeChatReplayCache(time, options.TimestampToleranceSeconds);
         _logger = logger;
         Id = ChannelId.From("wecom:" + name);
         Capabilities = new ChannelCapabilities
@@ -173,6 +175,12 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         catch (WeChatCryptoException ex)
         {
             return Reject(ex.Error.ToString(), StatusOf(ex.Error));
+        }
+
+        // Recorded only now that msg_signature verified, so unsigned junk cannot fill the cache.
+        if (!_replays.TryRecord(timestamp, nonce))
+        {
+            return Reject("replayed timestamp and nonce", StatusCodes.Status403Forbidden);
         }
 
         if (WeComMessageMapper.ToInbound(Id, _name, fields) is not { } message)

@@ -54,8 +54,9 @@ internal sealed class WebChatChannel : IChannel
         return Task.CompletedTask;
     }
 
-    /// <summary>Stores a message the page posted. The page's message id makes its retries harmless.</summary>
-    public async ValueTask<AcceptResult> AcceptAsync(string chatId, string clientMessageId, string text, CancellationToken cancellationToken)
+    /// <summary>Stores a message the page posted, in <paramref name="visitor"/>'s own chat. The page's message id
+    /// makes its retries harmless.</summary>
+    public async ValueTask<AcceptResult> AcceptAsync(WebChatVisitor visitor, string chatId, string clientMessageId, string text, CancellationToken cancellationToken)
     {
         var sink = _sink;
         if (sink is null)
@@ -84,7 +85,7 @@ internal sealed class WebChatChannel : IChannel
             return new AcceptResult(AcceptOutcome.Rejected, 0, $"The message is longer than {max} characters.");
         }
 
-        return await sink.AcceptAsync(WebChatMessageMapper.ToInbound(chatId, clientMessageId, text, _time.GetUtcNow()), cancellationToken);
+        return await sink.AcceptAsync(WebChatMessageMapper.ToInbound(visitor.Scope(chatId), clientMessageId, text, _time.GetUtcNow()), cancellationToken);
     }
 
     public Task<SendReceipt> SendAsync(OutboundMessage message, CancellationToken cancellationToken)

@@ -19,7 +19,8 @@ public static class WebChatEndpoints
     private const string PageResource = "WeSeek.Channels.WebChat.index.html";
 
     /// <summary>Maps <c>GET /</c> (the page) and <c>/api/webchat/…</c>: post a message, list chats, read a
-    /// chat, and an event stream (SSE) of reasoning and answer tokens and stored replies.</summary>
+    /// chat, and an event stream (SSE) of reasoning and answer tokens and stored replies. Each reaches only the
+    /// asking visitor's own chats (<see cref="WebChatVisitor"/>).</summary>
     public static IEndpointRouteBuilder MapWebChat(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -29,8 +30,9 @@ public static class WebChatEndpoints
             return endpoints;
         }
 
-        endpoints.MapGet("/", ServePage).AddEndpointFilter(PasswordAsync);
-        var api = endpoints.MapGroup("/api/webchat").AddEndpointFilter(PasswordAsync);
+        // The password first: a visitor id is given only to someone let in.
+        endpoints.MapGet("/", ServePage).AddEndpointFilter(PasswordAsync).AddEndpointFilter(VisitorAsync);
+        var api = endpoints.MapGroup("/api/webchat").AddEndpointFilter(PasswordAsync).AddEndpointFilter(VisitorAsync);
         // Reached with a password set and a session already open (the gate answers the login itself).
         api.MapPost("/login", (WebChatPasswordGate gate) => gate.Enabled
             ? Results.Redirect("/", permanent: false)
@@ -48,6 +50,13 @@ public static class WebChatEndpoints
             ? await next(context)
             : Results.Empty;
 
+    private static ValueTask<object?> VisitorAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        // Resolved before the endpoint writes anything, so a new visitor's cookie goes out with the headers.
+        WebChatVisitor.Of(context.HttpContext);
+        return next(context);
+    }
+
     private static Microsoft.AspNetCore.Http.HttpResults.FileStreamHttpResult ServePage()
     {
         var stream = typeof(WebChatChannel).Assembly.GetManifestResourceStream(PageResource)
@@ -55,14 +64,14 @@ public static class WebChatEndpoints
         return TypedResults.Stream(stream, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> PostMessageAsync(PostMessageRequest? request, WebChatChannel channel, CancellationToken cancellationToken)
+    private static async Task<IResult> PostMessageAsync(PostMessageRequest? request, WebChatChannel channel, HttpContext context, CancellationToken cancellationToken)
     {
         if (request is null)
         {
             return TypedResults.Problem(detail: "Send JSON: {\"chatId\", \"clientMessageId\", \"text\"}.", statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
         }
 
-        var result = await channel.AcceptAsync(request.ChatId ?? "", request.ClientMessageId ?? "", request.Text ?? "", cancellationToken);
+        var result = await channel.AcceptAsync(WebChatVisitor.Of(context), request.ChatId ?? "", request.ClientMessageId ?? "", request.Text ?? "", cancellationToken);
         return result.Outcome switch
         {
             AcceptOutcome.Rejected when result.Reason?.StartsWith("The web chat is not running", StringComparison.Ordinal) == true =>
@@ -72,41 +81,45 @@ public static class WebChatEndpoints
         };
     }
 
-    private static async Task<IResult> ListChatsAsync(ITranscriptReader transcripts, CancellationToken cancellationToken)
+    private static async Task<IResult> ListChatsAsync(ITranscriptReader transcripts, HttpContext context, CancellationToken cancellationToken)
     {
-        var chats = await transcripts.ListChatsAsync(WebChatChannel.ChannelId, 100, cancellationToken);
-        return TypedResults.Ok(chats.Select(WebChatMessageMapper.ToJson));
+        var visitor = WebChatVisitor.Of(context);
+        var chats = await transcripts.ListChatsAsync(WebChatChannel.ChannelId, visitor.Prefix, 100, cancellationToken);
+        return TypedResults.Ok(chats
+            .Select(c => visitor.Unscope(c.ChatId) is { } own ? c with { ChatId = own } : null)
+            .OfType<ChatSummary>()
+            .Select(WebChatMessageMapper.ToJson));
     }
 
-    private static async Task<IResult> ReadChatAsync(string chatId, ITranscriptReader transcripts, IOptions<WebChatOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadChatAsync(string chatId, ITranscriptReader transcripts, IOptions<WebChatOptions> options, HttpContext context, CancellationToken cancellationToken)
     {
         if (!WebChatMessageMapper.IsValidId(chatId))
         {
             return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var entries = await transcripts.ReadAsync(WebChatChannel.ChannelId, chatId, options.Value.HistoryLimit, cancellationToken);
+        var entries = await transcripts.ReadAsync(WebChatChannel.ChannelId, WebChatVisitor.Of(context).Scope(chatId), options.Value.HistoryLimit, cancellationToken);
         return TypedResults.Ok(entries.Select(WebChatMessageMapper.ToJson));
     }
 
-    private static IResult StreamEvents(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, CancellationToken cancellationToken)
+    private static IResult StreamEvents(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
     {
         if (!WebChatMessageMapper.IsValidId(chatId))
         {
             return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        return TypedResults.ServerSentEvents(MergeAsync(chatId, channel, stream, time, cancellationToken));
+        return TypedResults.ServerSentEvents(MergeAsync(chatId, WebChatVisitor.Of(context).Scope(chatId), channel, stream, time, cancellationToken));
     }
 
     /// <summary>Token deltas from the reply stream and stored replies from the channel, in one event stream,
     /// with a ping every 15 s so proxies keep the connection open.</summary>
-    private static async IAsyncEnumerable<SseItem<object>> MergeAsync(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<object>> MergeAsync(string chatId, string storedChatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var merged = Channel.CreateBounded<SseItem<object>>(new BoundedChannelOptions(512) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var tokens = stream.Subscribe(WebChatChannel.ChannelId, chatId, cts.Token);
-        var replies = channel.SubscribeReplies(chatId, cts.Token);
+        var tokens = stream.Subscribe(WebChatChannel.ChannelId, storedChatId, cts.Token);
+        var replies = channel.SubscribeReplies(storedChatId, cts.Token);
         var pumps = Task.WhenAll(
             PumpAsync(tokens, merged.Writer, ToSse, cts.Token),
             PumpAsync(replies, merged.Writer, ToSse, cts.Token),

@@ -28,6 +28,14 @@ public sealed class AccessOptions : IValidatableObject
         ["model"] = new() { Paths = { "/v1" } },
     };
 
+    /// <summary>
+    /// Host names answered (<c>WESEEK__Access__AllowedHosts__0=chat.example.com</c>; <c>*.example.com</c> for a
+    /// domain's subdomains, <c>*</c> for any). Default empty: <c>localhost</c> and IP address literals only, which
+    /// refuses DNS rebinding (a web page reaching a loopback-bound WeSeek under the attacker's host name) while
+    /// access by address keeps working. Set it to the name WeChat's callback URL or the browser uses.
+    /// </summary>
+    public IList<string> AllowedHosts { get; } = [];
+
     /// <summary>The networks of each group after configuration: a default group left unconfigured keeps its
     /// default (loopback for metrics and admin).</summary>
     internal IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed)> Compile()
@@ -50,6 +58,15 @@ public sealed class AccessOptions : IValidatableObject
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        for (var i = 0; i < AllowedHosts.Count; i++)
+        {
+            var host = AllowedHosts[i];
+            if (host.Length == 0 || host.Contains(':', StringComparison.Ordinal) || host.Contains('/', StringComparison.Ordinal) || (host.Contains('*', StringComparison.Ordinal) && host != "*" && !(host.StartsWith("*.", StringComparison.Ordinal) && host.LastIndexOf('*') == 0)))
+            {
+                yield return new ValidationResult($"'{host}' is not a host name such as chat.example.com, *.example.com or * (WESEEK__Access__AllowedHosts__{i}; no scheme or port)", [$"AllowedHosts:{i}"]);
+            }
+        }
+
         foreach (var (name, group) in Groups)
         {
             for (var i = 0; i < group.Allow.Count; i++)

@@ -73,6 +73,7 @@ internal static class ModelServeCommand
         builder.AddWeSeekMetrics();
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
         var app = builder.Build();
+        app.UseMiddleware<BrowserHardeningMiddleware>();
         app.UseMiddleware<AccessControlMiddleware>();
         var modelPath = builder.Configuration["Model:Llama:ModelPath"];
         app.MapPrometheusScrapingEndpoint("/metrics");

@@ -75,6 +75,7 @@ internal static class ServeCommand
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseMiddleware<BrowserHardeningMiddleware>();
         app.UseMiddleware<AccessControlMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -52,16 +52,70 @@ public sealed class ModelStore(string directory)
         throw new FileNotFoundException($"No model '{nameOrPath}'. Stored models: {(names.Count == 0 ? "none" : string.Join(", ", names))}.", nameOrPath);
     }
 
-    /// <summary>Removes a stored model and any unfinished download of it.</summary>
+    /// <summary>Removes a stored model and any unfinished download of it. Only a model's name is taken, never a
+    /// path: see <see cref="ResolveStored"/>.</summary>
+    /// <exception cref="InvalidOperationException">The name leads outside the models directory.</exception>
     public void Remove(string name)
     {
-        var path = Resolve(name);
-        if (!Path.GetFullPath(path).StartsWith(Path.GetFullPath(Directory), StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"{path} is not in the models directory ({Directory}); remove it yourself.");
-        }
-
+        var path = ResolveStored(name);
         File.Delete(path);
         File.Delete(path + ".part");
+    }
+
+    /// <summary>
+    /// The file of the stored model <paramref name="name"/> (with or without <c>.gguf</c>), contained in the
+    /// directory: a name with a directory separator or a <c>..</c> segment is refused, the result must lie
+    /// directly in the directory by <see cref="Path.GetRelativePath(string, string)"/> (a prefix test would take
+    /// <c>models-backup</c> for <c>models</c>), and a symbolic link is followed to its final target, which must
+    /// lie in the directory too.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The name leads outside the models directory.</exception>
+    /// <exception cref="FileNotFoundException">No such model; the message lists the stored models.</exception>
+    public string ResolveStored(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var file = name.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? name : name + ".gguf";
+        if (name.Length == 0 || name.Contains("..", StringComparison.Ordinal) || file.IndexOfAny(['/', '\\', Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]) >= 0 || Path.IsPathRooted(file))
+        {
+            throw new InvalidOperationException($"'{name}' is not the name of a stored model (see `weseek model list`): names have no directories and no '..'.");
+        }
+
+        var root = RealPath(Path.GetFullPath(Directory));
+        var path = Path.GetFullPath(Path.Combine(root, file));
+        if (!IsDirectlyIn(root, path))
+        {
+            throw new InvalidOperationException($"'{name}' is not in the models directory ({Directory}); remove it yourself.");
+        }
+
+        if (!File.Exists(path))
+        {
+            var names = List().Select(m => m.Name).ToList();
+            throw new FileNotFoundException($"No model '{name}'. Stored models: {(names.Count == 0 ? "none" : string.Join(", ", names))}.", name);
+        }
+
+        if (new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true) is { } target && !IsDirectlyIn(root, RealPath(target.FullName)))
+        {
+            throw new InvalidOperationException($"'{name}' is a link to {target.FullName}, outside the models directory ({Directory}); remove it yourself.");
+        }
+
+        return path;
+    }
+
+    private static bool IsDirectlyIn(string root, string path)
+    {
+        var relative = Path.GetRelativePath(root, path);
+        return relative != "." && !relative.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(relative)
+            && relative.IndexOfAny([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]) < 0;
+    }
+
+    // The directory with every symbolic link on the way resolved, so that a models directory reached through a
+    // link compares with its files' real targets.
+    private static string RealPath(string path)
+    {
+        var parent = Path.GetDirectoryName(path);
+        var resolvedParent = parent is null ? null : RealPath(parent);
+        var current = resolvedParent is null ? path : Path.Combine(resolvedParent, Path.GetFileName(path));
+        FileSystemInfo info = System.IO.Directory.Exists(current) ? new DirectoryInfo(current) : new FileInfo(current);
+        return info.Exists && info.ResolveLinkTarget(returnFinalTarget: true) is { } target ? RealPath(target.FullName) : current;
     }
 }

@@ -19,20 +19,26 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         _cipher = cipher;
     }
 
-    public async Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, int limit, CancellationToken cancellationToken) =>
+        ListChatsAsync(channel, "", limit, cancellationToken);
+
+    public async Task<IReadOnlyList<ChatSummary>> ListChatsAsync(ChannelId channel, string chatIdPrefix, int limit, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(chatIdPrefix);
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT i.chat_id, i.text, i.received_at, i.key_id, i.external_id
             FROM inbox i
             WHERE i.channel = $channel
+              AND substr(i.chat_id, 1, length($prefix)) = $prefix
               AND i.id = (SELECT MAX(j.id) FROM inbox j WHERE j.channel = i.channel AND j.chat_id = i.chat_id)
             ORDER BY i.id DESC
             LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$channel", channel.Value);
         command.Parameters.AddWithValue("$limit", limit);
+        command.Parameters.AddWithValue("$prefix", chatIdPrefix);
         var result = new List<ChatSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -56,6 +56,8 @@ internal static class DocumentReader
 
     internal static string DocxToText(byte[] content)
     {
+        // Before the SDK sees it: the SDK inflates parts whole, so a zip bomb would take the memory first.
+        ZipLimits.Check(content, "Word (.docx) document");
         try
         {
             using var stream = new MemoryStream(content, writable: false);

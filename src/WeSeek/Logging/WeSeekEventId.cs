@@ -73,6 +73,7 @@ internal static class WeSeekEventId
     public const int AccessDenied = 9004;
     public const int QueueDepthFailed = 9005;
     public const int GpuFound = 9006;
+    public const int HostRefused = 9010;
 
     public const int ModerationHit = 6100;
     public const int ModerationServiceFailed = 6101;
@@ -83,6 +84,7 @@ internal static class WeSeekEventId
     public const int AuditConfigurationRecorded = 6002;
     public const int AuditAppendFailed = 6003;
     public const int AdminKeyRefused = 6004;
+    public const int EncryptionKeyFilePermissive = 6010;
 
     // 5000s: plugins and the knowledge base.
     public const int PluginFailed = 5000;

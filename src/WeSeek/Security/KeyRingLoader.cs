@@ -44,6 +44,11 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
                 throw new InvalidOperationException($"{Key("KeyFile")}: the key file {keyFile} does not exist.");
             }
 
+            if (logger is not null && !OperatingSystem.IsWindows() && IsReadableByOthers(keyFile, out var mode))
+            {
+                Log.KeyFilePermissive(logger, keyFile, mode);
+            }
+
             keys.AddRange(KeyRing.Parse(File.ReadAllText(keyFile), $"{Key("KeyFile")} ({keyFile})"));
             sources.Add(keyFile);
         }
@@ -66,6 +71,21 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
         }
 
         return ring;
+    }
+
+    /// <summary>
+    /// True when the group or others have any permission on the key file (or the link it is reached through is
+    /// followed to such a file): ssh's test for private keys. WeSeek warns rather than refuses, so that an install
+    /// whose key comes from a mounted secret with a wider mode still starts; the warning says how to fix it.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    internal static bool IsReadableByOthers(string path, out string mode)
+    {
+        var info = new FileInfo(path);
+        var target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+        var bits = target.UnixFileMode;
+        mode = Convert.ToString((int)bits & 0x1FF, 8).PadLeft(4, '0');
+        return (bits & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0;
     }
 
     /// <summary>Writes a key file with one new key, readable by its owner only (0600 where the OS has modes).</summary>
@@ -120,6 +140,9 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
     {
         [LoggerMessage(WeSeekEventId.EncryptionKeyFileCreated, LogLevel.Warning, "Created the encryption key file {Path} (mode 0600). Back it up apart from the database: stored messages cannot be read without it")]
         public static partial void KeyFileCreated(ILogger logger, string path);
+
+        [LoggerMessage(WeSeekEventId.EncryptionKeyFilePermissive, LogLevel.Warning, "The encryption key file {Path} has mode {Mode}: other users of this machine can read the key that protects the stored messages and the audit log. Make it readable by its owner only: chmod 600 {Path}")]
+        public static partial void KeyFilePermissive(ILogger logger, string path, string mode);
 
         [LoggerMessage(WeSeekEventId.EncryptionKeysLoaded, LogLevel.Information, "Loaded {Count} encryption keys from {Source}; new records use key {KeyId}")]
         public static partial void KeysLoaded(ILogger logger, int count, string source, string keyId);

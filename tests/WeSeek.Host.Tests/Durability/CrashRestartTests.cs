@@ -23,9 +23,11 @@ public sealed class CrashRestartTests
         var chats = new[] { "c-a", "c-b", "c-c" };
         var sent = new List<(string Chat, string Text)>();
         var port = TestHttp.FreePort();
+        // One browser across the restart: the web chat shows a visitor only the chats its cookie started.
+        var browser = new System.Net.CookieContainer();
         using (var first = StartWeseek(data.Path, model.BaseUrl, port))
         {
-            using var http = TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"));
+            using var http = TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"), browser);
             await WaitForHealthAsync(http, first);
             for (var i = 0; i < 12; i++)
             {
@@ -48,7 +50,7 @@ public sealed class CrashRestartTests
         using var second = StartWeseek(data.Path, model.BaseUrl, port);
         try
         {
-            using var http = TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"));
+            using var http = TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"), browser);
             await WaitForHealthAsync(http, second);
             foreach (var chat in chats)
             {

@@ -139,7 +139,7 @@ public sealed class ImageUnderstandingEndToEndTests
         {
             var before = WeChat.SentTexts.Count;
             var now = TimeProvider.System.GetUtcNow();
-            var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now, "4242", "o-user");
+            var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now, FakeWeChatServer.NextNonce(), "o-user");
             using var response = await _http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
             Assert.Equal("success", await response.Content.ReadAsStringAsync());
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -40,13 +40,63 @@ public sealed class OfficialAccountEndToEndTests
     }
 
     [Fact]
-    public async Task PlainModeCallback_AnswerReady_ComesBackAsPlainXml()
+    public async Task CompatibleModeAccount_PlaintextCallback_AnswerComesBackAsPlainXml()
     {
-        await using var env = await Env.StartAsync();
+        await using var env = await Env.StartAsync(null, "--OfficialAccount:Accounts:demo:Mode=Compatible");
         var response = await env.PostMessageAsync("在吗", msgId: 2, crypto: null);
 
         var reply = WeChatXml.Parse(await response.Content.ReadAsStringAsync());
         Assert.Equal("答：在吗", reply["Content"]);
+    }
+
+    [Fact]
+    public async Task SafeModeAccount_ForgedPlaintextBodyWithValidUrlSignature_Returns403AndStoresNothing()
+    {
+        // The attack: the 3-field signature of one real callback URL (a proxy's access log) does not cover the
+        // body, so a plaintext body in any user's name passes it. An EncodingAesKey makes the account safe-mode.
+        await using var env = await Env.StartAsync();
+        var now = TimeProvider.System.GetUtcNow();
+        var (url, body) = FakeWeChatServer.Callback(Path, Token, null, FakeWeChatServer.TextMessage("gh_demo", "o-victim", "forged", 90, now), now, "5150", "o-victim");
+
+        var response = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Empty(await env.StoredChatsAsync());
+        Assert.Empty(env.Model.Calls);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Callback_ReplayedWithTheSameTimestampNonceAndSignature_SecondReturns403(bool encrypted)
+    {
+        await using var env = await Env.StartAsync(null, "--OfficialAccount:Accounts:demo:Mode=Compatible");
+        var now = TimeProvider.System.GetUtcNow();
+        var (url, body) = FakeWeChatServer.Callback(Path, Token, encrypted ? Crypto : null, FakeWeChatServer.TextMessage("gh_demo", "o-user", "once", 91, now), now, "6160", "o-user");
+        var (_, otherBody) = FakeWeChatServer.Callback(Path, Token, encrypted ? Crypto : null, FakeWeChatServer.TextMessage("gh_demo", "o-user", "twice", 92, now), now, "6160", "o-user");
+
+        var first = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+        // Another body under the same query: refused in both modes, even where the signature does not cover it.
+        var replay = await env.Http.PostAsync(url, new StringContent(encrypted ? body : otherBody, Encoding.UTF8, "text/xml"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, replay.StatusCode);
+        Assert.Single(env.Model.Calls);
+    }
+
+    [Fact]
+    public async Task SafeModeAccount_WithoutEncodingAesKey_StopsStartWithTheKey()
+    {
+        using var data = new TempDirectory();
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => WebChatEndToEndTests.StartAsync(data, _ => { },
+        [
+            "--OfficialAccount:Accounts:demo:Token=" + Token,
+            "--OfficialAccount:Accounts:demo:AppId=" + AppId,
+            "--OfficialAccount:Accounts:demo:AppSecret=secret",
+            "--OfficialAccount:Accounts:demo:Mode=Safe",
+        ]));
+
+        Assert.Contains("WESEEK__OfficialAccount__Accounts__demo__EncodingAesKey", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -218,7 +268,8 @@ public sealed class OfficialAccountEndToEndTests
     [InlineData("unknown-account", HttpStatusCode.NotFound)]
     public async Task Callback_HostileInput_Gets4xxAndStoresNothing(string attack, HttpStatusCode expected)
     {
-        await using var env = await Env.StartAsync();
+        // Compatible mode, so that hostile plaintext bodies reach the XML parser instead of the safe-mode refusal.
+        await using var env = await Env.StartAsync(null, "--OfficialAccount:Accounts:demo:Mode=Compatible");
         var now = TimeProvider.System.GetUtcNow();
         var xml = FakeWeChatServer.TextMessage("gh_demo", "o-user", "hi", 77, now);
         var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now, "123", "o-user");
@@ -350,7 +401,7 @@ public sealed class OfficialAccountEndToEndTests
         public Task<HttpResponseMessage> PostMessageAsync(string text, long msgId, WeChatMessageCrypto? crypto)
         {
             var now = TimeProvider.System.GetUtcNow();
-            var (url, body) = FakeWeChatServer.Callback(Path, Token, crypto, FakeWeChatServer.TextMessage("gh_demo", "o-user", text, msgId, now), now, "4242", "o-user");
+            var (url, body) = FakeWeChatServer.Callback(Path, Token, crypto, FakeWeChatServer.TextMessage("gh_demo", "o-user", text, msgId, now), now, FakeWeChatServer.NextNonce(), "o-user");
             return Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
         }
 

@@ -239,6 +239,21 @@ public sealed class WeComEndToEndTests
         Assert.Equal(2, (await env.TranscriptAsync()).Count(e => e.FromUser));
     }
 
+    [Fact]
+    public async Task Callback_ReplayedWithTheSameTimestampNonceAndSignature_SecondReturns403()
+    {
+        await using var env = await Env.StartAsync();
+        var now = TimeProvider.System.GetUtcNow();
+        var (url, body) = FakeWeComServer.Callback(Path, Crypto, CorpId, AgentId, FakeWeComServer.TextMessage(CorpId, User, "once", 93, now, AgentId), now, "6160");
+
+        var first = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+        var replay = await env.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, replay.StatusCode);
+        Assert.Single(env.Model.Calls);
+    }
+
     [Theory]
     [InlineData("image", "[图片] http://p.qpic.cn/x.jpg")]
     [InlineData("location", "[位置] 深圳 (22.5, 113.9)")]
@@ -479,7 +494,7 @@ public sealed class WeComEndToEndTests
 
         public Task<HttpResponseMessage> PostAsync(string xml, DateTimeOffset? at = null)
         {
-            var (url, body) = FakeWeComServer.Callback(Path, Crypto, CorpId, AgentId, xml, at ?? TimeProvider.System.GetUtcNow(), "4242");
+            var (url, body) = FakeWeComServer.Callback(Path, Crypto, CorpId, AgentId, xml, at ?? TimeProvider.System.GetUtcNow(), FakeWeChatServer.NextNonce());
             return Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
         }
 

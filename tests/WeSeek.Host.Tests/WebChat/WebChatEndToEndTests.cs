@@ -133,6 +133,8 @@ public sealed class WebChatEndToEndTests
             services.AddChatClient(model).UseReasoningSplit();
         });
         using var http = TestHttp.CreateClient(BaseAddress(app));
+        // The page sets the visitor cookie before the first post, as a browser loading it does.
+        (await http.GetAsync("/")).EnsureSuccessStatusCode();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostAsync(http, "c-dup", "same-id", "一次")));
         var bodies = await Task.WhenAll(responses.Select(r => r.Content.ReadFromJsonAsync<JsonElement>()));

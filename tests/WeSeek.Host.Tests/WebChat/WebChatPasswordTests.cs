@@ -61,6 +61,26 @@ public sealed class WebChatPasswordTests
     }
 
     [Fact]
+    public async Task SessionCookie_OfflineGuessWithAFastKeyDerivation_DoesNotVerify()
+    {
+        // The attack: one cookie (expiry | HMAC(key(password), expiry)) lets an attacker test guesses offline, as
+        // fast as the key derivation allows. With HKDF that was 160k guesses a second; the right guess through a
+        // fast derivation must not verify, only the stretched one does.
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, null, $"--WebChat:Password={Password}");
+        using var http = Client(app);
+        var token = System.Buffers.Text.Base64Url.DecodeFromChars(SessionCookie(await LoginAsync(http, Password)).Split('=', 2)[1]);
+        var password = System.Text.Encoding.UTF8.GetBytes(Password);
+
+        var fast = System.Security.Cryptography.HKDF.DeriveKey(System.Security.Cryptography.HashAlgorithmName.SHA256, password, 32, salt: [], info: "weseek webchat session"u8.ToArray());
+        var stretched = System.Security.Cryptography.Rfc2898DeriveBytes.Pbkdf2(password, WebChatPasswordGate.Salt, WebChatPasswordGate.Iterations, System.Security.Cryptography.HashAlgorithmName.SHA256, 32);
+
+        Assert.NotEqual(token[8..], System.Security.Cryptography.HMACSHA256.HashData(fast, token[..8]));
+        Assert.Equal(token[8..], System.Security.Cryptography.HMACSHA256.HashData(stretched, token[..8]));
+        Assert.True(WebChatPasswordGate.Iterations >= 600_000);
+    }
+
+    [Fact]
     public async Task ChangingThePassword_EndsEverySession()
     {
         using var data = new TempDirectory();

@@ -71,7 +71,8 @@ public sealed class AuditLogTests
         await AppendAsync(harness, 5);
         var (at, prev) = (await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT at FROM audit WHERE id = 3"), await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT prev_hash FROM audit WHERE id = 3"));
         var forged = "{\"i\":42}";
-        var hash = AuditLog.HashOf(prev, 3, at, "test", forged);
+        var ring = harness.Services.GetRequiredService<KeyRing>();
+        var hash = AuditLog.KeyedHashOf(ring.Current, ring.CurrentId, prev, 3, at, "test", forged);
         await SqliteInboxTests.ScalarAsync<object?>(harness, $"DROP TRIGGER audit_no_update; UPDATE audit SET data = '{forged}', hash = '{hash}' WHERE id = 3");
 
         var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
@@ -81,12 +82,68 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task Verify_RecordEditedWithEveryLaterHashRecomputedWithoutTheKey_NamesTheEditedRecord()
+    {
+        // The attack: whoever can write the database edits record 3 and recomputes the hashes of it and every
+        // later record with the published formula (SHA-256 over previous | id | time | kind | data).
+        await using var harness = await CoreHarness.CreateAsync();
+        await AppendAsync(harness, 5);
+        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 3");
+        await RehashWithoutKeyAsync(harness, from: 3);
+
+        var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
+
+        Assert.False(verification.IsIntact);
+        Assert.Equal(3, verification.BrokenId);
+        Assert.Equal(2, verification.Records);
+    }
+
+    [Fact]
+    public async Task Verify_WholeLogRewrittenWithoutTheKey_IsNotIntact()
+    {
+        // The downgrade: every record rewritten in the unkeyed form that records from before keying use.
+        await using var harness = await CoreHarness.CreateAsync();
+        await AppendAsync(harness, 4);
+        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 2");
+        await RehashWithoutKeyAsync(harness, from: 1);
+
+        var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
+
+        Assert.False(verification.IsIntact);
+        Assert.Equal(1, verification.BrokenId);
+        Assert.Contains("not keyed", verification.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_UnkeyedRecordsFromBeforeKeying_AreCoveredByTheFirstKeyedRecord()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var previous = AuditLog.Genesis;
+        for (var id = 1; id <= 2; id++)
+        {
+            var hash = AuditLog.HashOf(previous, id, 1000 + id, "legacy", "{}");
+            await SqliteInboxTests.ScalarAsync<object?>(harness, $"INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES ({id}, {1000 + id}, 'legacy', '{{}}', '{previous}', '{hash}')");
+            previous = hash;
+        }
+
+        await AppendAsync(harness, 1);
+        var log = harness.Services.GetRequiredService<AuditLog>();
+        Assert.True((await log.VerifyAsync(CancellationToken.None)).IsIntact);
+
+        // Editing a legacy record and recomputing the legacy chain changes the link the keyed record covers.
+        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":1}' WHERE id = 1");
+        await RehashWithoutKeyAsync(harness, from: 1, to: 2);
+        var verification = await log.VerifyAsync(CancellationToken.None);
+        Assert.Equal(3, verification.BrokenId);
+    }
+
+    [Fact]
     public async Task ConcurrentAppends_FromTwoWritersOnOneFile_KeepOneChain()
     {
         await using var harness = await CoreHarness.CreateAsync();
         // A second database object and log on the same file: another process, as far as SQLite can tell.
         using var otherDatabase = new SqliteDatabase(harness.Services.GetRequiredService<IOptions<StorageOptions>>(), NullLogger<SqliteDatabase>.Instance);
-        using var other = new AuditLog(otherDatabase, TimeProvider.System);
+        using var other = new AuditLog(otherDatabase, harness.Services.GetRequiredService<KeyRing>(), TimeProvider.System);
         var first = harness.Services.GetRequiredService<AuditLog>();
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {
@@ -158,5 +215,20 @@ public sealed class AuditLogTests
         }
 
         return result;
+    }
+
+    private static async Task RehashWithoutKeyAsync(CoreHarness harness, long from, long to = long.MaxValue)
+    {
+        var previous = from == 1 ? AuditLog.Genesis : await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT hash FROM audit WHERE id = {from - 1}");
+        var last = Math.Min(to, await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT MAX(id) FROM audit"));
+        for (var id = from; id <= last; id++)
+        {
+            var at = await SqliteInboxTests.ScalarAsync<long>(harness, $"SELECT at FROM audit WHERE id = {id}");
+            var kind = await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT kind FROM audit WHERE id = {id}");
+            var data = await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT data FROM audit WHERE id = {id}");
+            var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{previous}\n{id}\n{at}\n{kind}\n{data}")));
+            await SqliteInboxTests.ScalarAsync<object?>(harness, $"UPDATE audit SET prev_hash = '{previous}', hash = '{hash}' WHERE id = {id}");
+            previous = hash;
+        }
     }
 }
