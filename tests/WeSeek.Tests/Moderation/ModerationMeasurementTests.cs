@@ -39,4 +39,35 @@ public sealed class ModerationMeasurementTests
         Assert.True(recall >= 0.95, $"recall {recall:P1}; missed: {string.Join(", ", missed.Select(m => $"{m.Text} ({m.Category})"))}");
         Assert.True(falsePositives <= 0.01, $"false positives {falsePositives:P1}: {string.Join(", ", flagged.Select(f => f.Text))}");
     }
+
+    /// <summary>
+    /// Homophones earn their place only where they do more good than harm: measured at each minimum word length, the
+    /// default (3) must catch more than matching no homophones at all and flag no more ordinary text; matching them
+    /// for two-character words too (2) must flag more, which is why it is not the default.
+    /// </summary>
+    [Fact]
+    public void Homophones_DefaultMinimumLength_CatchesMoreWithoutFlaggingMore()
+    {
+        var results = new Dictionary<int, (int Caught, int Flagged)>();
+        foreach (var minimum in new[] { 0, 2, 3, 4 })
+        {
+            var options = new ModerationOptions();
+            var list = new WordListOptions { Action = ModerationAction.Block, HomophoneMinLength = minimum };
+            foreach (var word in ModerationCorpus.Words)
+            {
+                list.Words.Add(word);
+            }
+
+            options.Lists["banned"] = list;
+            var filter = new WordFilter(Microsoft.Extensions.Options.Options.Create(options));
+            var caught = ModerationCorpus.Evasions.Count(e => filter.Check(e.Text).Hits.Any(h => h.Word == e.Word));
+            var flagged = ModerationCorpus.Clean.Count(c => filter.Check(c.Text).Action is not null);
+            results[minimum] = (caught, flagged);
+            TestContext.Current.TestOutputHelper?.WriteLine($"| HomophoneMinLength {minimum} | {caught}/{ModerationCorpus.Evasions.Length} | {flagged}/{ModerationCorpus.Clean.Length} |");
+        }
+
+        Assert.True(results[3].Caught > results[0].Caught);
+        Assert.True(results[3].Flagged <= results[0].Flagged);
+        Assert.True(results[2].Flagged > results[3].Flagged);
+    }
 }
