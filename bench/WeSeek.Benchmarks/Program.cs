@@ -21,6 +21,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite interleaved [--shape 0.5b] [--conversations 32] [--kept 8] [--rounds 3] (random turns under a small KV budget)
 //   … -- --suite gpu-memory                                                       (what the NVML reader behind /metrics sees)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
+//   … -- --suite moderation [--job short|default]       (BenchmarkDotNet: a 2,000-character message against 10,000 words)
 var suite = Arg("--suite", "engine");
 if (suite == "gpu-memory")
 {
@@ -41,6 +42,11 @@ if (suite == "gpu-memory")
 if (suite == "callbacks")
 {
     return await WeSeek.Benchmarks.CallbackBenchmarks.RunAsync(Arg);
+}
+
+if (suite == "moderation")
+{
+    return WeSeek.Benchmarks.ModerationBenchmarks.Run(Arg);
 }
 
 if (suite != "engine")
