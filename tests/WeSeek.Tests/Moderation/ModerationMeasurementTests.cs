@@ -61,9 +61,10 @@ public sealed class ModerationMeasurementTests
             options.Lists["banned"] = list;
             var filter = new WordFilter(Microsoft.Extensions.Options.Options.Create(options));
             var caught = ModerationCorpus.Evasions.Count(e => filter.Check(e.Text).Hits.Any(h => h.Word == e.Word));
-            var flagged = ModerationCorpus.Clean.Count(c => filter.Check(c.Text).Action is not null);
-            results[minimum] = (caught, flagged);
-            TestContext.Current.TestOutputHelper?.WriteLine($"| HomophoneMinLength {minimum} | {caught}/{ModerationCorpus.Evasions.Length} | {flagged}/{ModerationCorpus.Clean.Length} |");
+            var flagged = ModerationCorpus.Clean.Where(c => filter.Check(c.Text).Action is not null).Select(c => c.Text).ToList();
+            results[minimum] = (caught, flagged.Count);
+            TestContext.Current.TestOutputHelper?.WriteLine(
+                $"| HomophoneMinLength {minimum} | {caught}/{ModerationCorpus.Evasions.Length} | {flagged.Count}/{ModerationCorpus.Clean.Length} ({string.Join(", ", flagged)}) |");
         }
 
         Assert.True(results[3].Caught > results[0].Caught);
