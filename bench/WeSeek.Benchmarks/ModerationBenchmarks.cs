@@ -64,6 +64,14 @@ public class ModerationBenchmarks
     [Benchmark]
     public ModerationAction? Check2000CharactersAgainst10000Words() => _filter.Check(_message).Action;
 
+    /// <summary>The share of normalisation alone (letters folded, separators skipped, traditional to simplified).</summary>
+    [Benchmark]
+    public int Normalize2000Characters() => TextNormalizer.Normalize(_message).Text.Length;
+
+    /// <summary>The share of normalisation and spelling in pinyin, without matching.</summary>
+    [Benchmark]
+    public int SpellInPinyin2000Characters() => TextNormalizer.Pinyin(_message).Text.Length;
+
     public static int Run(Func<string, string, string> arg)
     {
         var job = arg("--job", "short") == "short" ? Job.ShortRun : Job.Default;
