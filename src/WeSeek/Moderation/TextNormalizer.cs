@@ -12,7 +12,8 @@ namespace WeSeek.Moderation;
 /// is two UTF-16 units there.</param>
 /// <param name="Spaced">True where a separator (a space, a decorative mark, a dropped letter) stood before the
 /// character: it tells pinyin typed as "du bo" apart from "dubo".</param>
-internal sealed record NormalizedText(string Text, int[] Origins, int[] Ends, bool[] Spaced);
+/// <param name="DroppedLetters">True when a lone letter between Chinese characters was dropped (赌x博).</param>
+internal sealed record NormalizedText(string Text, int[] Origins, int[] Ends, bool[] Spaced, bool DroppedLetters = false);
 
 /// <summary>Text spelled as toneless pinyin, for matching listed words by sound. Chinese characters become
 /// their syllable; runs of Latin letters that are pinyin (every word of the run splits into syllables) stay as
@@ -140,7 +141,9 @@ internal static class TextNormalizer
         public char At(int i) => Folded is null ? Single : Folded[i];
     }
 
-    public static NormalizedText Normalize(string text)
+    /// <summary>The text normalised. <paramref name="keepInsertedLetters"/> keeps a lone letter between Chinese
+    /// characters, for listed words that have one (K粉, A片) and for the words themselves.</summary>
+    public static NormalizedText Normalize(string text, bool keepInsertedLetters = false)
     {
         ArgumentNullException.ThrowIfNull(text);
         var pieces = new Piece[text.Length];
@@ -174,6 +177,7 @@ internal static class TextNormalizer
         var spaced = new bool[capacity];
         var length = 0;
         var gap = false;
+        var dropped = false;
         var all = pieces.AsSpan(0, count);
         for (var p = 0; p < all.Length; p++)
         {
@@ -190,8 +194,15 @@ internal static class TextNormalizer
                 continue;
             }
 
-            if (piece.Kind != Kind.Kept || IsInsertedLetter(all, p))
+            if (piece.Kind != Kind.Kept)
             {
+                gap = true;
+                continue;
+            }
+
+            if (!keepInsertedLetters && IsInsertedLetter(all, p))
+            {
+                dropped = true;
                 gap = true;
                 continue;
             }
@@ -210,7 +221,7 @@ internal static class TextNormalizer
             length--; // the end of the text ends every word anyway
         }
 
-        return new NormalizedText(new string(result, 0, length), origins[..length], ends[..length], spaced[..length]);
+        return new NormalizedText(new string(result, 0, length), origins[..length], ends[..length], spaced[..length], dropped);
     }
 
     private static Piece? Fold(int code, int start, int end)
@@ -316,7 +327,7 @@ internal static class TextNormalizer
         return false;
     }
 
-    /// <summary>The text normalised (<see cref="Normalize(string)"/>), then spelled in pinyin.</summary>
+    /// <summary>The text normalised (<see cref="Normalize(string, bool)"/>), then spelled in pinyin.</summary>
     public static PinyinText Pinyin(string text) => Pinyin(Normalize(text));
 
     /// <summary>Normalised text spelled in pinyin: Chinese characters by their reading, Latin letters where each of

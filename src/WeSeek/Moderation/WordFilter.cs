@@ -26,6 +26,7 @@ internal sealed class WordFilter
     private readonly (string List, ModerationAction Action, string Word)[] _words;
     private readonly AhoCorasick _soundAutomaton;
     private readonly SoundWord[][] _soundWords;
+    private readonly bool _lettersAmongHanzi;  // some word mixes Latin letters with Chinese characters (K粉)
 
     /// <summary>A word as its sound: its characters, where each syllable starts in its pinyin, and what a list lets
     /// stand in for the characters (pinyin, other characters of the same sound).</summary>
@@ -45,7 +46,7 @@ internal sealed class WordFilter
 
             foreach (var word in words)
             {
-                var key = TextNormalizer.Normalize(word).Text;
+                var key = TextNormalizer.Normalize(word, keepInsertedLetters: true).Text;
                 if (key.Length == 0)
                 {
                     continue;
@@ -65,6 +66,7 @@ internal sealed class WordFilter
             }
         }
 
+        _lettersAmongHanzi = byWord.Keys.Any(k => k.Any(char.IsAsciiLetterOrDigit) && k.Any(c => TextNormalizer.ReadingOf(c) is not null));
         _words = [.. byWord.Values];
         _automaton = new AhoCorasick([.. byWord.Keys]);
         _soundWords = [.. bySound.Values.Select(v => v.ToArray())];
@@ -120,6 +122,22 @@ internal sealed class WordFilter
         {
             var (list, action, word) = _words[match.Word];
             (hits ??= []).Add(new ModerationHit(list, action, word, normalized.Origins[match.Start], normalized.Ends[match.End - 1]));
+        }
+
+        if (normalized.DroppedLetters && _lettersAmongHanzi)
+        {
+            // A lone letter between characters was dropped as an insertion (赌x博), but a listed word may have one
+            // (买K粉 for K粉): look again with it kept. Only then, so ordinary lists pay nothing for it.
+            var kept = TextNormalizer.Normalize(text, keepInsertedLetters: true);
+            foreach (var match in _automaton.Find(kept.Text))
+            {
+                var (list, action, word) = _words[match.Word];
+                var hit = new ModerationHit(list, action, word, kept.Origins[match.Start], kept.Ends[match.End - 1]);
+                if (hits is null || !hits.Contains(hit))
+                {
+                    (hits ??= []).Add(hit);
+                }
+            }
         }
 
         if (_soundWords.Length > 0)

@@ -47,6 +47,15 @@ public sealed class ModerationEvasionTests
     }
 
     [Fact]
+    public void InsertedLetterRule_StillFindsWordsThatHaveALetter()
+    {
+        var filter = WordFilterTests.Filter(("banned", ModerationAction.Block, ["K粉", "赌博"]));
+
+        Assert.Contains(filter.Check("买K粉吗").Hits, h => h.Word == "K粉");
+        Assert.Contains(filter.Check("来赌k博").Hits, h => h.Word == "赌博");
+    }
+
+    [Fact]
     public void MathematicalLetters_MaskedWhole_NoHalfSurrogateLeft()
     {
         var filter = WordFilterTests.Filter(("mask", ModerationAction.Mask, ["赌博"]));
