@@ -10,7 +10,10 @@ ICU is used because the machine that builds WeSeek has no network and confusable
 any ICU of version 72 or later will do (pass its suffix, default 72). ü and its tone-marked forms become v, as
 pinyin is typed on a keyboard.
 
-Output, into src/WeSeek/Moderation/Data/letter-folds.txt: one "character<TAB>ASCII" line per character.
+Also the Han characters that NFKD folds: Kangxi radicals and compatibility ideographs (⼈, 﨑) to the unified
+ideograph they stand for, the only Han look-alikes Unicode's data records.
+
+Output, into src/WeSeek/Moderation/Data/letter-folds.txt: one "character<TAB>fold" line per character.
 Usage: tools/confusables/generate.py [icu-version]
 """
 import ctypes, os, sys, unicodedata
@@ -33,6 +36,8 @@ RANGES = [
     (0x2100, 0x218F),    # letterlike symbols, number forms (Ⅴ)
     (0x2460, 0x24FF),    # enclosed alphanumerics (ⓐ ⒜ ①)
     (0xFF00, 0xFFEF),    # full-width forms
+    (0x2E80, 0x2FDF),    # CJK radicals supplement, Kangxi radicals (⼈ for 人)
+    (0xF900, 0xFAFF),    # CJK compatibility ideographs
     (0x1D400, 0x1D7FF),  # Mathematical Alphanumeric Symbols
     (0x1F100, 0x1F1FF),  # enclosed alphanumeric supplement (🄰)
 ]
@@ -67,6 +72,8 @@ def fold(c):
     if strip(c).lower() == "u" and "DIAERESIS" in unicodedata.name(c, ""):
         return "v"
     folded = strip(c)
+    if len(folded) == 1 and "CJK UNIFIED IDEOGRAPH" in unicodedata.name(folded, "") and folded <= "\uffff":
+        return folded  # a radical or compatibility ideograph written for the character it is
     if len(folded) > 2 and folded[0] == "(" and folded[-1] == ")":
         folded = folded[1:-1]  # parenthesized ⒜ ⑴
     if folded and folded.isascii() and folded.isalnum():

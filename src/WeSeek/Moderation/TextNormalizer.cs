@@ -248,7 +248,14 @@ internal static class TextNormalizer
 
         if (LetterFolds.TryGetValue(code, out var folded))
         {
-            return folded.Length == 1 ? new Piece(Kind.Kept, null, folded[0], start, end) : new Piece(Kind.Kept, folded, '\0', start, end);
+            if (folded.Length > 1)
+            {
+                return new Piece(Kind.Kept, folded, '\0', start, end);
+            }
+
+            // A radical or compatibility ideograph folds to a Chinese character, which may itself be traditional.
+            var single = folded[0];
+            return new Piece(Kind.Kept, null, IsHan(single) && HanFolds[single] is not '\0' and var simple ? simple : single, start, end);
         }
 
         if (code is '，' or '。' or '！' or '？' or '；' or '｡' or '\u2029' or '\u2028')
@@ -280,7 +287,9 @@ internal static class TextNormalizer
         }
     }
 
-    private static bool IsHan(char c) => c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF' or >= '\uF900' and <= '\uFAFF';
+    /// <summary>CJK unified ideographs and extension A. Compatibility ideographs and radicals are not: the letter
+    /// folds turn them into the unified ideograph first.</summary>
+    private static bool IsHan(char c) => c is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF';
 
     /// <summary>True when sentence punctuation at <paramref name="p"/> has a single kept character on each side
     /// (赌。博): decoration between the characters of a word, not the end of a sentence.</summary>
