@@ -52,6 +52,11 @@ public sealed class ModerationOptions : IValidatableObject
                 yield return new ValidationResult("must be 0 (off) or more", [$"{nameof(Lists)}:{name}:{nameof(WordListOptions.PinyinMinLength)}"]);
             }
 
+            if (list.HomophoneMinLength < 0)
+            {
+                yield return new ValidationResult("must be 0 (off) or more", [$"{nameof(Lists)}:{name}:{nameof(WordListOptions.HomophoneMinLength)}"]);
+            }
+
             if (!string.IsNullOrEmpty(list.File) && !File.Exists(list.File))
             {
                 yield return new ValidationResult($"names a file that does not exist ({list.File})", [$"{nameof(Lists)}:{name}:{nameof(WordListOptions.File)}"]);
@@ -78,12 +83,22 @@ public sealed class WordListOptions
     public string? File { get; set; }
 
     /// <summary>
-    /// Words of at least this many Chinese characters are also matched by sound: homophones (发轮功 for 法轮功) and
-    /// pinyin (fa lun gong, falungong, 法lun功), whole syllables only, tones ignored. Default 3: two-character
-    /// words sound like too many innocent ones. 0 turns matching by sound off for the list.
+    /// Words of at least this many Chinese characters are also matched when spelled in pinyin: "du bo", "DuBo",
+    /// "dǔ bó", 赌bo for 赌博 — whole syllables of Latin-letter words that are pinyin on their own, tones ignored, so
+    /// "Dubois" and "basic aircraft" are not 赌博 or 私彩. Default 2: every word of two characters or more (pinyin of a
+    /// single character, "du", is in too much ordinary text). 0 turns pinyin off for the list.
     /// </summary>
     [Range(0, 100)]
-    public int PinyinMinLength { get; set; } = 3;
+    public int PinyinMinLength { get; set; } = 2;
+
+    /// <summary>
+    /// Words of at least this many Chinese characters are also matched by other characters of the same sound
+    /// (谐音: 发轮功 for 法轮功, 带开发漂 for 代开发票), whole syllables only. Default 3: on the labelled set
+    /// (docs/moderation.md) it catches every homophone of the longer words and blocks no ordinary sentence, while two
+    /// characters sound like too many innocent words (杜博 and 读博 are 赌博). 0 turns it off for the list.
+    /// </summary>
+    [Range(0, 100)]
+    public int HomophoneMinLength { get; set; } = 3;
 }
 
 /// <summary>

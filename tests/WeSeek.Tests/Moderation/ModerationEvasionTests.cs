@@ -3,82 +3,66 @@ using WeSeek.Moderation;
 namespace WeSeek.Tests.Moderation;
 
 /// <summary>
-/// The word filter against a labelled set of evasions of real spam and fraud terms (full-width, spaced,
-/// punctuated, zero-width, traditional, pinyin, mixed, homophones, combinations): recall is reported and held to a
-/// floor, and a set of innocent sentences, some sounding close, must all pass.
+/// What the filter catches and lets through, one claim each: the evasions and the ordinary sentences the issue named,
+/// matching by sound, the tables. The measurement over the whole labelled set is <see cref="ModerationMeasurementTests"/>.
 /// </summary>
 public sealed class ModerationEvasionTests
 {
-    private static readonly string[] Words = ["代开发票", "赌博网站", "刷单返利", "枪支弹药", "casino"];
+    private static readonly string[] Words = ["代开发票", "赌博", "私彩", "刷单", "裸聊"];
 
-    // (evasion, word it hides, trick)
-    private static readonly (string Text, string Word, string Trick)[] Evasions =
-    [
-        ("专业代开发票，联系我", "代开发票", "exact"),
-        ("代 开 发 票", "代开发票", "spaced"),
-        ("代.开-发_票", "代开发票", "punctuated"),
-        ("代\u200B开\u200C发\u200D票", "代开发票", "zero-width"),
-        ("代開發票", "代开发票", "traditional"),
-        ("dai kai fa piao 找我", "代开发票", "pinyin"),
-        ("DaiKaiFaPiao", "代开发票", "pinyin"),
-        ("ｄａｉｋａｉｆａｐｉａｏ", "代开发票", "full-width pinyin"),
-        ("代kai发票", "代开发票", "mixed"),
-        ("带开发漂", "代开发票", "homophone"),
-        ("代 開 fa 票", "代开发票", "combined"),
-        ("最新赌博网站推荐", "赌博网站", "exact"),
-        ("賭博網站", "赌博网站", "traditional"),
-        ("赌\u2060博\uFEFF网站", "赌博网站", "zero-width"),
-        ("堵博网站", "赌博网站", "homophone"),
-        ("du bo wang zhan", "赌博网站", "pinyin"),
-        ("赌。博。网。站", "赌博网站", "punctuated"),
-        ("刷单返利，日赚三百", "刷单返利", "exact"),
-        ("刷单反利", "刷单返利", "homophone"),
-        ("shua dan fan li", "刷单返利", "pinyin"),
-        ("刷單返利", "刷单返利", "traditional"),
-        ("刷 单 返 利", "刷单返利", "spaced"),
-        ("出售枪支弹药", "枪支弹药", "exact"),
-        ("抢支弹药", "枪支弹药", "homophone"),
-        ("槍支彈藥", "枪支弹药", "traditional"),
-        ("qiang zhi dan yao", "枪支弹药", "pinyin"),
-        ("枪zhi弹yao", "枪支弹药", "mixed"),
-        ("ＣＡＳＩＮＯ", "casino", "full-width"),
-        ("c a s i n o", "casino", "spaced"),
-        ("Ca\u200Bsi\u200Bno", "casino", "zero-width"),
-    ];
+    [Theory]
+    [InlineData("dubo", "赌博")]
+    [InlineData("du bo", "赌博")]
+    [InlineData("DuBo", "赌博")]
+    [InlineData("shua dan", "刷单")]
+    [InlineData("ｄｕｂｏ", "赌博")]
+    [InlineData("dub\u043E", "赌博")]
+    [InlineData("𝐝𝐮𝐛𝐨", "赌博")]
+    [InlineData("ⓓⓤⓑⓞ", "赌博")]
+    [InlineData("dǔ bó", "赌博")]
+    [InlineData("dài kāi fā piào", "代开发票")]
+    [InlineData("赌🎲博", "赌博")]
+    [InlineData("赌x博", "赌博")]
+    [InlineData("裸耺", "裸聊")]
+    [InlineData("赌。博", "赌博")]
+    public void Evasion_IsCaught(string text, string word)
+    {
+        var filter = WordFilterTests.Filter(("banned", ModerationAction.Block, Words));
 
-    private static readonly string[] Innocent =
-    [
-        "今天天气很好，我们去公园吧",
-        "发票怎么开？公司报销要用",
-        "他开发了一款游戏，很好玩",
-        "去西安全程要多久",
-        "博物馆几点开门",
-        "网站打不开了，帮我看看",
-        "带孩子去开发区的图书馆",
-        "单反相机和微单哪个好",
-        "抢购的商品什么时候发货",
-        "请帮我写一段 Python 代码",
-        "occasion 这个单词怎么读",
-        "我想学习支付宝的利息怎么算",
-    ];
+        Assert.Contains(filter.Check(text).Hits, h => h.Word == word);
+    }
+
+    [Theory]
+    [InlineData("杜博士你好")]
+    [InlineData("私菜馆在哪")]
+    [InlineData("This is a basic aircraft")]
+    [InlineData("Dubois先生来了")]
+    [InlineData("我刷，单位的门禁卡")]
+    [InlineData("读博还是工作")]
+    public void OrdinaryText_Passes(string text)
+    {
+        var filter = WordFilterTests.Filter(("banned", ModerationAction.Block, Words));
+
+        Assert.Null(filter.Check(text).Action);
+    }
 
     [Fact]
-    public void Evasions_RecallAboveTheFloor_InnocentTextPasses()
+    public void InsertedLetterRule_StillFindsWordsThatHaveALetter()
     {
-        var filter = WordFilterTests.Filter(("spam", ModerationAction.Block, Words));
-        var missed = Evasions.Where(e => !filter.Check(e.Text).Hits.Any(h => h.Word == e.Word)).ToList();
-        var recall = 1 - ((double)missed.Count / Evasions.Length);
-        var flagged = Innocent.Where(t => filter.Check(t).Action is not null).ToList();
+        var filter = WordFilterTests.Filter(("banned", ModerationAction.Block, ["K粉", "赌博"]));
 
-        TestContext.Current.TestOutputHelper?.WriteLine(
-            $"moderation recall {recall:P1} ({Evasions.Length - missed.Count}/{Evasions.Length}); false positives {flagged.Count}/{Innocent.Length}");
-        foreach (var trick in Evasions.GroupBy(e => e.Trick))
-        {
-            TestContext.Current.TestOutputHelper?.WriteLine($"  {trick.Key}: {trick.Count(e => !missed.Contains(e))}/{trick.Count()}");
-        }
+        Assert.Contains(filter.Check("买K粉吗").Hits, h => h.Word == "K粉");
+        Assert.Contains(filter.Check("来赌k博").Hits, h => h.Word == "赌博");
+    }
 
-        Assert.True(recall >= 0.95, $"recall {recall:P1}; missed: {string.Join(", ", missed.Select(m => $"{m.Text} ({m.Trick})"))}");
-        Assert.Empty(flagged);
+    [Fact]
+    public void MathematicalLetters_MaskedWhole_NoHalfSurrogateLeft()
+    {
+        var filter = WordFilterTests.Filter(("mask", ModerationAction.Mask, ["赌博"]));
+
+        var verdict = filter.Check("来𝐝𝐮𝐛𝐨吧");
+
+        Assert.Equal("来" + new string(WordFilter.MaskChar, 8) + "吧", verdict.Text);
     }
 
     [Theory]
@@ -107,18 +91,24 @@ public sealed class ModerationEvasionTests
     }
 
     [Fact]
-    public void ShortWords_AreNotMatchedBySound_UnlessTheListAsks()
+    public void ShortWords_MatchedByPinyinNotByHomophones_UnlessTheListSaysOtherwise()
     {
-        var byDefault = WordFilterTests.Filter(("short", ModerationAction.Block, ["裸聊"]));
-        var options = new ModerationOptions();
-        var list = new WordListOptions { Action = ModerationAction.Block, PinyinMinLength = 2 };
-        list.Words.Add("裸聊");
-        options.Lists["short"] = list;
-        var asked = new WordFilter(Microsoft.Extensions.Options.Options.Create(options));
+        static WordFilter Filter(int pinyin, int homophones)
+        {
+            var options = new ModerationOptions();
+            var list = new WordListOptions { Action = ModerationAction.Block, PinyinMinLength = pinyin, HomophoneMinLength = homophones };
+            list.Words.Add("裸聊");
+            options.Lists["short"] = list;
+            return new WordFilter(Microsoft.Extensions.Options.Options.Create(options));
+        }
 
-        Assert.Null(byDefault.Check("luo liao").Action);
-        Assert.Equal(ModerationAction.Block, byDefault.Check("裸 聊").Action);
-        Assert.Equal(ModerationAction.Block, asked.Check("luo liao").Action);
+        var byDefault = WordFilterTests.Filter(("short", ModerationAction.Block, ["裸聊"]));
+
+        Assert.Equal(ModerationAction.Block, byDefault.Check("luo liao").Action);
+        Assert.Null(byDefault.Check("罗辽").Action);
+        Assert.Equal(ModerationAction.Block, Filter(pinyin: 2, homophones: 2).Check("罗辽").Action);
+        Assert.Null(Filter(pinyin: 0, homophones: 0).Check("luo liao").Action);
+        Assert.Equal(ModerationAction.Block, Filter(pinyin: 0, homophones: 0).Check("裸 聊").Action);
     }
 
     [Fact]

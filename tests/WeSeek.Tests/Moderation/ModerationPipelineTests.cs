@@ -104,6 +104,61 @@ public sealed class ModerationPipelineTests
         Assert.Single(model.Calls);
     }
 
+    /// <summary>
+    /// The labelled set (<see cref="ModerationCorpus"/>) through the whole core, in each direction: as the user's
+    /// message (blocked before the model), and as the model's answer streamed a character at a time (blocked before
+    /// the outbox), so a word split across stream chunks is still one word. Held to the same bar as the filter.
+    /// </summary>
+    [Theory]
+    [InlineData("input")]
+    [InlineData("output")]
+    public async Task LabelledSet_InEachDirection_RecallAtLeast95Percent_FalsePositivesAtMost1Percent(string direction)
+    {
+        var texts = ModerationCorpus.Evasions.Select(e => e.Text).Concat(ModerationCorpus.Clean.Select(c => c.Text)).ToList();
+        var model = direction == "input"
+            ? ScriptedChatClient.Echo()
+            : new ScriptedChatClient(messages =>
+            {
+                // The user asks for line N; the answer is that line, streamed one text element per chunk.
+                var asked = ScriptedChatClient.UserText(messages.Last(m => m.Role == Microsoft.Extensions.AI.ChatRole.User).Text);
+                var line = texts[int.Parse(asked.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture)];
+                var chunks = new List<string>();
+                var elements = System.Globalization.StringInfo.GetTextElementEnumerator(line);
+                while (elements.MoveNext())
+                {
+                    chunks.Add(elements.GetTextElement());
+                }
+
+                return chunks;
+            });
+        var settings = new Dictionary<string, string?> { ["Moderation:Lists:banned:Action"] = "Block" };
+        for (var i = 0; i < ModerationCorpus.Words.Length; i++)
+        {
+            settings[$"Moderation:Lists:banned:Words:{i}"] = ModerationCorpus.Words[i];
+        }
+
+        await using var core = await CoreHarness.CreateAsync(model, settings);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            await core.ReceiveAsync($"m{i}", $"u{i}", direction == "input" ? texts[i] : $"#{i}");
+        }
+
+        await core.RunTurnsAsync();
+        await core.SendDueAsync();
+
+        var notice = direction == "input" ? "抱歉，这个话题我无法回答。" : "抱歉，这部分内容无法显示。";
+        var blocked = core.Channel.Sent.Where(s => s.Message.Text == notice).Select(s => s.Message.ChatId).ToHashSet();
+        var caught = ModerationCorpus.Evasions.Select((e, i) => blocked.Contains($"u{i}")).Count(b => b);
+        var flagged = ModerationCorpus.Clean.Select((c, i) => blocked.Contains($"u{ModerationCorpus.Evasions.Length + i}")).Count(b => b);
+        var recall = (double)caught / ModerationCorpus.Evasions.Length;
+        var falsePositives = (double)flagged / ModerationCorpus.Clean.Length;
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{direction}: recall {recall:P1} ({caught}/{ModerationCorpus.Evasions.Length}), false positives {falsePositives:P1} ({flagged}/{ModerationCorpus.Clean.Length})");
+
+        Assert.True(recall >= 0.95, $"{direction} recall {recall:P1}");
+        Assert.True(falsePositives <= 0.01, $"{direction} false positives {falsePositives:P1}");
+    }
+
     /// <summary>A moderation service on loopback answering with the given handler.</summary>
     private sealed class ModerationService : IAsyncDisposable
     {

@@ -15,6 +15,9 @@ public sealed class WordFilterTests
     [InlineData("ＢａＤ　Ｗｏｒｄ", "badword")]
     [InlineData("BAD word", "badword")]
     [InlineData("體驗說話", "体验说话")]
+    [InlineData("⼈⾙", "人贝")]
+    [InlineData("dǔ bó", "dubo")]
+    [InlineData("ⓓ𝐮ｂ\u043E", "dubo")]
     public void Normalize_UndoesTheUsualTricks(string text, string expected) => Assert.Equal(expected, TextNormalizer.Normalize(text).Text);
 
     [Fact]
