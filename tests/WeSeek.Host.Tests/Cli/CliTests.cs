@@ -66,6 +66,25 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Chat_LogLines_GoToStandardErrorNotIntoTheConversation()
+    {
+        using var data = new TempDirectory();
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.Script = _ => ["<think>\n想\n</think>\n\n", "答案"];
+
+        // A fresh data directory: the first start creates the encryption key and logs a warning about it.
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(
+            ["chat", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            input: "问\n");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("答案", output, StringComparison.Ordinal);
+        Assert.Contains("weseek.key", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("weseek.key", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warn:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_ShowThinking_PrintsTheReasoning()
     {
         using var data = new TempDirectory();
