@@ -26,6 +26,42 @@ public sealed class CliTests
         Assert.Contains("WESEEK__Outbox__DailyCap", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--Outbox:DailyCap=-5", "Outbox:DailyCap (environment variable WESEEK__Outbox__DailyCap): ")]
+    [InlineData("--Outbox:DailyCap=abc", "Outbox:DailyCap (environment variable WESEEK__Outbox__DailyCap): 'abc' is not a valid whole number")]
+    [InlineData("--OfficialAccount:PassiveReplyBudget=00:00:06", "OfficialAccount:PassiveReplyBudget (environment variable WESEEK__OfficialAccount__PassiveReplyBudget): ")]
+    public async Task Serve_InvalidValue_PrintsOneLineNamingKeyAndVariableWithoutStackTrace(string flag, string expected)
+    {
+        using var data = new TempDirectory();
+        string[] account = flag.Contains("OfficialAccount", StringComparison.Ordinal)
+            ? ["--OfficialAccount:Accounts:demo:Token=token", "--OfficialAccount:Accounts:demo:AppId=wx0123456789abcdef", "--OfficialAccount:Accounts:demo:ReplyMode=PassiveOnly"]
+            : [];
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", flag, .. account]);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("WeSeek cannot start", StringComparison.Ordinal));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_PrintsOneLineNamingTheAddressWithoutStackTrace()
+    {
+        using var data = new TempDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", url, $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote"]);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("WeSeek cannot start", StringComparison.Ordinal));
+        Assert.Contains(url, line, StringComparison.Ordinal);
+        Assert.Contains("--urls", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_UnparsableEnvironmentVariable_StopsStartUpNamingTheKey()
     {
