@@ -16,6 +16,7 @@ internal static partial class HostComposition
     {
         builder.Configuration.AddEnvironmentVariables("WESEEK__");
         builder.Configuration.AddCommandLine(args);
+        DataLocation.Apply(builder.Configuration);
         // The generic host logs a failed start ("Hosting failed to start") with the whole stack trace before the
         // exception reaches the verb, which reports a configuration error in one line (and lets any other
         // exception through). A background service that stops the host is still logged: that is Critical.

@@ -1,7 +1,10 @@
 using System.CommandLine;
+using WeSeek.Host;
 using WeSeek.Host.Commands;
 
-var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain is DeepSeek-R1.")
+var root = new RootCommand(
+    "WeSeek: a self-hosted WeChat assistant whose brain is DeepSeek-R1. Every verb keeps its data in one directory: " +
+    $"{DataLocation.PerUserDefault()} unless {DataLocation.HomeVariable} or --data DIR names another.")
 {
     ServeCommand.Create(),
     ChatCommand.Create(),
@@ -15,4 +18,5 @@ var root = new RootCommand("WeSeek: a self-hosted WeChat assistant whose brain i
 
 // The verbs handle Ctrl+C and SIGTERM themselves (the host drains running turns), so System.CommandLine
 // must not end the process on its own timer.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+// --data DIR is accepted by every verb: it is the configuration key Storage:DataDirectory.
+return await root.Parse(DataLocation.RewriteArgs(args)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

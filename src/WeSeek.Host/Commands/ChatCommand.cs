@@ -56,6 +56,7 @@ internal static class ChatCommand
             await host.StartAsync(cancellationToken);
             try
             {
+                await Console.Error.WriteLineAsync($"WeSeek keeps its data in {builder.Configuration["Storage:DataDirectory"]} (--data DIR or {DataLocation.HomeVariable} names another).");
                 await ConverseAsync(host.Services, chatId, showThinking, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
             }
             finally
