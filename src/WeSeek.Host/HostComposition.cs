@@ -34,6 +34,8 @@ internal static partial class HostComposition
     /// <summary>The core, the configured engine, and health checks.</summary>
     public static IWeSeekBuilder AddWeSeekServices(this IHostApplicationBuilder builder)
     {
+        // First of the hosted services: unknown keys are reported (or, strict, refused) before anything runs.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, UnknownSettings>());
         var weseek = builder.Services.AddWeSeek(builder.Configuration);
         var provider = builder.Configuration["Model:Provider"] ?? new ModelOptions().Provider;
         if (string.Equals(provider, "remote", StringComparison.OrdinalIgnoreCase))

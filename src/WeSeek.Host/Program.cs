@@ -16,7 +16,10 @@ var root = new RootCommand(
     KnowledgeCommand.Create(),
 };
 
+// --data DIR is accepted by every verb: it is the configuration key Storage:DataDirectory.
+// --strict-config (any verb that starts the bot) refuses keys no WeSeek option reads; see UnknownSettings.
+args = [.. DataLocation.RewriteArgs(args).Select(a => a == "--strict-config" ? $"--{UnknownSettings.StrictKey}=true" : a)];
+
 // The verbs handle Ctrl+C and SIGTERM themselves (the host drains running turns), so System.CommandLine
 // must not end the process on its own timer.
-// --data DIR is accepted by every verb: it is the configuration key Storage:DataDirectory.
-return await root.Parse(DataLocation.RewriteArgs(args)).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

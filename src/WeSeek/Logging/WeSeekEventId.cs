@@ -72,6 +72,7 @@ internal static class WeSeekEventId
     public const int QueueDepthFailed = 9005;
     public const int GpuFound = 9006;
     public const int DataDirectory = 9007;
+    public const int UnknownSetting = 9008;
 
     public const int ModerationHit = 6100;
     public const int ModerationServiceFailed = 6101;
