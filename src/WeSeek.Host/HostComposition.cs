@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using WeSeek.Host.Admin;
 using WeSeek.Inference;
@@ -82,7 +83,11 @@ internal static partial class HostComposition
     /// </summary>
     public static void AddWeSeekMetrics(this IHostApplicationBuilder builder)
     {
-        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        // service.name (Prometheus: target_info's service_name, the traces' service) names the product, not
+        // the SDK's "unknown_service:weseek".
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("weseek", serviceVersion: typeof(HostComposition).Assembly.GetName().Version?.ToString()))
+            .WithMetrics(metrics => metrics
             .AddMeter("WeSeek")
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddRuntimeInstrumentation()
