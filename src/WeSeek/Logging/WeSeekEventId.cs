@@ -38,6 +38,7 @@ internal static class WeSeekEventId
     public const int GuardQuota = 3010;
     public const int MediaFetched = 3008;
     public const int MediaUnavailable = 3009;
+    public const int MessageTooLong = 3050;
 
     public const int ModelCall = 4000;
     public const int ModelCallFailed = 4001;

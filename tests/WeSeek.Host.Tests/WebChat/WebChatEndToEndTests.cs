@@ -165,6 +165,46 @@ public sealed class WebChatEndToEndTests
     }
 
     [Fact]
+    public async Task WebChat_MessageLongerThanTheContext_AnsweredAtOnceWithoutTheModel()
+    {
+        using var data = new TempDirectory();
+        var model = ScriptedChatClient.Echo();
+        await using var app = await StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(model).UseReasoningSplit();
+        }, "--Context:MaxTokens=512", "--Dispatcher:RetryDelay=00:00:05");
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var started = TimeProvider.System.GetTimestamp();
+        await PostAsync(http, "c-long", "m-1", string.Concat(Enumerable.Repeat("很长的消息，", 600)));
+        var history = await WaitForRepliesAsync(http, "c-long", 1);
+
+        // One reply, no model call and no retry (a retry would wait Dispatcher:RetryDelay, 5 s here).
+        Assert.Contains("这条消息太长了", history[^1].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Empty(model.Calls);
+        Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task WebChat_LongerThanMaxMessageLength_PageKnowsTheLimitAndTheRefusalIsInChinese()
+    {
+        using var data = new TempDirectory();
+        await using var app = await StartAsync(data, null, "--WebChat:MaxMessageLength=100");
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var status = await http.GetFromJsonAsync<JsonElement>("/api/webchat/status");
+        var refused = await PostAsync(http, "c-max", "m-1", new string('长', 101));
+        var page = await http.GetStringAsync("/");
+
+        Assert.Equal(100, status.GetProperty("maxMessageLength").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("消息太长了：最多 100 个字符", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("input.maxLength = maxMessageLength", page, StringComparison.Ordinal);
+        Assert.Contains("消息太长了：最多 ${maxMessageLength} 个字符", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WebChat_Page_IsServedAtTheRoot()
     {
         using var data = new TempDirectory();
