@@ -154,6 +154,23 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task ModelSynth_Quantised_IsQuietUnlessVerbose()
+    {
+        using var data = new TempDirectory();
+
+        var quiet = await WeseekProcess.RunAsync(["model", "synth", "--shape", "tiny", "--dtype", "q4_k_m", "--out", Path.Combine(data.Path, "q.gguf"), "--data", data.Path]);
+        var verbose = await WeseekProcess.RunAsync(["model", "synth", "--shape", "tiny", "--dtype", "q4_k_m", "--out", Path.Combine(data.Path, "v.gguf"), "--data", data.Path, "--verbose"]);
+
+        Assert.True(quiet.ExitCode == 0, quiet.Error);
+        Assert.Contains("Wrote", quiet.Output, StringComparison.Ordinal);
+        // llama.cpp's quantiser writes a line per tensor; without --verbose none of it reaches the terminal.
+        Assert.DoesNotContain("llama.cpp", quiet.Output + quiet.Error, StringComparison.Ordinal);
+        Assert.True((quiet.Output + quiet.Error).Split('\n').Length < 10, quiet.Output + quiet.Error);
+        Assert.True(verbose.ExitCode == 0, verbose.Error);
+        Assert.True(verbose.Error.Split('\n').Count(l => l.Contains("llama.cpp", StringComparison.Ordinal)) > 10);
+    }
+
+    [Fact]
     public async Task ModelVerbs_SynthInspectListRm_WorkOnTheRealExecutable()
     {
         using var data = new TempDirectory();
