@@ -13,6 +13,7 @@ internal static class ChannelEventId
     public const int AccessTokenRefreshed = 1102;
     public const int AccessTokenRefreshFailed = 1103;
     public const int ApiSendFailed = 1104;
+    public const int TypingRefused = 1149;
     public const int PendingReplyPlaceholder = 1105;
     public const int CallbackStored = 1106;
     public const int WebChatLoginRefused = 1107;

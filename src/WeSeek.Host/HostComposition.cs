@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using WeSeek.Host.Admin;
 using WeSeek.Inference;
@@ -7,7 +8,7 @@ using WeSeek.Inference;
 namespace WeSeek.Host;
 
 /// <summary>The one composition root, shared by the verbs: what runs is decided here and only here.</summary>
-internal static class HostComposition
+internal static partial class HostComposition
 {
     /// <summary>Configuration sources, later wins: appsettings.json, appsettings.{Environment}.json,
     /// environment variables (<c>WESEEK__Outbox__DailyCap</c>), then command-line flags
@@ -16,6 +17,11 @@ internal static class HostComposition
     {
         builder.Configuration.AddEnvironmentVariables("WESEEK__");
         builder.Configuration.AddCommandLine(args);
+        DataLocation.Apply(builder.Configuration);
+        // The generic host logs a failed start ("Hosting failed to start") with the whole stack trace before the
+        // exception reaches the verb, which reports a configuration error in one line (and lets any other
+        // exception through). A background service that stops the host is still logged: that is Critical.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     }
 
     /// <summary>The <c>--model &lt;file.gguf&gt;</c> flag of serve and chat: the embedded engine on that file.</summary>
@@ -29,6 +35,8 @@ internal static class HostComposition
     /// <summary>The core, the configured engine, and health checks.</summary>
     public static IWeSeekBuilder AddWeSeekServices(this IHostApplicationBuilder builder)
     {
+        // First of the hosted services: unknown keys are reported (or, strict, refused) before anything runs.
+        builder.Services.Insert(0, ServiceDescriptor.Singleton<IHostedService, UnknownSettings>());
         var weseek = builder.Services.AddWeSeek(builder.Configuration);
         var provider = builder.Configuration["Model:Provider"] ?? new ModelOptions().Provider;
         if (string.Equals(provider, "remote", StringComparison.OrdinalIgnoreCase))
@@ -75,7 +83,11 @@ internal static class HostComposition
     /// </summary>
     public static void AddWeSeekMetrics(this IHostApplicationBuilder builder)
     {
-        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        // service.name (Prometheus: target_info's service_name, the traces' service) names the product, not
+        // the SDK's "unknown_service:weseek".
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("weseek", serviceVersion: typeof(HostComposition).Assembly.GetName().Version?.ToString()))
+            .WithMetrics(metrics => metrics
             .AddMeter("WeSeek")
             .AddMeter("Microsoft.AspNetCore.Hosting")
             .AddRuntimeInstrumentation()
@@ -143,30 +155,64 @@ internal static class HostComposition
     }
 
     /// <summary>
-    /// Prints a configuration error the way an operator needs it (the key, the environment variable, what
-    /// is wrong), instead of a stack trace. Returns false for other exceptions.
+    /// Prints a configuration error the way an operator needs it, one line each (the key, the environment
+    /// variable, what is wrong), instead of a stack trace. Returns false for other exceptions.
     /// </summary>
     public static bool TryReportConfigurationError(Exception exception)
     {
+        var lines = ConfigurationErrorLines(exception);
+        if (lines is null)
+        {
+            return false;
+        }
+
+        foreach (var line in lines)
+        {
+            Console.Error.WriteLine(line);
+        }
+
+        return true;
+    }
+
+    /// <summary>The lines <see cref="TryReportConfigurationError"/> prints, or null for an exception that is not
+    /// a configuration error.</summary>
+    internal static IReadOnlyList<string>? ConfigurationErrorLines(Exception exception)
+    {
         switch (exception)
         {
+            case AggregateException aggregate when aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(e => ConfigurationErrorLines(e) is not null):
+                // Start-up validation reports every invalid section at once.
+                return [.. aggregate.InnerExceptions.SelectMany(e => ConfigurationErrorLines(e)!).Distinct(StringComparer.Ordinal)];
             case OptionsValidationException validation:
-                Console.Error.WriteLine("WeSeek cannot start: the configuration is invalid.");
-                foreach (var failure in validation.Failures)
-                {
-                    Console.Error.WriteLine("  " + failure);
-                }
-
-                Console.Error.WriteLine("Fix it in appsettings.json, the environment variable, or the --Section:Key=value flag.");
-                return true;
-            case InvalidOperationException when exception.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal):
-                Console.Error.WriteLine("WeSeek cannot start: " + exception.Message);
-                return true;
+                return [.. validation.Failures.Select(failure => "WeSeek cannot start: " + failure)];
+            case InvalidOperationException when ConversionFailure().Match(exception.Message) is { Success: true } match:
+                var key = match.Groups["key"].Value;
+                return [$"WeSeek cannot start: {key} (environment variable {EnvironmentVariable(key)}): '{match.Groups["value"].Value}' is not a valid {TypeName(match.Groups["type"].Value)}"];
+            case IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException }:
+                // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
+                return [$"WeSeek cannot start: {exception.Message.TrimEnd('.')}; another program listens there. Choose another address with --urls (environment variable ASPNETCORE_URLS)."];
             case WeSeek.Inference.Llama.Engine.LlamaEngineException engine:
-                Console.Error.WriteLine("WeSeek cannot start the embedded engine: " + engine.Message);
-                return true;
+                return ["WeSeek cannot start the embedded engine: " + engine.Message];
             default:
-                return false;
+                return null;
         }
     }
+
+    /// <summary>The environment variable that sets a configuration key: <c>Outbox:DailyCap</c> is
+    /// <c>WESEEK__Outbox__DailyCap</c>.</summary>
+    internal static string EnvironmentVariable(string key) => "WESEEK__" + key.Replace(":", "__", StringComparison.Ordinal);
+
+    private static string TypeName(string type) => type switch
+    {
+        "System.Int32" or "System.Int64" => "whole number",
+        "System.Double" or "System.Single" or "System.Decimal" => "number",
+        "System.Boolean" => "true or false",
+        "System.TimeSpan" => "duration (hh:mm:ss)",
+        "System.Uri" => "URL",
+        _ => type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) ? TypeName(type["System.Nullable`1[[".Length..type.IndexOf(',', StringComparison.Ordinal)]) : type,
+    };
+
+    // The binder's message: "Failed to convert configuration value 'abc' at 'Outbox:DailyCap' to type 'System.Int32'."
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex ConversionFailure();
 }

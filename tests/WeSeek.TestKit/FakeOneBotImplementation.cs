@@ -144,14 +144,14 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
 
     /// <summary>Tries to connect with <paramref name="token"/> (none when null); the HTTP status of the handshake
     /// (101 when it was accepted).</summary>
-    public static async Task<HttpStatusCode> TryConnectAsync(Uri weseek, string? token)
+    public static async Task<HttpStatusCode> TryConnectAsync(Uri weseek, string? token, string scheme = "Bearer")
     {
         using var socket = new ClientWebSocket();
         socket.Options.CollectHttpResponseDetails = true;
         socket.Options.AddSubProtocol("12.fake");
         if (token is not null)
         {
-            socket.Options.SetRequestHeader("Authorization", "Bearer " + token);
+            socket.Options.SetRequestHeader("Authorization", scheme + " " + token);
         }
 
         try
@@ -230,6 +230,9 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
             ["message"] = new JsonArray(segments),
         });
 
+    /// <summary>The status of the close frame WeSeek sent, if it sent one (null when the connection just dropped).</summary>
+    public WebSocketCloseStatus? ReceivedCloseStatus { get; private set; }
+
     /// <summary>A <c>meta.heartbeat</c> event.</summary>
     public Task SendHeartbeatAsync(int intervalMs) =>
         SendEventAsync(new JsonObject { ["type"] = "meta", ["detail_type"] = "heartbeat", ["sub_type"] = "", ["interval"] = intervalMs });
@@ -294,6 +297,7 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
                     result = await socket.ReceiveAsync(buffer, _stop.Token);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
+                        ReceivedCloseStatus = result.CloseStatus;
                         if (socket.State == WebSocketState.CloseReceived)
                         {
                             await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);

@@ -228,7 +228,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         if (_account.Typing && _account.ReplyMode == ReplyMode.CustomerService && accepted.Outcome == AcceptOutcome.Stored)
         {
             // Not awaited: the callback's answer never waits on a call to WeChat's API.
-            _ = KeepTypingAsync(accepted.InboxId, message.ChatId, _time.GetTimestamp());
+            _ = TypeOnceAsync(accepted.InboxId, message.ChatId, message.SentAt, _time.GetTimestamp());
         }
 
         if (!passive)
@@ -262,44 +262,36 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         return Success();
     }
 
+    /// <summary>WeChat refuses typing this long after the user's message (45080).</summary>
+    private static readonly TimeSpan TypingWindow = TimeSpan.FromSeconds(30);
+
     /// <summary>
-    /// "对方正在输入" while the model thinks: WeChat clears the status after 15 s or when a message arrives, and R1
-    /// may reason for minutes, so it is renewed every <see cref="OfficialAccountOptions.TypingRenewal"/> until
-    /// the turn has stored its answer, at most <see cref="OfficialAccountOptions.MaxTypingRenewals"/> times.
+    /// "对方正在输入" while the model thinks, by WeChat's rules: once per message (a renewal inside 15 s is
+    /// refused, 45081), only when the turn has not stored its answer within
+    /// <see cref="OfficialAccountOptions.TypingDelay"/> (never after the answer), and never 30 s or more after
+    /// the user's message (45080). WeChat clears it after 15 s or when the answer arrives.
     /// </summary>
-    private async Task KeepTypingAsync(long inboxId, string openId, long storedAt)
+    private async Task TypeOnceAsync(long inboxId, string openId, DateTimeOffset sentAt, long storedAt)
     {
         try
         {
-            for (var round = 0; round <= _options.MaxTypingRenewals; round++)
+            if (await _claims.WaitForTurnAsync(inboxId, _options.TypingDelay, _stopping.Token)
+                || _time.GetUtcNow() - sentAt >= TypingWindow)
             {
-                if (await StartTyping(openId) && round == 0)
-                {
-                    WeSeek.Operations.ReplyInstruments.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
-                }
-
-                if (await _claims.WaitForTurnAsync(inboxId, _options.TypingRenewal, _stopping.Token))
-                {
-                    return;
-                }
+                return;
             }
-        }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-        {
-        }
-    }
 
-    private async Task<bool> StartTyping(string openId)
-    {
-        try
+            await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, _stopping.Token);
+            WeSeek.Operations.ReplyInstruments.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
+        }
+        catch (WeChatApiException ex) when (ex.ErrorCode is 45080 or 45081)
         {
-            await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, CancellationToken.None);
-            return true;
+            // WeChat's "too late" (45080) and "already typing" (45081): stop typing for this message.
+            Log.TypingRefused(_logger, Id.Value, ex.ErrorCode);
         }
         catch (Exception ex) when (ex is WeChatApiException or HttpRequestException or OperationCanceledException)
         {
-            // Typing is a courtesy (45080: no interaction in 30 s, 45081: already typing); never fail a callback for it.
-            return false;
+            // Typing is a courtesy; never fail a message for it.
         }
     }
 
@@ -346,6 +338,9 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
 
         [LoggerMessage(ChannelEventId.PendingReplyPlaceholder, LogLevel.Information, "Message {InboxId} on {Channel} not answered by delivery {Delivery}; sent the placeholder")]
         public static partial void Placeholder(ILogger logger, string channel, long inboxId, int delivery);
+
+        [LoggerMessage(ChannelEventId.TypingRefused, LogLevel.Debug, "{Channel}: WeChat refused the typing status (errcode {ErrorCode}); no more typing for this message")]
+        public static partial void TypingRefused(ILogger logger, string channel, int errorCode);
 
         [LoggerMessage(ChannelEventId.ApiSendFailed, LogLevel.Warning, "Sending through {Channel}'s API failed with errcode {ErrorCode}")]
         public static partial void SendFailed(ILogger logger, string channel, int errorCode);

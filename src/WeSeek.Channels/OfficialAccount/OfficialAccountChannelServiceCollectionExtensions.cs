@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek;
+using WeSeek.Channels;
 using WeSeek.Channels.OfficialAccount;
 using WeSeek.Channels.WeChat;
 using WeSeek.Channels.WeChatCrypto;
@@ -25,8 +26,8 @@ public static class OfficialAccountChannelServiceCollectionExtensions
         var section = builder.Configuration.GetSection("OfficialAccount");
         builder.Services.AddOptions<OfficialAccountOptions>()
             .Bind(section)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OfficialAccountOptions>>(new ChannelOptionsValidator<OfficialAccountOptions>("OfficialAccount"));
         builder.Services.AddSingleton<IValidateOptions<OfficialAccountOptions>, AccountsValidator>();
         builder.Services.AddWeChatApi();
         builder.Services.AddHttpClient(OfficialAccountApiClient.HttpClientName);

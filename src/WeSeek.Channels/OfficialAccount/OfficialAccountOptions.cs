@@ -32,13 +32,12 @@ public sealed class OfficialAccountOptions
     [Required]
     public Uri ApiBaseUrl { get; set; } = new("https://api.weixin.qq.com");
 
-    /// <summary>How often "typing" is renewed while the model thinks. Default 12 s: WeChat clears it after 15 s.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:14")]
-    public TimeSpan TypingRenewal { get; set; } = TimeSpan.FromSeconds(12);
-
-    /// <summary>Most renewals of "typing" for one message. Default 10 (about two minutes).</summary>
-    [Range(0, 100)]
-    public int MaxTypingRenewals { get; set; } = 10;
+    /// <summary>How long a message's turn may take before "对方正在输入" is shown, once. Default 1 s: an answer
+    /// ready sooner needs no indicator, and a typing call racing a fast answer could reach WeChat after it.
+    /// WeChat shows the status for 15 s, refuses a second one inside that (45081) and any 30 s after the
+    /// user's message (45080), so it is never renewed.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:25")]
+    public TimeSpan TypingDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Deliveries WeChat makes of one message (the original and its retries). Default 3: the reading
     /// of "总共重试三次" that production bots use (protocols.md §1.4). Only <see cref="ReplyMode.PassiveOnly"/>

@@ -110,23 +110,28 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
         {
             while (!linked.IsCancellationRequested)
             {
-                JsonElement? frame;
-                using (var beat = connection.HeartbeatInterval is { } interval ? new CancellationTokenSource(interval * _options.HeartbeatMisses, _time) : new CancellationTokenSource())
-                using (var receive = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, beat.Token))
+                // A receive must not be cancelled for the heartbeat: cancelling a WebSocket receive aborts the
+                // socket, and the implementation would get no close frame. It is raced against the silence instead.
+                var receiving = connection.ReceiveAsync(linked.Token);
+                if (connection.HeartbeatInterval is { } interval)
                 {
-                    try
+                    var silence = interval * _options.HeartbeatMisses;
+                    using var beat = CancellationTokenSource.CreateLinkedTokenSource(linked.Token);
+                    var quiet = Task.Delay(silence, _time, beat.Token);
+                    if (await Task.WhenAny(receiving, quiet) == quiet && quiet.IsCompletedSuccessfully)
                     {
-                        frame = await connection.ReceiveAsync(receive.Token);
-                    }
-                    catch (OperationCanceledException) when (beat.IsCancellationRequested && !linked.IsCancellationRequested)
-                    {
-                        reason = $"no heartbeat for {connection.HeartbeatInterval!.Value * _options.HeartbeatMisses}";
-                        Log.HeartbeatLost(_logger, connection.HeartbeatInterval.Value * _options.HeartbeatMisses);
+                        reason = $"no heartbeat for {silence}";
+                        Log.HeartbeatLost(_logger, silence);
                         await connection.CloseAsync(WebSocketCloseStatus.PolicyViolation, "heartbeat timeout");
+                        // The pending receive ends with the implementation's close reply or when the socket is disposed.
+                        _ = receiving.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                         break;
                     }
+
+                    await beat.CancelAsync();
                 }
 
+                var frame = await receiving;
                 if (frame is not { } json)
                 {
                     break;

@@ -67,7 +67,8 @@ public static partial class OneBotEndpoints
         if (request.Headers.Authorization is { Count: > 0 } header)
         {
             var value = header.ToString();
-            given = value.StartsWith("Bearer ", StringComparison.Ordinal) ? value["Bearer ".Length..] : null;
+            // The scheme is case-insensitive (RFC 9110 §11.1): "bearer" and "BEARER" are "Bearer".
+            given = value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? value["Bearer ".Length..].Trim() : null;
         }
         else
         {

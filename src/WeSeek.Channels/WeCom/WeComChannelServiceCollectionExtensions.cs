@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek;
+using WeSeek.Channels;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Channels.WeCom;
 using WeSeek.Messaging;
@@ -24,8 +25,8 @@ public static class WeComChannelServiceCollectionExtensions
         var section = builder.Configuration.GetSection("WeCom");
         builder.Services.AddOptions<WeComOptions>()
             .Bind(section)
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WeComOptions>>(new ChannelOptionsValidator<WeComOptions>("WeCom"));
         builder.Services.AddSingleton<IValidateOptions<WeComOptions>, AppsValidator>();
         builder.Services.AddWeChatApi();
         builder.Services.AddHttpClient(WeComApiClient.HttpClientName);

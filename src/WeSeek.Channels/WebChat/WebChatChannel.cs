@@ -82,7 +82,7 @@ internal sealed class WebChatChannel : IChannel
         var max = _options.CurrentValue.MaxMessageLength;
         if (text.Length > max)
         {
-            return new AcceptResult(AcceptOutcome.Rejected, 0, $"The message is longer than {max} characters.");
+            return new AcceptResult(AcceptOutcome.Rejected, 0, $"消息太长了：最多 {max} 个字符，这条有 {text.Length} 个，请缩短或分几次发送。The message is longer than {max} characters.");
         }
 
         return await sink.AcceptAsync(WebChatMessageMapper.ToInbound(visitor.Scope(chatId), clientMessageId, text, _time.GetUtcNow()), cancellationToken);

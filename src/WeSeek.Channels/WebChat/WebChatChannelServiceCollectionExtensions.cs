@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using WeSeek;
+using WeSeek.Channels;
 using WeSeek.Channels.WebChat;
 using WeSeek.Messaging;
 
@@ -14,8 +16,8 @@ public static class WebChatChannelServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddOptions<WebChatOptions>()
             .Bind(builder.Configuration.GetSection("WebChat"))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WebChatOptions>>(new ChannelOptionsValidator<WebChatOptions>("WebChat"));
         builder.Services.TryAddSingleton<WebChatChannel>();
         builder.Services.TryAddSingleton<WebChatPasswordGate>();
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<WebChatChannel>());

@@ -39,7 +39,9 @@ public static class WebChatEndpoints
             : TypedResults.Problem(detail: "The web chat has no password (WebChat:Password).", statusCode: StatusCodes.Status404NotFound));
         api.MapPost("/messages", PostMessageAsync);
         api.MapGet("/chats", ListChatsAsync);
-        api.MapGet("/status", (IOperatorNotices notices) => TypedResults.Ok(new { notices = notices.Current }));
+        // The page limits its input to maxMessageLength, so a long message is refused before it is sent.
+        api.MapGet("/status", (IOperatorNotices notices, IOptionsMonitor<WebChatOptions> current) =>
+            TypedResults.Ok(new { notices = notices.Current, maxMessageLength = current.CurrentValue.MaxMessageLength }));
         api.MapGet("/chats/{chatId}/messages", ReadChatAsync);
         api.MapGet("/chats/{chatId}/events", StreamEvents);
         return endpoints;

@@ -23,9 +23,9 @@ internal static class AdminCommand
             var (key, info) = await services.GetRequiredService<AdminKeys>().CreateAsync(result.GetValue(name)!, cancellationToken);
             // The key alone on stdout, so `KEY=$(weseek admin key create --name ci)` works; the rest on stderr.
             Console.WriteLine(key);
-            await Console.Error.WriteLineAsync($"Created admin key {info.Id} ({info.Name}). Send it as: Authorization: Bearer {info.Prefix}… It is not stored and cannot be shown again.");
+            await Console.Error.WriteLineAsync($"Created admin key {info.Id} ({info.Name}) in {services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WeSeek.Storage.StorageOptions>>().Value.DatabasePath}. Send it as: Authorization: Bearer {info.Prefix}… It is not stored and cannot be shown again.");
             return 0;
-        }));
+        }, existing: false));
         return command;
     }
 

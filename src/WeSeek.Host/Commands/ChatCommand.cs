@@ -12,6 +12,7 @@ namespace WeSeek.Host.Commands;
 /// </summary>
 internal static class ChatCommand
 {
+
     public static Command Create()
     {
         var showThinking = new Option<bool>("--show-thinking") { Description = "Show the model's reasoning, dimmed, before the answer." };
@@ -47,11 +48,15 @@ internal static class ChatCommand
                 ["Logging:LogLevel:Microsoft"] = "Warning",
                 ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             });
+            // The conversation owns stdout: every log line goes to stderr, so `weseek chat 2>weseek.log` keeps
+            // the terminal for the chat alone.
+            builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
             builder.AddWeSeekServices().AddChannel<TerminalChannel>();
             using var host = builder.Build();
             await host.StartAsync(cancellationToken);
             try
             {
+                await Console.Error.WriteLineAsync($"WeSeek keeps its data in {builder.Configuration["Storage:DataDirectory"]} (--data DIR or {DataLocation.HomeVariable} names another).");
                 await ConverseAsync(host.Services, chatId, showThinking, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
             }
             finally
@@ -74,6 +79,7 @@ internal static class ChatCommand
         var console = AnsiConsole.Console;
         var answered = new ConcurrentDictionary<long, TaskCompletionSource>();
         var streamed = new ConcurrentDictionary<long, bool>();
+        var silent = new ConcurrentDictionary<long, bool>();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(stopping);
 
         console.MarkupLine("[bold green]WeSeek[/] terminal chat. [grey]/help for commands, Ctrl+D to quit.[/]");
@@ -85,12 +91,9 @@ internal static class ChatCommand
             {
                 switch (e.Kind)
                 {
-                    case ReplyStreamEventKind.Reasoning when showThinking:
+                    case ReplyStreamEventKind.Reasoning:
+                        // Only a chat with /think on (--show-thinking) gets reasoning on the stream.
                         console.Markup("[dim]" + Markup.Escape(e.Text) + "[/]");
-                        thinking = true;
-                        break;
-                    case ReplyStreamEventKind.Reasoning when !thinking:
-                        console.Markup("[grey]思考中…[/]");
                         thinking = true;
                         break;
                     case ReplyStreamEventKind.Answer:
@@ -114,13 +117,23 @@ internal static class ChatCommand
         {
             await foreach (var reply in channel.Replies.ReadAllAsync(cts.Token))
             {
-                // An answer already streamed token by token is not printed twice; commands are not streamed.
-                if (!streamed.ContainsKey(reply.InboxId))
+                // The reasoning lead (/think on) repeats what the stream already showed; the answer follows it.
+                if (reply.Text.StartsWith(WeSeek.Composition.ComposerMiddleware.ReasoningLead, StringComparison.Ordinal))
                 {
-                    console.Write(new Text(reply.Text));
+                    continue;
                 }
 
-                console.WriteLine();
+                // An answer already streamed token by token is not printed twice; commands are not streamed.
+                if (!silent.ContainsKey(reply.InboxId))
+                {
+                    if (!streamed.ContainsKey(reply.InboxId))
+                    {
+                        console.Write(new Text(reply.Text));
+                    }
+
+                    console.WriteLine();
+                }
+
                 if (answered.TryRemove(reply.InboxId, out var done))
                 {
                     done.TrySetResult();
@@ -130,6 +143,19 @@ internal static class ChatCommand
 
         try
         {
+            if (showThinking)
+            {
+                // --show-thinking is /think on for this chat: the reasoning then comes on the stream, and the
+                // command's confirmation is not printed.
+                var on = await channel.AcceptAsync(chatId, "/think on", cts.Token);
+                if (on.IsAccepted)
+                {
+                    silent[on.InboxId] = true;
+                    var done = answered.GetOrAdd(on.InboxId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                    await done.Task.WaitAsync(cts.Token);
+                }
+            }
+
             while (!cts.IsCancellationRequested)
             {
                 console.Markup("[bold blue]> [/]");

@@ -121,10 +121,12 @@ internal static class ModelCommand
         var input = new Argument<string>("input") { Description = "A GGUF file, or the name of a stored model." };
         var to = new Option<string>("--to") { Description = "q4_k_m|q8_0|f16 (or 4|8|16).", Required = true };
         var output = new Option<string?>("--out") { Description = "Output file (default: beside the input, named by the quantisation)." };
-        var command = new Command("quantize", "Quantise a GGUF model with llama.cpp's quantiser.") { input, to, output };
+        var verbose = VerboseOption();
+        var command = new Command("quantize", "Quantise a GGUF model with llama.cpp's quantiser.") { input, to, output, verbose };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) => RunAsync(result, async (config, console) =>
         {
+            QuantiserOutput(result.GetValue(verbose));
             var source = new ModelStore(config.Directory).Resolve(result.GetValue(input)!);
             var quantization = ModelQuantizer.Parse(result.GetValue(to)!);
             var target = result.GetValue(output) ?? Path.Combine(Path.GetDirectoryName(source)!, $"{Path.GetFileNameWithoutExtension(source)}.{quantization.FileTag()}.gguf");
@@ -142,13 +144,15 @@ internal static class ModelCommand
         var dtype = new Option<string>("--dtype") { Description = "f32|f16|q8_0|q4_k_m (default f32).", DefaultValueFactory = _ => "f32" };
         var vocab = new Option<string?>("--vocab") { Description = "A Hugging Face tokenizer.json (Qwen2 BPE); default a byte-level vocabulary." };
         var seed = new Option<int>("--seed") { Description = "Weights are a function of the seed (default 1).", DefaultValueFactory = _ => 1 };
+        var verbose = VerboseOption();
         var command = new Command("synth", "Write a Qwen2/DeepSeek-R1 GGUF with random weights at a real distill's shape (tests, demos, capacity planning).")
         {
-            shape, output, dtype, vocab, seed,
+            shape, output, dtype, vocab, seed, verbose,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) => RunAsync(result, async (config, console) =>
         {
+            QuantiserOutput(result.GetValue(verbose));
             var modelShape = ModelShape.Find(result.GetValue(shape)!);
             var type = result.GetValue(dtype)!.ToLowerInvariant();
             ModelQuantization? quantization = type == "f32" ? null : ModelQuantizer.Parse(type);
@@ -165,6 +169,32 @@ internal static class ModelCommand
             return 0;
         }));
         return command;
+    }
+
+    private static Option<bool> VerboseOption() =>
+        new("--verbose") { Description = "Print llama.cpp's own output (a line per tensor) as well as the progress." };
+
+    /// <summary>
+    /// llama.cpp's quantiser logs a line per tensor (hundreds for a real shape) through its log callback, which
+    /// writes to the terminal unless something else takes it: here only its errors reach stderr, beside the
+    /// progress bar (its warnings are per tensor too: a type that falls back for a narrow row), and
+    /// <c>--verbose</c> lets everything through. Set before the native library
+    /// loads; if it is already loaded, its settings stay.
+    /// </summary>
+    private static void QuantiserOutput(bool verbose)
+    {
+        var factory = LoggerFactory.Create(logging => logging
+            .AddSimpleConsole(console => console.SingleLine = true)
+            .AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace)
+            .SetMinimumLevel(verbose ? LogLevel.Trace : LogLevel.Error));
+        try
+        {
+            LLama.Native.NativeLibraryConfig.All.WithLogCallback(factory.CreateLogger("llama.cpp"));
+        }
+        catch (InvalidOperationException)
+        {
+            // The native library is already loaded in this process.
+        }
     }
 
     /// <summary>Runs a verb with configuration and readable errors (exit 1 for a failed operation, 2 for bad input).</summary>

@@ -8,7 +8,7 @@ using WeSeek.Host.Admin;
 namespace WeSeek.Host.Commands;
 
 /// <summary><c>weseek serve</c>: the web host, the dispatcher, the outbox and every configured channel.</summary>
-internal static class ServeCommand
+internal static partial class ServeCommand
 {
     /// <summary>Where the web host listens unless told otherwise: loopback only, so a fresh install is not
     /// reachable from the network until the operator decides it should be.</summary>
@@ -42,6 +42,7 @@ internal static class ServeCommand
         try
         {
             await using var app = Build(args);
+            Log.DataDirectory(app.Logger, app.Configuration["Storage:DataDirectory"] ?? "", DataLocation.HomeVariable);
             await app.RunAsync();
             return 0;
         }
@@ -89,5 +90,11 @@ internal static class ServeCommand
         app.MapAdmin();
         app.MapWeChatChannels();
         return app;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.DataDirectory, LogLevel.Information, "WeSeek keeps its data in {Directory} (--data DIR or {Variable} names another)")]
+        public static partial void DataDirectory(ILogger logger, string directory, string variable);
     }
 }

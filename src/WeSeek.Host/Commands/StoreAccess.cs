@@ -10,10 +10,23 @@ namespace WeSeek.Host.Commands;
 /// </summary>
 internal static class StoreAccess
 {
-    public static ServiceProvider Build(string[] args)
+    public static ServiceProvider Build(string[] args, bool existing = false)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
+        if (existing)
+        {
+            // A verb that only reads must not create an empty database (and a key file) where it happens to
+            // look: a key listed or created there would belong to no running bot.
+            var database = new StorageOptions { DataDirectory = builder.Configuration["Storage:DataDirectory"] ?? "" }.DatabasePath;
+            if (!File.Exists(database))
+            {
+                throw new FileNotFoundException(
+                    $"no WeSeek database at {database}. This command reads the data of an existing installation: name its directory with " +
+                    $"--data DIR or the environment variable {DataLocation.HomeVariable} (weseek serve prints where it keeps its data).", database);
+            }
+        }
+
         var services = new ServiceCollection();
         // Only warnings, on stderr: stdout may be the export itself.
         services.AddLogging(logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
@@ -26,11 +39,15 @@ internal static class StoreAccess
     }
 
     /// <summary>Runs a verb's body, turning the errors an operator can fix into a message and exit code 2.</summary>
-    public static async Task<int> RunAsync(string[] args, Func<ServiceProvider, Task<int>> action)
+    /// <param name="args">Configuration flags.</param>
+    /// <param name="action">The verb's body.</param>
+    /// <param name="existing">True for verbs that only read (or change what exists): they refuse a data
+    /// directory without a database, saying where they looked, instead of creating one.</param>
+    public static async Task<int> RunAsync(string[] args, Func<ServiceProvider, Task<int>> action, bool existing = true)
     {
         try
         {
-            await using var services = Build(args);
+            await using var services = Build(args, existing);
             return await action(services);
         }
         catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))

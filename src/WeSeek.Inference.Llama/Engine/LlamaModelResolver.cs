@@ -16,6 +16,7 @@ internal sealed partial class LlamaModelResolver
 {
     /// <summary>Shown in the log and on the web page while the synthesised model is in use.</summary>
     public const string SyntheticBanner =
+        "当前模型是合成的随机权重模型，回答只是随机文字。请用 `weseek model pull deepseek-r1:1.5b` 下载真实模型（或把 Model:Llama:ModelPath 指向 GGUF 文件）后重启。 " +
         "WeSeek is running on a synthesised model with random weights: answers are random text. " +
         "Get a real one with `weseek model pull deepseek-r1:1.5b` (or set Model:Llama:ModelPath to a GGUF file), then restart.";
 
@@ -50,7 +51,35 @@ internal sealed partial class LlamaModelResolver
     /// <summary>Where the engine parks idle conversations' KV caches on disk.</summary>
     public string ParkingDirectory => string.IsNullOrEmpty(_options.ParkingDirectory) ? Path.Combine(_storage.DataDirectory, "kv-parked") : _options.ParkingDirectory;
 
+    /// <summary>The model file to load. A synthesised one, whether found, configured or made here, puts the
+    /// random-weights banner in the log and on the web page.</summary>
     public async Task<string> ResolveAsync(CancellationToken cancellationToken)
+    {
+        var path = await FindAsync(cancellationToken);
+        if (!UsingSyntheticModel && IsSynthetic(path))
+        {
+            UsingSyntheticModel = true;
+            Log.Synthetic(_logger, SyntheticBanner);
+            _notices?.Add(SyntheticBanner);
+        }
+
+        return path;
+    }
+
+    private static bool IsSynthetic(string path)
+    {
+        try
+        {
+            return GgufReader.Read(path).IsSynthetic;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // Not readable here: the engine's own load reports it.
+            return false;
+        }
+    }
+
+    private async Task<string> FindAsync(CancellationToken cancellationToken)
     {
         if (!string.IsNullOrEmpty(_options.ModelPath))
         {

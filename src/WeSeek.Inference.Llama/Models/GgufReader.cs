@@ -18,6 +18,15 @@ public sealed record GgufInfo(uint Version, IReadOnlyDictionary<string, string> 
     /// <summary>The training context length, when the file says.</summary>
     public long? ContextLength => long.TryParse(Metadata.GetValueOrDefault(Architecture + ".context_length"), out var n) ? n : null;
 
+    /// <summary>The metadata key <c>weseek model synth</c> sets on the models it writes.</summary>
+    public const string SyntheticKey = "weseek.synthetic";
+
+    /// <summary>True for a model <c>weseek model synth</c> wrote (random weights): its key, or the name it gives
+    /// (files written before the key existed).</summary>
+    public bool IsSynthetic =>
+        string.Equals(Metadata.GetValueOrDefault(SyntheticKey), "true", StringComparison.OrdinalIgnoreCase)
+        || (Metadata.GetValueOrDefault("general.name") ?? "").StartsWith("WeSeek synthetic ", StringComparison.Ordinal);
+
     /// <summary>The chat template, when the file has one.</summary>
     public string? ChatTemplate => Metadata.GetValueOrDefault("tokenizer.chat_template");
 

@@ -78,6 +78,8 @@ public static class ModelSynthesizer
         var gguf = new GgufWriter();
         gguf.Add("general.architecture", "qwen2");
         gguf.Add("general.name", $"WeSeek synthetic {shape.Name} (random weights)");
+        // Read back by GgufInfo.IsSynthetic: whatever path loads this file, the operator is told its answers are noise.
+        gguf.Add(GgufInfo.SyntheticKey, true);
         gguf.Add("general.file_type", type == GgmlType.F32 ? 0u : 1u);
         gguf.Add("qwen2.context_length", (uint)shape.ContextLength);
         gguf.Add("qwen2.embedding_length", (uint)shape.EmbeddingLength);

@@ -15,6 +15,10 @@ namespace WeSeek.Composition;
 /// </summary>
 internal sealed partial class ComposerMiddleware : ITurnMiddleware
 {
+    /// <summary>Opens the reply that carries the reasoning after <c>/think on</c>; the web chat page knows it and
+    /// folds that reply into its collapsible reasoning box.</summary>
+    internal const string ReasoningLead = "💭 思考过程：\n";
+
     internal const string TruncationMark = "…（内容过长，已截断）";
 
     private readonly ChannelRegistry _channels;
@@ -50,7 +54,7 @@ internal sealed partial class ComposerMiddleware : ITurnMiddleware
             var reasoning = conversation.Reasoning.Length > _options.MaxReasoningLength
                 ? conversation.Reasoning[.._options.MaxReasoningLength] + "…"
                 : conversation.Reasoning;
-            lead.AddRange(ReplySplitter.Split("💭 思考过程：\n" + reasoning, capabilities.MaxTextLength, capabilities.MaxTextBytes).Take(1));
+            lead.AddRange(ReplySplitter.Split(ReasoningLead + reasoning, capabilities.MaxTextLength, capabilities.MaxTextBytes).Take(1));
         }
 
         var perTrigger = capabilities.MaxMessagesPerTrigger > 0 ? Math.Min(_options.MaxReplies, capabilities.MaxMessagesPerTrigger) : _options.MaxReplies;

@@ -11,6 +11,11 @@ internal static class OptionsRegistration
         where TOptions : class
     {
         services.AddSingleton<IValidateOptions<TOptions>>(new SectionValidator<TOptions>(section));
+        services.AddSingleton(new BoundSection(section, typeof(TOptions)));
         return services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
     }
 }
+
+/// <summary>A configuration section and the options class bound to it: the host warns about keys under a
+/// WeSeek section that no such class reads.</summary>
+internal sealed record BoundSection(string Section, Type OptionsType);

@@ -20,6 +20,10 @@ namespace WeSeek.Conversations;
 /// </summary>
 internal sealed partial class ContextMiddleware : ITurnMiddleware
 {
+    /// <summary>The answer to a message longer than the window (Context:MaxTokens): its tokens, the limit.</summary>
+    private static readonly System.Text.CompositeFormat TooLongReply =
+        System.Text.CompositeFormat.Parse("这条消息太长了（约 {0} 个 token，一条消息最多约 {1} 个），我没法一次读完。请缩短，或分几次发送。");
+
     private readonly ConversationStore _store;
     private readonly GroupWindow _group;
     private readonly ITokenCounter _tokens;
@@ -47,6 +51,15 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
         // With images described (ImageDescriptionFeature) the question carries their 图片描述 lines, in history too.
         var userContent = RenderUserMessage(turn.Features.Get<ImageDescriptionFeature>()?.UserText ?? turn.Message.Text);
         var userTokens = _tokens.Count(userContent);
+        var personaTokens = _tokens.Count(_options.Persona);
+        if (personaTokens + userTokens > _options.MaxTokens)
+        {
+            // The message alone does not fit the conversation's window, so no model call or retry can answer
+            // it: say so at once, store nothing in history, and let the user shorten it.
+            Log.TooLong(_logger, turn.InboxId, userTokens, _options.MaxTokens - personaTokens);
+            turn.Replies.Add(string.Format(CultureInfo.InvariantCulture, TooLongReply, userTokens, Math.Max(0, _options.MaxTokens - personaTokens)));
+            return;
+        }
 
         // Plugins' passages go into this prompt only; history keeps the message without them.
         var references = turn.Features.Get<PluginFeature>()?.RenderReferences() ?? "";
@@ -54,7 +67,7 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
         var groupLines = await _group.ReadAsync(turn.Message, turn.InboxId, turn.ConversationKey, turn.Aborted);
         var groupBlock = groupLines.Count == 0 ? "" : GroupWindow.Render(groupLines, Math.Min(_options.GroupWindowMaxTokens, _options.MaxTokens / 2), _tokens);
         var groupTokens = groupBlock.Length == 0 ? 0 : _tokens.Count(groupBlock);
-        var (window, newStart) = ContextWindow.Plan(state.Window, _tokens.Count(_options.Persona), userTokens + referenceTokens + groupTokens, _options);
+        var (window, newStart) = ContextWindow.Plan(state.Window, personaTokens, userTokens + referenceTokens + groupTokens, _options);
         if (newStart is long start)
         {
             await _store.SetWindowAsync(turn.ConversationKey, start, state.Epoch + 1, turn.Aborted);
@@ -122,5 +135,8 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
     {
         [LoggerMessage(WeSeekEventId.ContextCompacted, LogLevel.Information, "Context compacted: dropped {Dropped} messages, epoch {Epoch}")]
         public static partial void Compacted(ILogger logger, int dropped, int epoch);
+
+        [LoggerMessage(WeSeekEventId.MessageTooLong, LogLevel.Warning, "Message {InboxId} is {Tokens} tokens, more than the {Limit} a message may have in the window (Context:MaxTokens); answered without the model")]
+        public static partial void TooLong(ILogger logger, long inboxId, int tokens, int limit);
     }
 }

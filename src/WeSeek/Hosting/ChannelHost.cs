@@ -34,6 +34,11 @@ internal sealed partial class ChannelHost : IHostedService
             WeSeekMetrics.Sent.Add(0, id, new("mode", "api"));
             WeSeekMetrics.SendFailures.Add(0, id, new("permanent", false));
             WeSeekMetrics.SendFailures.Add(0, id, new("permanent", true));
+            WeSeekMetrics.Duplicates.Add(0, id);
+            foreach (var scope in (string[])["account", "user", "member", "group"])
+            {
+                WeSeekMetrics.QuotaRejections.Add(0, id, new("scope", scope));
+            }
         }
     }
 

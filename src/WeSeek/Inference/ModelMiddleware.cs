@@ -117,7 +117,11 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
                         break;
                     case TextReasoningContent { Text.Length: > 0 } thought:
                         reasoning.Append(thought.Text);
-                        PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
+                        if (conversation.ShowThinking)
+                        {
+                            // Reasoning reaches a user only after /think on, on the live stream as in the reply.
+                            PublishLive(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Reasoning, thought.Text));
+                        }
                         break;
                     case TextContent { Text.Length: > 0 } delta:
                         answer.Append(delta.Text);

@@ -38,6 +38,7 @@ internal static class WeSeekEventId
     public const int GuardQuota = 3010;
     public const int MediaFetched = 3008;
     public const int MediaUnavailable = 3009;
+    public const int MessageTooLong = 3050;
 
     public const int ModelCall = 4000;
     public const int ModelCallFailed = 4001;
@@ -52,7 +53,6 @@ internal static class WeSeekEventId
     public const int LlamaDecodeFailed = 4101;
     public const int LlamaAttachFailed = 4102;
     public const int LlamaPreempted = 4103;
-    public const int LlamaKvPlan = 4104;
     public const int LlamaModelLoaded = 4110;
     public const int LlamaSyntheticModel = 4111;
     public const int LlamaPulling = 4112;
@@ -73,6 +73,8 @@ internal static class WeSeekEventId
     public const int AccessDenied = 9004;
     public const int QueueDepthFailed = 9005;
     public const int GpuFound = 9006;
+    public const int DataDirectory = 9007;
+    public const int UnknownSetting = 9008;
     public const int HostRefused = 9010;
 
     public const int ModerationHit = 6100;

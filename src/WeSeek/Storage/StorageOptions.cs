@@ -5,8 +5,9 @@ namespace WeSeek.Storage;
 /// <summary>Where WeSeek keeps its state. Section <c>Storage</c>.</summary>
 public sealed class StorageOptions
 {
-    /// <summary>The data directory: the SQLite database and, later, models and the knowledge base.
-    /// Default <c>data</c>, relative to the working directory, so a fresh clone keeps its state beside it.</summary>
+    /// <summary>The data directory: the SQLite database, the key file, models and the knowledge base. The
+    /// <c>weseek</c> host always sets it (<c>WESEEK_HOME</c>, else a per-user directory; <c>--data</c> for one
+    /// command); <c>data</c>, relative to the working directory, only for a library user who sets nothing.</summary>
     [Required]
     public string DataDirectory { get; set; } = "data";
 

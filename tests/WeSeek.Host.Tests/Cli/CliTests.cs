@@ -26,6 +26,42 @@ public sealed class CliTests
         Assert.Contains("WESEEK__Outbox__DailyCap", error, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--Outbox:DailyCap=-5", "Outbox:DailyCap (environment variable WESEEK__Outbox__DailyCap): ")]
+    [InlineData("--Outbox:DailyCap=abc", "Outbox:DailyCap (environment variable WESEEK__Outbox__DailyCap): 'abc' is not a valid whole number")]
+    [InlineData("--OfficialAccount:PassiveReplyBudget=00:00:06", "OfficialAccount:PassiveReplyBudget (environment variable WESEEK__OfficialAccount__PassiveReplyBudget): ")]
+    public async Task Serve_InvalidValue_PrintsOneLineNamingKeyAndVariableWithoutStackTrace(string flag, string expected)
+    {
+        using var data = new TempDirectory();
+        string[] account = flag.Contains("OfficialAccount", StringComparison.Ordinal)
+            ? ["--OfficialAccount:Accounts:demo:Token=token", "--OfficialAccount:Accounts:demo:AppId=wx0123456789abcdef", "--OfficialAccount:Accounts:demo:ReplyMode=PassiveOnly"]
+            : [];
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", "http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", flag, .. account]);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("WeSeek cannot start", StringComparison.Ordinal));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_PortInUse_PrintsOneLineNamingTheAddressWithoutStackTrace()
+    {
+        using var data = new TempDirectory();
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var url = $"http://127.0.0.1:{((System.Net.IPEndPoint)taken.LocalEndpoint).Port}";
+
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["serve", "--urls", url, $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote"]);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("WeSeek cannot start", StringComparison.Ordinal));
+        Assert.Contains(url, line, StringComparison.Ordinal);
+        Assert.Contains("--urls", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Serve_UnparsableEnvironmentVariable_StopsStartUpNamingTheKey()
     {
@@ -66,6 +102,25 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Chat_LogLines_GoToStandardErrorNotIntoTheConversation()
+    {
+        using var data = new TempDirectory();
+        await using var model = await FakeOpenAiServer.StartAsync();
+        model.Script = _ => ["<think>\n想\n</think>\n\n", "答案"];
+
+        // A fresh data directory: the first start creates the encryption key and logs a warning about it.
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(
+            ["chat", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote", $"--Model:Remote:BaseUrl={model.BaseUrl}"],
+            input: "问\n");
+
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("答案", output, StringComparison.Ordinal);
+        Assert.Contains("weseek.key", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("weseek.key", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("warn:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Chat_ShowThinking_PrintsTheReasoning()
     {
         using var data = new TempDirectory();
@@ -96,6 +151,23 @@ public sealed class CliTests
         // Random weights: the tokens are noise, and with 24 of them the model is cut off inside its
         // reasoning, which the user gets as the fallback answer, never as reasoning passed off as an answer.
         Assert.Contains("抱歉", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ModelSynth_Quantised_IsQuietUnlessVerbose()
+    {
+        using var data = new TempDirectory();
+
+        var quiet = await WeseekProcess.RunAsync(["model", "synth", "--shape", "tiny", "--dtype", "q4_k_m", "--out", Path.Combine(data.Path, "q.gguf"), "--data", data.Path]);
+        var verbose = await WeseekProcess.RunAsync(["model", "synth", "--shape", "tiny", "--dtype", "q4_k_m", "--out", Path.Combine(data.Path, "v.gguf"), "--data", data.Path, "--verbose"]);
+
+        Assert.True(quiet.ExitCode == 0, quiet.Error);
+        Assert.Contains("Wrote", quiet.Output, StringComparison.Ordinal);
+        // llama.cpp's quantiser writes a line per tensor; without --verbose none of it reaches the terminal.
+        Assert.DoesNotContain("llama.cpp", quiet.Output + quiet.Error, StringComparison.Ordinal);
+        Assert.True((quiet.Output + quiet.Error).Split('\n').Length < 10, quiet.Output + quiet.Error);
+        Assert.True(verbose.ExitCode == 0, verbose.Error);
+        Assert.True(verbose.Error.Split('\n').Count(l => l.Contains("llama.cpp", StringComparison.Ordinal)) > 10);
     }
 
     [Fact]

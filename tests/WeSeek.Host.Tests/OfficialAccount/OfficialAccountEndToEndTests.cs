@@ -103,7 +103,7 @@ public sealed class OfficialAccountEndToEndTests
     public async Task Callback_AnswerAfterBudget_ReturnsSuccessThenSendsThroughCustomerServiceApi()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var env = await Env.StartAsync(model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct), "--OfficialAccount:PassiveReplyBudget=00:00:00.200");
+        await using var env = await Env.StartAsync(model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct), "--OfficialAccount:PassiveReplyBudget=00:00:00.200", "--OfficialAccount:TypingDelay=00:00:00.050");
         var response = await env.PostMessageAsync("慢一点", msgId: 3, crypto: Crypto);
 
         Assert.Equal("success", await response.Content.ReadAsStringAsync());
@@ -230,17 +230,17 @@ public sealed class OfficialAccountEndToEndTests
     }
 
     [Fact]
-    public async Task Typing_RenewedWhileTheModelThinks()
+    public async Task Typing_WhileTheModelThinks_SentOnceAndNeverRenewed()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var env = await Env.StartAsync(
             model => model.OnCall = (_, ct) => gate.Task.WaitAsync(ct),
             "--OfficialAccount:PassiveReplyBudget=00:00:00",
-            "--OfficialAccount:TypingRenewal=00:00:00.200");
+            "--OfficialAccount:TypingDelay=00:00:00.050");
 
         await env.PostMessageAsync("想久一点", msgId: 30, crypto: Crypto);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (env.WeChat.Calls.Count(c => c.Path.EndsWith("custom/typing", StringComparison.Ordinal)) < 3)
+        while (TypingCalls(env) < 1)
         {
             await Task.Delay(20, timeout.Token);
         }
@@ -248,7 +248,28 @@ public sealed class OfficialAccountEndToEndTests
         gate.SetResult();
         await env.WaitForSentAsync(1);
         Assert.Equal(["答：想久一点"], env.WeChat.SentTexts);
+        // WeChat refuses a renewal inside 15 s (45081) and any typing 30 s after the message (45080): one call.
+        Assert.Equal(1, TypingCalls(env));
+        var paths = env.WeChat.Calls.Select(c => c.Path).ToList();
+        var typing = paths.FindIndex(p => p.EndsWith("custom/typing", StringComparison.Ordinal));
+        var send = paths.FindIndex(p => p.EndsWith("custom/send", StringComparison.Ordinal));
+        Assert.True(typing < send, "typing went out after the answer");
     }
+
+    [Fact]
+    public async Task Typing_AnswerReadyInTheCallback_NoTypingSent()
+    {
+        await using var env = await Env.StartAsync(null, "--OfficialAccount:TypingDelay=00:00:00.500");
+
+        var response = await env.PostMessageAsync("快", msgId: 31, crypto: Crypto);
+
+        Assert.Equal("答：快", DecryptReply(await response.Content.ReadAsStringAsync()));
+        // The typing task gives up as soon as it sees the stored answer; past its delay, nothing was sent.
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        Assert.Equal(0, TypingCalls(env));
+    }
+
+    private static int TypingCalls(Env env) => env.WeChat.Calls.Count(c => c.Path.EndsWith("custom/typing", StringComparison.Ordinal));
 
     private static string DecryptReply(string body)
     {

@@ -205,7 +205,7 @@ public sealed class OneBotEndToEndTests
     }
 
     [Fact]
-    public async Task HeartbeatStops_TheConnectionIsClosed()
+    public async Task HeartbeatStops_TheConnectionIsClosedWithACloseFrame()
     {
         await using var env = await Env.StartAsync("--OneBot:HeartbeatMisses=2");
         await using var impl = await env.ConnectAsync();
@@ -215,6 +215,18 @@ public sealed class OneBotEndToEndTests
 
         await WaitUntilAsync(() => !env.Channel.IsConnected);
         await WaitUntilAsync(() => !impl.IsConnected);
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, impl.ReceivedCloseStatus);
+    }
+
+    [Theory]
+    [InlineData("bearer")]
+    [InlineData("BEARER")]
+    [InlineData("Bearer")]
+    public async Task Handshake_AuthorizationSchemeInAnyCase_IsAccepted(string scheme)
+    {
+        await using var env = await Env.StartAsync();
+
+        Assert.Equal(System.Net.HttpStatusCode.SwitchingProtocols, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, Token, scheme));
     }
 
     [Fact]

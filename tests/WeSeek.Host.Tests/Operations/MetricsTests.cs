@@ -35,6 +35,23 @@ public sealed class MetricsTests
     }
 
     [Fact]
+    public async Task BeforeAnyMessage_TheServiceIsNamedAndEventCountersReadZero()
+    {
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, null);
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+
+        var metrics = await ScrapeUntilAsync(http, "weseek_messages_duplicates_total");
+
+        var samples = PrometheusText.Parse(metrics);
+        Assert.DoesNotContain("unknown_service", metrics, StringComparison.Ordinal);
+        Assert.Contains(samples, s => s.Name == "target_info" && s.Labels.GetValueOrDefault("service_name") == "weseek");
+        Assert.Contains(samples, s => s.Name == "weseek_messages_duplicates_total" && s.Labels["channel"] == "webchat" && s.Value == 0);
+        Assert.Contains(samples, s => s.Name == "weseek_messages_received_total" && s.Labels["channel"] == "webchat" && s.Value == 0);
+        Assert.Contains(samples, s => s.Name == "weseek_guard_quota_rejections_total" && s.Labels["scope"] == "user" && s.Value == 0);
+    }
+
+    [Fact]
     public async Task AfterAConversation_EveryNamedMetricIsPresent_AndTheScrapeParses()
     {
         using var data = new TempDirectory();

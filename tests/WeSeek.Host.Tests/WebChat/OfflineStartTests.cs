@@ -33,6 +33,26 @@ public sealed class OfflineStartTests
     }
 
     [Fact]
+    public async Task Serve_WithASynthesisedModelFile_ShowsTheRandomWeightsBannerInChineseAndThePageCanDismissIt()
+    {
+        using var data = new TempDirectory();
+        var file = Path.Combine(data.Path, "my-model.gguf");
+        WeSeek.Inference.Llama.Models.ModelSynthesizer.Write(file, WeSeek.Inference.Llama.Models.ModelShape.Tiny);
+        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--model", file, $"--Model:Llama:ModelPath={file}"]);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+
+        var status = await http.GetFromJsonAsync<JsonElement>("/api/webchat/status", TestContext.Current.CancellationToken);
+        var page = await http.GetStringAsync("/", TestContext.Current.CancellationToken);
+
+        var notice = Assert.Single(status.GetProperty("notices").EnumerateArray()).GetString();
+        Assert.StartsWith("当前模型是合成的随机权重模型", notice, StringComparison.Ordinal);
+        Assert.Contains("random", notice, StringComparison.Ordinal);
+        Assert.Contains("close.addEventListener(\"click\", () => { dismiss(text); row.remove(); });", page, StringComparison.Ordinal);
+        await app.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public async Task Serve_WithNoModelAndAReachableEndpoint_PullsTheDefaultModelFirst()
     {
         using var data = new TempDirectory();
@@ -60,7 +80,10 @@ public sealed class OfflineStartTests
 
         Assert.Equal("unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF/resolve/main/DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf", Assert.Single(requested));
         Assert.True(File.Exists(Path.Combine(data.Path, "models", "DeepSeek-R1-Distill-Qwen-1.5B-Q4_K_M.gguf")));
-        Assert.Empty(status.GetProperty("notices").EnumerateArray());
+        // No fallback model was made; the stand-in served as the default model is itself a synthesised file,
+        // and its GGUF says so: the random-weights banner is right to show.
+        Assert.False(File.Exists(Path.Combine(data.Path, "models", "synthetic-tiny.gguf")));
+        Assert.Contains("random weights", Assert.Single(status.GetProperty("notices").EnumerateArray()).GetString(), StringComparison.Ordinal);
         await app.StopAsync(TestContext.Current.CancellationToken);
     }
 }

@@ -19,7 +19,7 @@ namespace WeSeek.Host.Tests.WebChat;
 public sealed class WebChatEndToEndTests
 {
     [Fact]
-    public async Task WebChat_WithScriptedModel_StreamsReasoningAndAnswerThenDeliversTheStoredReply()
+    public async Task WebChat_WithThinkOff_StreamsTheAnswerWithoutReasoningThenDeliversTheStoredReply()
     {
         using var data = new TempDirectory();
         var model = ScriptedChatClient.Echo();
@@ -32,39 +32,12 @@ public sealed class WebChatEndToEndTests
 
         await using var events = await SseClient.ConnectAsync(http, "/api/webchat/chats/c-test/events");
         Assert.Equal("ready", (await events.NextAsync()).Event);
-        var posted = await PostAsync(http, "c-test", "m-1", "你好，世界");
-        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
-        var inboxId = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("inboxId").GetInt64();
+        var inboxId = await PostAndReadIdAsync(http, "c-test", "m-1", "你好，世界");
+        var turn = await ReadTurnAsync(events, inboxId);
 
-        // Token deltas and stored replies travel on two paths and may interleave: read until both ended.
-        var reasoning = new StringBuilder();
-        var answer = new StringBuilder();
-        JsonElement? reply = null;
-        var completed = false;
-        while (reply is null || !completed)
-        {
-            var (name, payload) = await events.NextAsync();
-            Assert.Equal(inboxId, payload.GetProperty("inboxId").GetInt64());
-            switch (name)
-            {
-                case "reply":
-                    reply = payload;
-                    break;
-                case "completed":
-                    completed = true;
-                    break;
-                case "reasoning":
-                    reasoning.Append(payload.GetProperty("text").GetString());
-                    break;
-                case "answer":
-                    answer.Append(payload.GetProperty("text").GetString());
-                    break;
-            }
-        }
-
-        Assert.Equal("想一想：用户说了「你好，世界」", reasoning.ToString());
-        Assert.Equal("答：你好，世界", answer.ToString());
-        Assert.Equal("答：你好，世界", reply.Value.GetProperty("text").GetString());
+        Assert.Equal(0, turn.ReasoningEvents);
+        Assert.Equal("答：你好，世界", turn.Answer);
+        Assert.Equal(["答：你好，世界"], turn.Replies);
 
         var history = await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats/c-test/messages");
         Assert.NotNull(history);
@@ -72,6 +45,35 @@ public sealed class WebChatEndToEndTests
         Assert.True(history[1].GetProperty("delivered").GetBoolean());
         var chats = await http.GetFromJsonAsync<JsonElement[]>("/api/webchat/chats");
         Assert.Equal("c-test", Assert.Single(chats!).GetProperty("chatId").GetString());
+    }
+
+    [Fact]
+    public async Task WebChat_WithThinkOn_StreamsReasoningAndStoresItOnlyInTheLeadThePageFolds()
+    {
+        using var data = new TempDirectory();
+        var model = ScriptedChatClient.Echo();
+        await using var app = await StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(model).UseReasoningSplit();
+        });
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+        await PostAsync(http, "c-think", "m-0", "/think on");
+        await WaitForRepliesAsync(http, "c-think", 1);
+
+        await using var events = await SseClient.ConnectAsync(http, "/api/webchat/chats/c-think/events");
+        Assert.Equal("ready", (await events.NextAsync()).Event);
+        var inboxId = await PostAndReadIdAsync(http, "c-think", "m-1", "你好");
+        var turn = await ReadTurnAsync(events, inboxId, replies: 2);
+
+        Assert.Equal("想一想：用户说了「你好」", turn.Reasoning);
+        Assert.Equal("答：你好", turn.Answer);
+        // The reasoning is stored once, as the lead reply; the answer reply does not repeat it.
+        Assert.Equal([WeSeek.Composition.ComposerMiddleware.ReasoningLead + "想一想：用户说了「你好」", "答：你好"], turn.Replies);
+        // The page folds exactly that lead into its collapsible box instead of showing it above the answer.
+        var page = await http.GetStringAsync("/");
+        Assert.Contains("const REASONING_LEAD = \"💭 思考过程：\\n\";", page, StringComparison.Ordinal);
+        Assert.Contains("el(\"details\", \"reasoning\")", page, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,7 +109,7 @@ public sealed class WebChatEndToEndTests
         }
 
         Assert.Equal("远程回答", reply.Value.GetProperty("text").GetString());
-        Assert.Equal("先想一想", reasoning.ToString());
+        Assert.Equal("", reasoning.ToString());
         var request = Assert.Single(server.Requests);
         Assert.Equal("deepseek-r1-test", request["model"]!.GetValue<string>());
         Assert.Equal(0.6, request["temperature"]!.GetValue<double>(), 3);
@@ -165,6 +167,46 @@ public sealed class WebChatEndToEndTests
     }
 
     [Fact]
+    public async Task WebChat_MessageLongerThanTheContext_AnsweredAtOnceWithoutTheModel()
+    {
+        using var data = new TempDirectory();
+        var model = ScriptedChatClient.Echo();
+        await using var app = await StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(model).UseReasoningSplit();
+        }, "--Context:MaxTokens=512", "--Dispatcher:RetryDelay=00:00:05");
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var started = TimeProvider.System.GetTimestamp();
+        await PostAsync(http, "c-long", "m-1", string.Concat(Enumerable.Repeat("很长的消息，", 600)));
+        var history = await WaitForRepliesAsync(http, "c-long", 1);
+
+        // One reply, no model call and no retry (a retry would wait Dispatcher:RetryDelay, 5 s here).
+        Assert.Contains("这条消息太长了", history[^1].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Empty(model.Calls);
+        Assert.True(TimeProvider.System.GetElapsedTime(started) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task WebChat_LongerThanMaxMessageLength_PageKnowsTheLimitAndTheRefusalIsInChinese()
+    {
+        using var data = new TempDirectory();
+        await using var app = await StartAsync(data, null, "--WebChat:MaxMessageLength=100");
+        using var http = TestHttp.CreateClient(BaseAddress(app));
+
+        var status = await http.GetFromJsonAsync<JsonElement>("/api/webchat/status");
+        var refused = await PostAsync(http, "c-max", "m-1", new string('长', 101));
+        var page = await http.GetStringAsync("/");
+
+        Assert.Equal(100, status.GetProperty("maxMessageLength").GetInt32());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("消息太长了：最多 100 个字符", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains("input.maxLength = maxMessageLength", page, StringComparison.Ordinal);
+        Assert.Contains("消息太长了：最多 ${maxMessageLength} 个字符", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WebChat_Page_IsServedAtTheRoot()
     {
         using var data = new TempDirectory();
@@ -186,6 +228,48 @@ public sealed class WebChatEndToEndTests
         var app = ServeCommand.Build(args, configure);
         await app.StartAsync();
         return app;
+    }
+
+    private sealed record TurnEvents(string Reasoning, int ReasoningEvents, string Answer, List<string> Replies);
+
+    private static async Task<long> PostAndReadIdAsync(HttpClient http, string chatId, string clientMessageId, string text)
+    {
+        var posted = await PostAsync(http, chatId, clientMessageId, text);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        return (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("inboxId").GetInt64();
+    }
+
+    /// <summary>Token deltas and stored replies travel on two paths and may interleave: reads until both ended.</summary>
+    private static async Task<TurnEvents> ReadTurnAsync(SseClient events, long inboxId, int replies = 1)
+    {
+        var reasoning = new StringBuilder();
+        var reasoningEvents = 0;
+        var answer = new StringBuilder();
+        var stored = new List<string>();
+        var completed = false;
+        while (stored.Count < replies || !completed)
+        {
+            var (name, payload) = await events.NextAsync();
+            Assert.Equal(inboxId, payload.GetProperty("inboxId").GetInt64());
+            switch (name)
+            {
+                case "reply":
+                    stored.Add(payload.GetProperty("text").GetString()!);
+                    break;
+                case "completed":
+                    completed = true;
+                    break;
+                case "reasoning":
+                    reasoningEvents++;
+                    reasoning.Append(payload.GetProperty("text").GetString());
+                    break;
+                case "answer":
+                    answer.Append(payload.GetProperty("text").GetString());
+                    break;
+            }
+        }
+
+        return new TurnEvents(reasoning.ToString(), reasoningEvents, answer.ToString(), stored);
     }
 
     internal static Uri BaseAddress(WebApplication app) =>
