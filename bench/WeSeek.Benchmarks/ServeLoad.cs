@@ -84,7 +84,12 @@ internal static class ServeLoad
             table.Append(CultureInfo.InvariantCulture, $" {name} / {names[0]} p50 |");
         }
 
-        table.AppendLine().Append("|---|").AppendLine(string.Concat(Enumerable.Repeat("---|", names.Count * 2 + names.Count - 1)));
+        foreach (var name in names)
+        {
+            table.Append(CultureInfo.InvariantCulture, $" {name} prompt cached |");
+        }
+
+        table.AppendLine().Append("|---|").AppendLine(string.Concat(Enumerable.Repeat("---|", names.Count * 3 + names.Count - 1)));
         for (var turn = 1; turn <= turns; turn++)
         {
             table.Append(CultureInfo.InvariantCulture, $"| {turn} |");
@@ -96,6 +101,11 @@ internal static class ServeLoad
             foreach (var (_, result) in results.Skip(1))
             {
                 table.Append(CultureInfo.InvariantCulture, $" {Percentile(result.Ttft[turn], 0.5) / Percentile(baseline.Ttft[turn], 0.5):F2}× |");
+            }
+
+            foreach (var (_, result) in results)
+            {
+                table.Append(CultureInfo.InvariantCulture, $" {result.CachedShare(turn)} |");
             }
 
             table.AppendLine();
@@ -188,10 +198,10 @@ internal static class ServeLoad
         double? ttft = null;
         var text = new StringBuilder();
         var generated = 0;
+        int prompt = 0, cached = 0;
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = JsonContent.Create(body) };
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            using var response = await SendAsync(http, body);
             if (!response.IsSuccessStatusCode)
             {
                 Console.Error.WriteLine($"user {user} turn {turn}: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
@@ -215,6 +225,8 @@ internal static class ServeLoad
                 if (chunk.RootElement.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
                 {
                     generated = usage.GetProperty("completion_tokens").GetInt32();
+                    prompt = usage.GetProperty("prompt_tokens").GetInt32();
+                    cached = usage.TryGetProperty("prompt_tokens_details", out var details) && details.TryGetProperty("cached_tokens", out var c) ? c.GetInt32() : 0;
                 }
 
                 if (chunk.RootElement.TryGetProperty("choices", out var choices) && choices.GetArrayLength() > 0
@@ -233,12 +245,12 @@ internal static class ServeLoad
         catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException or TaskCanceledException)
         {
             Console.Error.WriteLine($"user {user} turn {turn}: {ex.Message}");
-            result.Fail();
+            ttft = null; // Counted once, below.
         }
 
         if (ttft is { } first)
         {
-            result.Add(turn, first, generated);
+            result.Add(turn, first, generated, prompt, cached);
         }
         else
         {
@@ -246,6 +258,22 @@ internal static class ServeLoad
         }
 
         history.Add(new JsonObject { ["role"] = "assistant", ["content"] = text.ToString().Replace("<think>", "", StringComparison.Ordinal).Replace("</think>", "", StringComparison.Ordinal) });
+    }
+
+    /// <summary>Sends, retrying once a connection the server closed while it sat idle in the pool (nothing was sent).</summary>
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient http, JsonObject body)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = JsonContent.Create(body) };
+            try
+            {
+                return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            }
+            catch (HttpRequestException ex) when (attempt == 1 && ex.InnerException is IOException or System.Net.Sockets.SocketException)
+            {
+            }
+        }
     }
 
     private static string Question(int user, int turn) =>
@@ -292,14 +320,19 @@ internal static class ServeLoad
 
         public TimeSpan Elapsed { get; set; }
 
-        public void Add(int turn, double ttft, int tokens)
+        public Dictionary<int, (long Prompt, long Cached)> Prompts { get; } = Enumerable.Range(1, turns).ToDictionary(t => t, _ => (0L, 0L));
+
+        public void Add(int turn, double ttft, int tokens, int prompt, int cached)
         {
             lock (_lock)
             {
                 Ttft[turn].Add(ttft);
                 Tokens += tokens;
+                Prompts[turn] = (Prompts[turn].Prompt + prompt, Prompts[turn].Cached + cached);
             }
         }
+
+        public string CachedShare(int turn) => Prompts[turn].Prompt == 0 ? "–" : $"{100.0 * Prompts[turn].Cached / Prompts[turn].Prompt:F0} %";
 
         public void Fail()
         {

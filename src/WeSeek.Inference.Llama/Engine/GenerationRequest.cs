@@ -80,6 +80,9 @@ internal sealed class GenerationRequest : IDisposable
 
     public IReadOnlyList<string> StopSequences { get; }
 
+    /// <summary>For an answer prefilled ahead: not admitted before this <see cref="System.Diagnostics.Stopwatch"/> timestamp.</summary>
+    public long NotBefore { get; init; }
+
     public CancellationToken CancellationToken { get; }
 
     public Channel<GenerationEvent> Output { get; } = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });

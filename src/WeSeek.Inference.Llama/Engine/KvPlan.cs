@@ -30,8 +30,10 @@ internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTo
         var sequenceTokens = options.SequenceTokens ?? DefaultSequenceTokens;
         var sequences = options.MaxSequences ?? Math.Clamp(budgetCells / sequenceTokens, 1, onGpu ? 64 : 8);
         var cells = options.ContextSize ?? RoundDown(Math.Min(budgetCells, 2L * sequences * sequenceTokens));
+        // Kept caches hold cells only until someone needs them (they are parked first), so what bounds them here is
+        // sequence ids: at least as many as generate (llama-server keeps one cache per slot), at least 16.
         var kept = options.MaxKeptConversations
-            ?? (int)Math.Clamp((cells - (long)sequences * sequenceTokens) / KeptConversationTokens, Math.Min(16, MaxLlamaSequences - sequences), MaxLlamaSequences - sequences);
+            ?? (int)Math.Clamp(cells / KeptConversationTokens, Math.Min(Math.Max(16, sequences), MaxLlamaSequences - sequences), MaxLlamaSequences - sequences);
         var derived = options.ContextSize is null || options.MaxSequences is null || options.MaxKeptConversations is null;
         return new KvPlan(cells, sequences, kept, sequenceTokens, bytesPerToken, budget, derived);
     }

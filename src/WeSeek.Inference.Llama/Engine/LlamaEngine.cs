@@ -236,7 +236,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             return false;
         }
 
-        var request = new GenerationRequest(history, conversationKey, new DefaultSamplingPipeline(), 0, [], CancellationToken.None) { PrefillOnly = true };
+        var request = new GenerationRequest(history, conversationKey, new DefaultSamplingPipeline(), 0, [], CancellationToken.None)
+        {
+            PrefillOnly = true,
+            NotBefore = Stopwatch.GetTimestamp() + (long)(_options.PrefillAheadDelayMs * (Stopwatch.Frequency / 1000.0)),
+        };
         if (!_queue.Writer.TryWrite(request))
         {
             Interlocked.Decrement(ref _outstanding);
@@ -274,6 +278,14 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 Admit();
                 if (ActiveCount == 0)
                 {
+                    if (NextPrefillAhead() is { } due)
+                    {
+                        // Only answers to prefill ahead are waiting, not yet due: wake for them or for a message.
+                        var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                        await Task.WhenAny(_queue.Reader.WaitToReadAsync(stopping).AsTask(), Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, stopping));
+                        continue;
+                    }
+
                     await _queue.Reader.WaitToReadAsync(stopping);
                     if (_options.AdmissionWindowMs > 0)
                     {
@@ -375,6 +387,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
+                if (request.PrefillOnly && Stopwatch.GetTimestamp() < request.NotBefore)
+                {
+                    _deferred.Add(request); // Not due yet: a message arriving meanwhile goes first.
+                    continue;
+                }
+
                 if (request.ConversationKey is { } busyKey && _active.Exists(a => a.PrefillOnly && a.ConversationKey == busyKey))
                 {
                     // Its answer is being decoded into its cache right now: wait for that cache rather than start
@@ -383,9 +401,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                if (request.PrefillOnly && MessagesWaiting())
+                if (request.PrefillOnly && (MessagesWaiting() || !_kept.ContainsKey(request.ConversationKey!)))
                 {
-                    // Best effort only: a user's message never waits behind an answer prefilled ahead.
+                    // Best effort only: a user's message never waits behind an answer prefilled ahead, and a cache
+                    // already parked for others is not brought back just to extend it.
                     request.Finish(ChatFinishReason.Stop);
                     Release(request);
                     continue;
@@ -442,6 +461,24 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
             _deferredPass.Clear();
             PublishCells();
+        }
+    }
+
+    /// <summary>When the earliest answer waiting to be prefilled ahead is due; null when none waits.</summary>
+    private long? NextPrefillAhead()
+    {
+        lock (_active)
+        {
+            long? due = null;
+            foreach (var deferred in _deferred)
+            {
+                if (deferred.PrefillOnly && (due is null || deferred.NotBefore < due))
+                {
+                    due = deferred.NotBefore;
+                }
+            }
+
+            return due;
         }
     }
 

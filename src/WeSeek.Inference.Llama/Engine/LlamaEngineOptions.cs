@@ -61,6 +61,11 @@ public sealed class LlamaEngineOptions : IValidatableObject
     /// </summary>
     public bool PrefillAnswers { get; set; } = true;
 
+    /// <summary>Milliseconds an answer waits before it is prefilled ahead, so that a message arriving just after
+    /// it (the next user in a busy minute) goes first; a user reading the answer takes seconds. Default 50.</summary>
+    [Range(0, 60_000)]
+    public int PrefillAheadDelayMs { get; set; } = 50;
+
     /// <summary>Memory the parked KV caches may take, in MiB. Default 1,024.</summary>
     [Range(0, 10_000_000)]
     public int MaxParkedInMemoryMiB { get; set; } = 1024;

@@ -48,10 +48,11 @@ internal sealed class R1Vocabulary
     private const int TokenControl = 3;
     private const int TokenUserDefined = 4;
 
-    /// <summary>Padding rows. Not user-defined: llama.cpp matches every control and user-defined token against
-    /// every prompt it tokenizes, so 150,000 padding rows of that type made tokenizing cost about a millisecond per
-    /// token, more than decoding it on a GPU.</summary>
-    private const int TokenUnused = 5;
+    /// <summary>Padding rows are normal tokens (a random model generates them, and their text "[PADn]" then reaches
+    /// history as a real answer's would), not user-defined: llama.cpp matches every control and user-defined token
+    /// against every prompt it tokenizes, so 150,000 padding rows of that type made tokenizing cost about a
+    /// millisecond per token, more than decoding it on a GPU.</summary>
+    private const int TokenPadding = TokenNormal;
 
     private R1Vocabulary(List<string> tokens, List<int> types, List<string> merges)
     {
@@ -120,7 +121,7 @@ internal sealed class R1Vocabulary
             while (tokens.Count < id)
             {
                 tokens.Add($"[PAD{tokens.Count}]");
-                types.Add(TokenUnused);
+                types.Add(TokenPadding);
             }
 
             tokens.Add(text);
@@ -143,7 +144,7 @@ internal sealed class R1Vocabulary
                 while (tokens.Count < id)
                 {
                     tokens.Add($"[PAD{tokens.Count}]");
-                    types.Add(TokenUnused);
+                    types.Add(TokenPadding);
                 }
 
                 if (tokens.Count == id)
@@ -167,7 +168,7 @@ internal sealed class R1Vocabulary
         while (tokens.Count < rows)
         {
             tokens.Add($"[PAD{tokens.Count}]");
-            types.Add(TokenUnused);
+            types.Add(TokenPadding);
         }
 
         return new R1Vocabulary(tokens, types, merges);
