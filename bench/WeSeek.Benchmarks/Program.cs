@@ -144,7 +144,8 @@ string Arg(string name, string fallback)
 // The floor: tokens fed straight to llama_decode, one sequence, the same sampler settings.
 static async Task<(double Prefill, double Decode)> RawAsync(string path, int promptTokens, int decodeTokens)
 {
-    var parameters = new ModelParams(path) { ContextSize = 2048, BatchSize = 512, GpuLayerCount = 0 };
+    var threads = CpuTopology.PhysicalCores(); // As the engine runs (one thread per physical core).
+    var parameters = new ModelParams(path) { ContextSize = 2048, BatchSize = 512, GpuLayerCount = 0, Threads = threads, BatchThreads = threads };
     using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
     using var context = weights.CreateContext(parameters, NullLogger.Instance);
     using var sampler = new DefaultSamplingPipeline { Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = 1 };

@@ -147,7 +147,8 @@ internal static class SchedulerBenchmarks
 
     private static async Task<double> RawBatchAsync(string path, int n, int tokens)
     {
-        var parameters = new ModelParams(path) { ContextSize = (uint)(n * (48 + tokens) + 256), BatchSize = 512, SeqMax = (uint)n, KVUnified = true, GpuLayerCount = _gpuLayers };
+        var threads = CpuTopology.PhysicalCores(); // As the engine runs.
+        var parameters = new ModelParams(path) { ContextSize = (uint)(n * (48 + tokens) + 256), BatchSize = 512, SeqMax = (uint)n, KVUnified = true, GpuLayerCount = _gpuLayers, Threads = threads, BatchThreads = threads };
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var context = weights.CreateContext(parameters, NullLogger.Instance);
         var samplers = Enumerable.Range(0, n).Select(i => new DefaultSamplingPipeline { Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = (uint)i }).ToArray();

@@ -115,11 +115,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             KVUnified = true,
             GpuLayerCount = gpuLayers,
         };
-        if (options.Threads > 0)
-        {
-            parameters.Threads = options.Threads;
-            parameters.BatchThreads = options.Threads;
-        }
+        // Not LLamaSharp's default (half the logical processors): one thread per physical core, as llama-server runs.
+        parameters.Threads = options.Threads > 0 ? options.Threads : CpuTopology.PhysicalCores();
+        parameters.BatchThreads = parameters.Threads;
 
         if (options.KvCacheType == "q8_0")
         {
@@ -403,8 +401,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
                 if (request.PrefillOnly && (MessagesWaiting() || !_kept.ContainsKey(request.ConversationKey!)))
                 {
-                    // Best effort only: a user's message never waits behind an answer prefilled ahead, and a cache
-                    // already parked for others is not brought back just to extend it.
+                    // Best effort only, when no message is in the engine: a user's message never waits behind an
+                    // answer prefilled ahead, and a cache already parked for others is not brought back to extend it.
+                    // Dropped, the answer is prefilled with that conversation's next message instead.
                     request.Finish(ChatFinishReason.Stop);
                     Release(request);
                     continue;
@@ -482,9 +481,15 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>True when a user's message (not an answer prefilled ahead) waits for a sequence or for cells.</summary>
+    /// <summary>True when a user's message (not an answer prefilled ahead) is generating, or waits for a sequence or
+    /// for cells: answers are then not prefilled ahead.</summary>
     private bool MessagesWaiting()
     {
+        if (_active.Exists(a => !a.PrefillOnly))
+        {
+            return true;
+        }
+
         for (var i = _deferredCursor; i < _deferredPass.Count; i++)
         {
             if (!_deferredPass[i].PrefillOnly)
@@ -781,8 +786,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         var budget = Math.Min(_options.BatchSize - _executor.BatchedTokenCount, FreeCells() - generating);
-        // Answers prefilled ahead only fill steps no message is prefilling in: they must not lengthen a user's wait.
-        var passes = _active.Exists(r => !r.PrefillOnly && r.InPrefill) ? 1 : 2;
+        // Answers prefilled ahead only fill steps no message is in: a prefill chunk in a step makes that step, and so
+        // every generating user's next token, as slow as the chunk (on a CPU, a 512-token chunk is seconds).
+        var passes = _active.Exists(r => !r.PrefillOnly) ? 1 : 2;
         for (var pass = 0; pass < passes && budget > 0; pass++)
         {
             foreach (var request in _active)

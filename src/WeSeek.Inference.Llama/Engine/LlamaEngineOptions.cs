@@ -108,7 +108,7 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [Range(0, 100_000)]
     public int MaxQueue { get; set; } = 64;
 
-    /// <summary>CPU threads; 0 lets llama.cpp choose (all physical cores). Default 0.</summary>
+    /// <summary>CPU threads; 0 for one per physical core (what llama-server uses). Default 0.</summary>
     [Range(0, 1024)]
     public int Threads { get; set; }
 
