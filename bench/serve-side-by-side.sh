@@ -26,7 +26,7 @@ LLAMA_PID=$!
 # shellcheck disable=SC2086
 $BENCH --suite model-serve --model "$MODEL" -- --urls http://127.0.0.1:8092 --Model:Llama:ContextSize="$CTX" \
   --Model:Llama:MaxSequences="$SLOTS" --Model:Llama:GpuLayers="$NGL" ${LIB:+--Model:Llama:NativeLibraryPath=$LIB} \
-  --Storage:DataDirectory="$LOGS/weseek-data" --Logging:LogLevel:Default=Warning > "$LOGS/weseek-serve.log" 2>&1 &
+  --Storage:DataDirectory="$LOGS/weseek-data" --Logging:LogLevel:Default=Warning $WESEEK_ARGS > "$LOGS/weseek-serve.log" 2>&1 &
 WESEEK_PID=$!
 trap 'kill $LLAMA_PID $WESEEK_PID 2>/dev/null; wait 2>/dev/null' EXIT
 

@@ -16,7 +16,7 @@ public sealed class KvPlanTests
 
         Assert.Equal(8, plan.Sequences);
         Assert.Equal(2 * 8 * KvPlan.DefaultSequenceTokens, plan.Cells);
-        Assert.True(plan.Kept >= 16);
+        Assert.Equal(8, plan.Kept); // On a CPU, as many kept on sequences as generate; the rest parked.
         Assert.True(plan.Cells * plan.BytesPerToken <= plan.BudgetBytes);
         Assert.StartsWith("KV: 196,608 cells", plan.ToString(), StringComparison.Ordinal);
         Assert.Contains("8 generating × 12,288 tokens", plan.ToString(), StringComparison.Ordinal);
@@ -39,6 +39,7 @@ public sealed class KvPlanTests
 
         Assert.Equal(64, plan.Sequences);
         Assert.True(plan.Cells >= 64 * 4096);
+        Assert.True(plan.Kept >= 64);
         Assert.True(plan.Cells * plan.BytesPerToken <= plan.BudgetBytes);
     }
 
