@@ -7,7 +7,8 @@
 # LLAMA_SERVER is built from llama.cpp 815a2a591 (the commit LLamaSharp 0.30.0 matches; bench/gpu-run.sh shows
 # how); NATIVE_LIB is that build's libllama.so for WeSeek on a GPU. LOADS picks the loads (default below; each is
 # "name users turns tokens ids"). Both servers run at once but are loaded one after the other; each gets one
-# warm-up request first. BENCH overrides how the benchmark program is started (a published binary on a device).
+# warm-up request first. BENCH overrides how the benchmark program is started (a published binary on a device);
+# WESEEK_ARGS adds settings to WeSeek's server (--Model:Llama:…).
 set -euo pipefail
 LLAMA_SERVER=$1
 MODEL=$2
@@ -26,7 +27,7 @@ LLAMA_PID=$!
 # shellcheck disable=SC2086
 $BENCH --suite model-serve --model "$MODEL" -- --urls http://127.0.0.1:8092 --Model:Llama:ContextSize="$CTX" \
   --Model:Llama:MaxSequences="$SLOTS" --Model:Llama:GpuLayers="$NGL" ${LIB:+--Model:Llama:NativeLibraryPath=$LIB} \
-  --Storage:DataDirectory="$LOGS/weseek-data" --Logging:LogLevel:Default=Warning $WESEEK_ARGS > "$LOGS/weseek-serve.log" 2>&1 &
+  --Storage:DataDirectory="$LOGS/weseek-data" --Logging:LogLevel:Default=Warning ${WESEEK_ARGS:-} > "$LOGS/weseek-serve.log" 2>&1 &
 WESEEK_PID=$!
 trap 'kill $LLAMA_PID $WESEEK_PID 2>/dev/null; wait 2>/dev/null' EXIT
 

@@ -32,13 +32,14 @@ internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTo
         var cells = options.ContextSize ?? RoundDown(Math.Min(budgetCells, 2L * sequences * sequenceTokens));
         // Kept caches hold cells only until someone needs them (they are parked first). On a GPU, what bounds them is
         // sequence ids: at least as many as generate (llama-server keeps one cache per slot), at least 16. On a CPU,
-        // every decode attends over the span of all used cells (one unified cache), so each kept cache slows every
-        // other conversation's prefill (1.3× llama-server's at 8 kept chats of ~700 tokens, docs/benchmarks.md):
-        // as many as generate, the rest parked in memory, where a restore is a copy.
+        // every decode attends over the span of all used cells (one unified cache; llama.cpp's CPU kernel reads the
+        // mask of every cell for every row and head), so each kept cache slows every other conversation's prefill:
+        // one kept, the rest parked in memory, where a restore is a copy (16 users × 6 turns on 0.5B: turn 6 at 2.7 s
+        // against 4.0 s with 8 kept, docs/benchmarks.md).
         var kept = options.MaxKeptConversations
             ?? (onGpu
                 ? (int)Math.Clamp(cells / KeptConversationTokens, Math.Min(Math.Max(16, sequences), MaxLlamaSequences - sequences), MaxLlamaSequences - sequences)
-                : Math.Min(Math.Max(8, sequences), MaxLlamaSequences - sequences));
+                : 1);
         var derived = options.ContextSize is null || options.MaxSequences is null || options.MaxKeptConversations is null;
         return new KvPlan(cells, sequences, kept, sequenceTokens, bytesPerToken, budget, derived);
     }
