@@ -175,7 +175,9 @@ public sealed class ILinkEndToEndTests
         await using var env = await Env.StartLoggedInAsync();
         env.ILink.ExpireSessions();
 
-        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.SessionExpired);
+        // The state changes before the notice is posted: wait for both, then check the notice.
+        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.SessionExpired
+            && env.Notices.Current.Any(n => n.Contains("Scan again", StringComparison.Ordinal)));
         Assert.Contains(env.Notices.Current, n => n.Contains("Scan again", StringComparison.Ordinal) && n.Contains("-14", StringComparison.Ordinal));
         Assert.Null(await env.Store.GetAsync(env.Channel.Id, "bot_token", CancellationToken.None));
 
