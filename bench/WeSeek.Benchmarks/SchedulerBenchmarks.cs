@@ -22,6 +22,7 @@ internal static class SchedulerBenchmarks
     // A llama.cpp build of our own (a CUDA one on a GPU machine) and the layers to offload; none: the CPU backend.
     private static string? _nativeLibrary;
     private static int _gpuLayers;
+    private static string _sampler = "managed";
 
     public static async Task<int> RunAsync(string suite, Func<string, string, string> arg)
     {
@@ -33,6 +34,8 @@ internal static class SchedulerBenchmarks
         }
 
         _gpuLayers = int.Parse(arg("--gpu-layers", "0"), CultureInfo.InvariantCulture);
+        // The product's Model:Llama:Sampler for its columns: managed (default) or backend (drawn in the decode).
+        _sampler = arg("--sampler", "managed");
         var shape = ModelShape.Find(arg("--shape", "0.5b"));
         var path = Path.Combine(Path.GetTempPath(), "weseek-bench", $"{shape.Name}-q4_k_m.gguf");
         if (!File.Exists(path))
@@ -67,7 +70,7 @@ internal static class SchedulerBenchmarks
     private static async Task<string> BatchingAsync(string path, ModelShape shape, int[] counts, int tokens)
     {
         var table = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m, 32-token prompts, {tokens} generated per conversation, temperature 0.6, top-p 0.95; aggregate generated tok/s (wall time including prefill).")
+            .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m, 32-token prompts, {tokens} generated per conversation, temperature 0.6, top-p 0.95, product sampler {_sampler}; aggregate generated tok/s (wall time including prefill).")
             .AppendLine()
             .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation | product, sampling on one thread |")
             .AppendLine("|---|---|---|---|---|---|");
@@ -211,6 +214,7 @@ internal static class SchedulerBenchmarks
             MaxSequences = n,
             MaxKeptConversations = 0,
             ParallelSamplingFrom = parallelSamplingFrom,
+            Sampler = _sampler,
             GpuLayers = _gpuLayers.ToString(CultureInfo.InvariantCulture),
             NativeLibraryPath = _nativeLibrary,
         };

@@ -72,6 +72,13 @@ internal sealed class GenerationRequest : IDisposable
     /// native <see cref="Sampler"/> chain does.</summary>
     public SpanSampler? SpanSampler { get; init; }
 
+    /// <summary>The chain to draw with inside the decode (<c>Model:Llama:Sampler=backend</c>); null when this
+    /// request needs the raw logits (a grammar, or greedy at temperature 0).</summary>
+    public BackendSamplers.Settings? BackendSettings { get; init; }
+
+    /// <summary>True while its sequence draws in the decode graph: its token is read back, not sampled here.</summary>
+    public bool DrawsOnBackend { get; set; }
+
     public int MaxTokens { get; }
 
     /// <summary>A request that only extends its conversation's KV cache (the answer just given, ahead of the

@@ -42,6 +42,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly KvPlan _plan;
     private readonly int _cells;
     private readonly LLamaToken? _userTurnToken;
+    private readonly BackendSamplers? _backend;
     private long _clock;
     private int _keptCells;
     private int _publishedUsed;
@@ -65,6 +66,15 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         _logger = logger;
         ModelPath = modelPath;
         Prompts = new R1PromptBuilder(weights);
+        if (options.Sampler == "backend")
+        {
+            _backend = BackendSamplers.TryCreate(executor.Context.NativeHandle, out var problem);
+            if (problem is not null)
+            {
+                Log.BackendSamplingUnavailable(logger, problem);
+            }
+        }
+
         _userTurnToken = Prompts.IsR1 && executor.Context.Tokenize(R1PromptBuilder.UserMarker, addBos: false, special: true) is [var marker] ? marker : null;
         // Unbounded channel, bounded by _outstanding: generating plus waiting never exceeds
         // MaxSequences + MaxQueue, however fast requests arrive.
@@ -202,7 +212,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
         var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken)
         {
-            SpanSampler = sampler.Grammar is null && _options.Sampler == "managed" ? new SpanSampler(sampler.Temperature, sampler.TopK, sampler.TopP, sampler.Seed) : null,
+            SpanSampler = sampler.Grammar is null && _options.Sampler is "managed" or "backend" ? new SpanSampler(sampler.Temperature, sampler.TopK, sampler.TopP, sampler.Seed) : null,
+            // Without an explicit seed every request shares the engine's default draw (LLAMA_DEFAULT_SEED), so a
+            // sequence's chain, and llama.cpp's graph, stay as they are from one request to the next.
+            BackendSettings = _backend is not null && sampler.Grammar is null && sampler.Temperature > 0
+                // llama.cpp's graph asserts k ≤ the vocabulary (the CPU chain clamps); 0 or less means the default 40.
+                ? new BackendSamplers.Settings(sampler.Temperature, Math.Clamp(sampler.TopK <= 0 ? 40 : sampler.TopK, 1, _weights.NativeHandle.Vocab.Count), sampler.TopP, options?.Seed is long explicitSeed ? unchecked((uint)explicitSeed) : BackendSamplers.DefaultSeed)
+                : null,
         };
         if (!_queue.Writer.TryWrite(request))
         {
@@ -446,6 +462,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
                 }
 
+                DrawOnBackend(request);
                 request.Decoder ??= new StreamingTokenDecoder(_executor.Context);
                 request.AdmittedAt = ++_clock;
                 _active.Add(request);
@@ -460,6 +477,25 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
             _deferredPass.Clear();
             PublishCells();
+        }
+    }
+
+    /// <summary>
+    /// Gives a generating request's sequence its chain in the decode graph (<c>Model:Llama:Sampler=backend</c>), or
+    /// takes a chain left on the sequence away when this request needs the raw logits. An answer prefilled ahead
+    /// leaves the sequence as it is: it reads nothing back.
+    /// </summary>
+    private void DrawOnBackend(GenerationRequest request)
+    {
+        if (_backend is null || request.PrefillOnly)
+        {
+            return;
+        }
+
+        request.DrawsOnBackend = request.BackendSettings is { } settings && _backend.Attach(request.Conversation!, settings);
+        if (!request.DrawsOnBackend)
+        {
+            _backend.Detach(request.Conversation!);
         }
     }
 
@@ -904,15 +940,38 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         var tokens = new LLamaToken[ready.Length];
-        if (ready.Length >= _options.ParallelSamplingFrom && Environment.ProcessorCount > 1)
+        var onCpu = 0;
+        for (var i = 0; i < ready.Length; i++)
         {
-            Parallel.For(0, ready.Length, i => tokens[i] = SampleOne(ready[i]));
+            if (ready[i].DrawsOnBackend)
+            {
+                // Drawn in the decode: only the id is read back (one thread: the first read waits for the decode).
+                tokens[i] = _backend!.Sampled(ready[i].Conversation!);
+            }
+            else
+            {
+                onCpu++;
+            }
         }
-        else
+
+        if (onCpu >= _options.ParallelSamplingFrom && Environment.ProcessorCount > 1)
+        {
+            Parallel.For(0, ready.Length, i =>
+            {
+                if (!ready[i].DrawsOnBackend)
+                {
+                    tokens[i] = SampleOne(ready[i]);
+                }
+            });
+        }
+        else if (onCpu > 0)
         {
             for (var i = 0; i < ready.Length; i++)
             {
-                tokens[i] = SampleOne(ready[i]);
+                if (!ready[i].DrawsOnBackend)
+                {
+                    tokens[i] = SampleOne(ready[i]);
+                }
             }
         }
 
@@ -1105,6 +1164,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             queued.Dispose();
         }
 
+        _backend?.Dispose();
         _executor.Dispose();
         _weights.Dispose();
         _stopping.Dispose();
@@ -1120,6 +1180,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
         [LoggerMessage(WeSeekEventId.LlamaPreempted, LogLevel.Information, "KV cells ran out: the youngest request ({Tokens} tokens) was preempted and waits to resume; {Active} go on")]
         public static partial void Preempted(ILogger logger, int tokens, int active);
+
+        [LoggerMessage(WeSeekEventId.LlamaBackendSamplingUnavailable, LogLevel.Warning, "Model:Llama:Sampler=backend is not possible here ({Problem}); tokens are sampled on the CPU (managed)")]
+        public static partial void BackendSamplingUnavailable(ILogger logger, string problem);
 
         [LoggerMessage(WeSeekEventId.LlamaDecodeFailed, LogLevel.Warning, "llama.cpp decode returned {Result} with {Active} active conversations; failing the newest")]
         public static partial void DecodeFailed(ILogger logger, DecodeResult result, int active);

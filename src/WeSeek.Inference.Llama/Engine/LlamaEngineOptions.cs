@@ -86,11 +86,13 @@ public sealed class LlamaEngineOptions : IValidatableObject
 
     /// <summary>
     /// How tokens are drawn: <c>managed</c> (top-k, top-p and temperature over the logits row in C#, one scan of
-    /// the vocabulary) or <c>native</c> (llama.cpp's sampler chain, which sorts the whole vocabulary per token).
-    /// Grammar-constrained requests always use the native chain. Default managed.
+    /// the vocabulary), <c>backend</c> (the same chain run by llama.cpp inside the decode, on the GPU when the
+    /// output layer is there: only token ids come back) or <c>native</c> (llama.cpp's sampler chain on the CPU,
+    /// which sorts the whole vocabulary per token). Grammar-constrained requests always use the native chain, and
+    /// greedy ones (temperature 0) the managed one. Default managed.
     /// </summary>
     [Required]
-    [RegularExpression("^(managed|native)$", ErrorMessage = "must be managed or native")]
+    [RegularExpression("^(managed|backend|native)$", ErrorMessage = "must be managed, backend or native")]
     public string Sampler { get; set; } = "managed";
 
     /// <summary>Conversations ready in one step from which their tokens are sampled in parallel across cores

@@ -53,6 +53,7 @@ internal static class WeSeekEventId
     public const int LlamaDecodeFailed = 4101;
     public const int LlamaAttachFailed = 4102;
     public const int LlamaPreempted = 4103;
+    public const int LlamaBackendSamplingUnavailable = 4104;
     public const int LlamaModelLoaded = 4110;
     public const int LlamaSyntheticModel = 4111;
     public const int LlamaPulling = 4112;
