@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Threading.Channels;
 using LLama;
 using LLama.Batched;
@@ -41,6 +42,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly ParkedConversations _parked;
     private readonly KvPlan _plan;
     private readonly int _cells;
+
+    /// <summary>Cells one sequence may hold: all of them in a unified cache, its own share in a per-sequence one.</summary>
+    private readonly int _sequenceCells;
+    private readonly bool _perSequence;
     private readonly LLamaToken? _userTurnToken;
     private readonly BackendSamplers? _backend;
     private long _clock;
@@ -62,6 +67,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         _executor = executor;
         // llama.cpp may round the context up; the cells this engine hands out are the ones it was asked for.
         _cells = (int)Math.Min(plan.Cells, executor.Context.ContextSize);
+        _perSequence = options.KvLayout == "per-sequence";
+        _sequenceCells = _perSequence ? _cells / (plan.Sequences + plan.Kept) : _cells;
         _options = options;
         _logger = logger;
         ModelPath = modelPath;
@@ -97,6 +104,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// <summary>How the KV cells are shared (<see cref="KvPlan"/>).</summary>
     public KvPlan Plan => _plan;
 
+    /// <summary>The plan as the start-up log gives it, with the layout when it is per sequence.</summary>
+    public string PlanDescription => _perSequence
+        ? string.Create(CultureInfo.InvariantCulture, $"KV: {_cells:N0} cells laid out per sequence: {_plan.Sequences + _plan.Kept} sequences ({_plan.Sequences} generating, {_plan.Kept} kept) × {_sequenceCells:N0} cells, parked beyond")
+        : _plan.ToString();
+
     /// <summary>True when nothing is generating, prefilling ahead or waiting.</summary>
     public bool IsIdle => Volatile.Read(ref _outstanding) == 0;
 
@@ -122,7 +134,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)options.BatchSize,
             // One KV pool shared by all sequences; without it each sequence gets ContextSize / SeqMax.
-            KVUnified = true,
+            KVUnified = options.KvLayout != "per-sequence",
             GpuLayerCount = gpuLayers,
         };
         // Not LLamaSharp's default (half the logical processors): one thread per physical core, as llama-server runs.
@@ -182,11 +194,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// <exception cref="LlamaEngineException">The prompt cannot fit, or the queue is full (busy).</exception>
     public GenerationRequest Submit(LLamaToken[] prompt, ChatOptions? options, CancellationToken cancellationToken)
     {
-        if (prompt.Length + 1 > _plan.Cells)
+        if (prompt.Length + 1 > _sequenceCells)
         {
-            throw new LlamaEngineException(
-                $"The prompt is {prompt.Length} tokens, more than Model:Llama:ContextSize ({_plan.Cells}) holds. " +
-                "Lower Context:MaxTokens or raise Model:Llama:ContextSize.");
+            throw new LlamaEngineException(_perSequence
+                ? $"The prompt is {prompt.Length} tokens, more than one sequence's share of Model:Llama:ContextSize ({_sequenceCells} with Model:Llama:KvLayout=per-sequence) holds. " +
+                  "Lower Context:MaxTokens, raise Model:Llama:ContextSize or lower Model:Llama:MaxSequences."
+                : $"The prompt is {prompt.Length} tokens, more than Model:Llama:ContextSize ({_plan.Cells}) holds. " +
+                  "Lower Context:MaxTokens or raise Model:Llama:ContextSize.");
         }
 
         if (Volatile.Read(ref _failure) is { } failure)
@@ -202,7 +216,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             Seed = options?.Seed is long seed ? unchecked((uint)seed) : (uint)Random.Shared.Next(),
             Grammar = options?.ResponseFormat is ChatResponseFormatJson json ? new Grammar(JsonGrammar(json), "root") : null,
         };
-        var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _plan.Cells - prompt.Length));
+        var maxTokens = Math.Max(1, Math.Min(options?.MaxOutputTokens ?? 8192, _sequenceCells - prompt.Length));
         if (Interlocked.Increment(ref _outstanding) > _plan.Sequences + _options.MaxQueue)
         {
             Interlocked.Decrement(ref _outstanding);
@@ -239,7 +253,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     public bool TryPrefillAhead(LLamaToken[] history, string conversationKey)
     {
-        if (history.Length + 1 > _plan.Cells || Volatile.Read(ref _failure) is not null)
+        if (history.Length + 1 > _sequenceCells || Volatile.Read(ref _failure) is not null)
         {
             return false;
         }
@@ -562,7 +576,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         return used;
     }
 
-    private int FreeCells() => _cells - UsedCells();
+    /// <summary>Cells not held by any sequence. With a per-sequence layout every sequence owns its share (prompts and
+    /// answers are bounded by it at submission), so cells never decide admission or growth: sequence ids do.</summary>
+    private int FreeCells() => _perSequence ? int.MaxValue / 2 : _cells - UsedCells();
 
     /// <summary>
     /// Frees cells for <paramref name="request"/>'s prompt (what its own cache, <paramref name="key"/>, does not
@@ -658,7 +674,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         MakeRoomForASequence();
-        if (request.Preemptions == 0 && SharedSystemPrompt(request.Input) is { } shared)
+        // Not with a per-sequence layout: llama.cpp copies a sequence into another stream only whole (it asserts on
+        // a partial copy), a copy of the other conversation's whole buffer.
+        if (request.Preemptions == 0 && !_perSequence && SharedSystemPrompt(request.Input) is { } shared)
         {
             request.Conversation = shared.Conversation;
             request.Fed.AddRange(request.Input.AsSpan(0, shared.Length));

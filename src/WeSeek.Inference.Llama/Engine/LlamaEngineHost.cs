@@ -63,7 +63,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
                 var path = await _resolver.ResolveAsync(cancellationToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 _engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
-                Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _engine.Plan.ToString());
+                Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _engine.PlanDescription);
             }
 
             return _engine;

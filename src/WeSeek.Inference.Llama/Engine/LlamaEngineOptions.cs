@@ -128,6 +128,16 @@ public sealed class LlamaEngineOptions : IValidatableObject
     [RegularExpression("^(f16|q8_0)$", ErrorMessage = "must be f16 or q8_0")]
     public string KvCacheType { get; set; } = "f16";
 
+    /// <summary>
+    /// How the KV cells are laid out: <c>unified</c> (one pool every sequence draws from, cells handed out by the
+    /// engine's KV manager, long answers may preempt others) or <c>per-sequence</c> (llama.cpp's non-unified cache,
+    /// as llama-server runs with <c>-np</c>: every sequence id, generating or kept, owns ContextSize divided by
+    /// their number, and a decode attends over its own sequence's cells only). Default unified.
+    /// </summary>
+    [Required]
+    [RegularExpression("^(unified|per-sequence)$", ErrorMessage = "must be unified or per-sequence")]
+    public string KvLayout { get; set; } = "unified";
+
     /// <summary>A llama.cpp shared library to load instead of the bundled CPU one (a CUDA build). Default none.</summary>
     public string? NativeLibraryPath { get; set; }
 
