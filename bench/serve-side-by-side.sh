@@ -8,7 +8,8 @@
 # how); NATIVE_LIB is that build's libllama.so for WeSeek on a GPU. LOADS picks the loads (default below; each is
 # "name users turns tokens ids"). Both servers run at once but are loaded one after the other; each gets one
 # warm-up request first. BENCH overrides how the benchmark program is started (a published binary on a device);
-# WESEEK_ARGS adds settings to WeSeek's server (--Model:Llama:…).
+# WESEEK_ARGS adds settings to WeSeek's server (--Model:Llama:…), LLAMA_ARGS to llama-server's; PIN prefixes both
+# servers' command lines (for example "taskset -c 0,1": the load generator stays off their cores).
 set -euo pipefail
 LLAMA_SERVER=$1
 MODEL=$2
@@ -21,11 +22,12 @@ OUT=${OUT:-/tmp/serve-side-by-side.md}
 LOGS=${LOGS:-/tmp}
 LOADS=${LOADS:-"interleaved 16 6 32 on;interleaved 16 6 32 off;concurrent 8 2 32 on"}
 
-"$LLAMA_SERVER" -m "$MODEL" -c "$CTX" -np "$SLOTS" -ngl "$NGL" --host 127.0.0.1 --port 8091 \
-  --reasoning-format deepseek --no-webui > "$LOGS/llama-server.log" 2>&1 &
+# shellcheck disable=SC2086
+${PIN:-} "$LLAMA_SERVER" -m "$MODEL" -c "$CTX" -np "$SLOTS" -ngl "$NGL" --host 127.0.0.1 --port 8091 \
+  --reasoning-format deepseek --no-webui ${LLAMA_ARGS:-} > "$LOGS/llama-server.log" 2>&1 &
 LLAMA_PID=$!
 # shellcheck disable=SC2086
-$BENCH --suite model-serve --model "$MODEL" -- --urls http://127.0.0.1:8092 --Model:Llama:ContextSize="$CTX" \
+ ${PIN:-} $BENCH --suite model-serve --model "$MODEL" -- --urls http://127.0.0.1:8092 --Model:Llama:ContextSize="$CTX" \
   --Model:Llama:MaxSequences="$SLOTS" --Model:Llama:GpuLayers="$NGL" ${LIB:+--Model:Llama:NativeLibraryPath=$LIB} \
   --Storage:DataDirectory="$LOGS/weseek-data" --Logging:LogLevel:Default=Warning ${WESEEK_ARGS:-} > "$LOGS/weseek-serve.log" 2>&1 &
 WESEEK_PID=$!

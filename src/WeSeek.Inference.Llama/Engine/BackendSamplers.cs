@@ -33,6 +33,14 @@ internal sealed unsafe class BackendSamplers : IDisposable
         _sampledToken = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)sampledToken;
     }
 
+    /// <summary>
+    /// Most sequences that draw in the decode at once; the others sample on the CPU. llama.cpp 815a2a591 sizes its
+    /// graph for the model's tensors (at least 1,024 nodes, 8 per tensor) without counting the sampler chains' nodes:
+    /// on the synthesised 0.5B, 32 chains ran and 48 aborted the process (<c>GGML_ASSERT(obj_new)</c> in ggml.c), as
+    /// 64 did for r1-7b on the H200. 16 leaves room on every model the project runs.
+    /// </summary>
+    public const int MaxChains = 16;
+
     /// <summary>llama.cpp's LLAMA_DEFAULT_SEED: a random seed, for requests that name none.</summary>
     public const uint DefaultSeed = uint.MaxValue;
 
@@ -78,6 +86,11 @@ internal sealed unsafe class BackendSamplers : IDisposable
             return true;
         }
 
+        if (current.Chain is null && _chains.Count >= MaxChains && !FreeChainFromIdleSequence(sequence))
+        {
+            return false;
+        }
+
         var chain = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
         chain.AddTopK(settings.TopK);
         chain.AddTopP(settings.TopP, 1);
@@ -94,6 +107,28 @@ internal sealed unsafe class BackendSamplers : IDisposable
         current.Chain?.Dispose();
         _chains[sequence] = (settings, chain);
         return true;
+    }
+
+    /// <summary>The sequence ids now drawing for a generating request; the engine sets it before each admission pass
+    /// so that chains left on idle sequences can be taken back when the cap is reached.</summary>
+    public Func<int, bool>? IsGenerating { get; set; }
+
+    /// <summary>Takes a chain off a sequence that is not generating (a kept or finished conversation's), so that
+    /// <paramref name="sequence"/> can have one within <see cref="MaxChains"/>.</summary>
+    private bool FreeChainFromIdleSequence(int sequence)
+    {
+        foreach (var idle in _chains.Keys)
+        {
+            if (idle != sequence && IsGenerating?.Invoke(idle) != true)
+            {
+                _setSampler(_context.DangerousGetHandle(), idle, IntPtr.Zero);
+                _chains.Remove(idle, out var freed);
+                freed.Chain.Dispose();
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Returns <paramref name="conversation"/>'s sequence to raw logits (a grammar or a greedy request).</summary>

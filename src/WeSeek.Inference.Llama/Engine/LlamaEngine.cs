@@ -76,6 +76,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         if (options.Sampler == "backend")
         {
             _backend = BackendSamplers.TryCreate(executor.Context.NativeHandle, out var problem);
+            _backend?.IsGenerating = sequence => _active.Exists(a => a.DrawsOnBackend && a.Conversation is { } c && (int)c.ConversationId == sequence);
             if (problem is not null)
             {
                 Log.BackendSamplingUnavailable(logger, problem);

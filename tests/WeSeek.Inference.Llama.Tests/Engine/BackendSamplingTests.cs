@@ -67,4 +67,21 @@ public sealed class BackendSamplingTests
         Assert.All(answers, a => Assert.True(a.FinishReason == ChatFinishReason.Length || a.FinishReason == ChatFinishReason.Stop));
         Assert.Contains(answers, a => a.Usage?.OutputTokenCount == 20);
     }
+
+    [Fact]
+    public async Task MoreConversationsThanChains_TheRestSampleOnTheCpu_AndNothingAborts()
+    {
+        // llama.cpp does not count sampler chains in its graph's node budget: too many chains abort the process.
+        // 48 conversations at once: 16 draw in the decode, the others on the CPU.
+        await using var backend = Host("backend", sequences: 48);
+        await backend.StartAsync(TestContext.Current.CancellationToken);
+        using var client = new LlamaChatClient(backend);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 48).Select(i => client.GetResponseAsync(
+            [new ChatMessage(ChatRole.User, $"问题{i}")],
+            new ChatOptions { MaxOutputTokens = 4, Temperature = 0.8f, Seed = i },
+            TestContext.Current.CancellationToken)));
+
+        Assert.All(answers, a => Assert.True(a.FinishReason == ChatFinishReason.Length || a.FinishReason == ChatFinishReason.Stop));
+    }
 }
