@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using WeSeek.Health;
 using WeSeek.Configuration;
 using WeSeek.Host.Access;
 using WeSeek.Inference.Llama.Models;
@@ -71,11 +73,16 @@ internal static class ModelServeCommand
         builder.AddWeSeekConfiguration(args);
         builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
         builder.AddWeSeekMetrics();
+        builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: [HealthTags.Ready]);
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
         var app = builder.Build();
         app.UseMiddleware<BrowserHardeningMiddleware>();
         app.UseMiddleware<AccessControlMiddleware>();
         var modelPath = builder.Configuration["Model:Llama:ModelPath"];
+        // The bot's probe paths, so that one image and one set of probes serve both roles: live answers while the
+        // process does; ready once the model is loaded (llama-server's /health, which the API keeps, says the same).
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenAiCompatible(string.IsNullOrEmpty(modelPath) ? "weseek" : Path.GetFileNameWithoutExtension(modelPath));
         return app;
