@@ -29,10 +29,11 @@ public sealed class AccessOptions : IValidatableObject
     };
 
     /// <summary>
-    /// Host names answered (<c>WESEEK__Access__AllowedHosts__0=chat.example.com</c>; <c>*.example.com</c> for a
-    /// domain's subdomains, <c>*</c> for any). Default empty: <c>localhost</c> and IP address literals only, which
-    /// refuses DNS rebinding (a web page reaching a loopback-bound WeSeek under the attacker's host name) while
-    /// access by address keeps working. Set it to the name WeChat's callback URL or the browser uses.
+    /// Host names answered besides <c>localhost</c> and IP address literals, which always are
+    /// (<c>WESEEK__Access__AllowedHosts__0=chat.example.com</c>; <c>*.example.com</c> for a domain's subdomains,
+    /// <c>*</c> for any). Default empty: no other name, which refuses DNS rebinding (a web page reaching a
+    /// loopback-bound WeSeek under the attacker's host name) while access by address keeps working (a Kubernetes
+    /// probe names the pod by its address). Set it to the name WeChat's callback URL or the browser uses.
     /// </summary>
     public IList<string> AllowedHosts { get; } = [];
 
