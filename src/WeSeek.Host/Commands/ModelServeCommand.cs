@@ -66,8 +66,9 @@ internal static class ModelServeCommand
         return command;
     }
 
-    /// <summary>Builds the server; also used by tests.</summary>
-    public static WebApplication Build(string[] args)
+    /// <summary>Builds the server; also used by tests, which pass <paramref name="configureServices"/> to
+    /// replace a part after the host registered its own.</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
@@ -75,6 +76,7 @@ internal static class ModelServeCommand
         builder.AddWeSeekMetrics();
         builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: [HealthTags.Ready]);
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseMiddleware<BrowserHardeningMiddleware>();
         app.UseMiddleware<AccessControlMiddleware>();

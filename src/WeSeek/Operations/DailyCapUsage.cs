@@ -15,7 +15,7 @@ namespace WeSeek.Operations;
 /// </summary>
 internal sealed partial class DailyCapUsage : BackgroundService
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
     private readonly OutboxStore _store;
     private readonly DailyCapCalendar _calendar;
