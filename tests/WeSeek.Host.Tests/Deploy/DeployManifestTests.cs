@@ -1,3 +1,4 @@
+using System.Globalization;
 using WeSeek.Security;
 
 namespace WeSeek.Host.Tests.Deploy;
@@ -167,6 +168,70 @@ public sealed class DeployManifestTests
             // serve and model serve accept unknown tokens as configuration flags: none are left over here.
             Assert.Empty(parsed.UnmatchedTokens);
         }
+    }
+
+    [Fact]
+    public void BotDeployment_KeepsTwoReplicas_GivesRunningTurnsTheDrainTimeout_AndOpensMetricsToMonitoringOnly()
+    {
+        var objects = DeployFiles.KubernetesObjects();
+        var bot = objects.OfKind("Deployment").Single(d => d.Name() == "weseek");
+        var spec = bot.Map("spec");
+        Assert.True(int.Parse((string)spec["replicas"]!, CultureInfo.InvariantCulture) >= 2);
+        var pod = spec.Map("template").Map("spec");
+        var container = DeployFiles.Maps(pod.Get("containers")).Single();
+
+        // SIGTERM comes after preStop; the host then waits Dispatcher:DrainTimeout for running turns, then stops.
+        var drain = TimeSpan.Parse((string)objects.OfKind("ConfigMap").Single(m => m.Name() == "weseek-settings").Map("data")["WESEEK__Dispatcher__DrainTimeout"]!, CultureInfo.InvariantCulture);
+        var preStop = DeployFiles.Strings(container.Map("lifecycle").Map("preStop").Map("exec").Get("command")).ToList();
+        Assert.Equal("sleep", preStop[0]);
+        var grace = int.Parse((string)pod["terminationGracePeriodSeconds"]!, CultureInfo.InvariantCulture);
+        var needed = int.Parse(preStop[1], CultureInfo.InvariantCulture) + drain.TotalSeconds;
+        Assert.InRange(grace, needed + 1, needed + 30);
+        // The host's own shutdown timeout (30 s) must not cut the drain short.
+        Assert.True(drain < TimeSpan.FromSeconds(30));
+        var compose = (string)DeployFiles.Compose().Map("services").Map("weseek")["stop_grace_period"]!;
+        Assert.True(TimeSpan.FromSeconds(int.Parse(compose.TrimEnd('s'), CultureInfo.InvariantCulture)) > drain);
+
+        var resources = container.Map("resources");
+        Assert.Contains("cpu", resources.Map("requests").Keys);
+        Assert.Contains("memory", resources.Map("limits").Keys);
+        Assert.Equal("true", (string?)pod.Map("securityContext")["runAsNonRoot"]);
+
+        var labels = spec.Map("template").Map("metadata").Map("labels");
+        bool Selects(Dictionary<string, object?> selector) => selector.Map("matchLabels").All(l => (string?)labels.GetValueOrDefault(l.Key) == (string?)l.Value);
+        Assert.True(Selects(objects.OfKind("PodDisruptionBudget").Single().Map("spec").Map("selector")));
+        var hpa = objects.OfKind("HorizontalPodAutoscaler").Single().Map("spec");
+        Assert.Equal("weseek", (string?)hpa.Map("scaleTargetRef")["name"]);
+        Assert.True(int.Parse((string)hpa["minReplicas"]!, CultureInfo.InvariantCulture) >= 2);
+
+        // The metrics port admits the monitoring namespace and nothing else; no rule opens it to everyone.
+        var metricsPort = DeployFiles.Maps(container.Get("ports")).Single(p => (string?)p["name"] == "metrics")["containerPort"];
+        var policy = objects.OfKind("NetworkPolicy").Single(n => Selects(n.Map("spec").Map("podSelector"))).Map("spec");
+        Assert.Contains("Ingress", DeployFiles.Strings(policy.Get("policyTypes")));
+        var metricsRules = DeployFiles.Maps(policy.Get("ingress")).Where(r => DeployFiles.Maps(r.Get("ports")).Any(p => (string?)p["port"] == (string?)metricsPort)).ToList();
+        Assert.Single(metricsRules);
+        var from = DeployFiles.Maps(metricsRules[0].Get("from")).Single();
+        Assert.Equal("monitoring", (string?)from.Map("namespaceSelector").Map("matchLabels")["kubernetes.io/metadata.name"]);
+        Assert.All(DeployFiles.Maps(policy.Get("ingress")), r => Assert.True(r.ContainsKey("ports") && r.ContainsKey("from"), "a rule without ports or sources opens everything"));
+    }
+
+    [Theory]
+    [InlineData("Dockerfile")]
+    [InlineData("Dockerfile.cuda")]
+    public void Image_RunsAsAnUnprivilegedUser_KeepsDataOnAVolume_AndChecksLivenessOnThePortItServes(string dockerfile)
+    {
+        var stage = DeployFiles.FinalStage(dockerfile);
+        var user = stage.Last(i => i.Instruction == "USER").Arguments;
+        Assert.NotEqual("0", user.Split(':')[0]);
+        Assert.NotEqual("root", user.Split(':')[0]);
+        Assert.Contains(DeployFiles.EnvInstructions(stage), e => e.Name == "WESEEK_HOME" && e.Value == "/data");
+        Assert.Contains("/data", stage.Where(i => i.Instruction == "VOLUME").Select(i => i.Arguments));
+
+        var command = DeployFiles.ExecForm(stage.Last(i => i.Instruction == "CMD").Arguments);
+        var port = new Uri(command[Array.IndexOf(command, "--urls") + 1]).Port;
+        Assert.Contains(port.ToString(CultureInfo.InvariantCulture), stage.Where(i => i.Instruction == "EXPOSE").Select(i => i.Arguments));
+        var healthcheck = stage.Last(i => i.Instruction == "HEALTHCHECK").Arguments;
+        Assert.Contains($"http://127.0.0.1:{port}/health/live", healthcheck, StringComparison.Ordinal);
     }
 
     /// <summary>Every WESEEK__ variable the deployment sets, with where it is set.</summary>
