@@ -1,5 +1,6 @@
 using System.Globalization;
 using WeSeek.Security;
+using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.Deploy;
 
@@ -232,6 +233,55 @@ public sealed class DeployManifestTests
         Assert.Contains(port.ToString(CultureInfo.InvariantCulture), stage.Where(i => i.Instruction == "EXPOSE").Select(i => i.Arguments));
         var healthcheck = stage.Last(i => i.Instruction == "HEALTHCHECK").Arguments;
         Assert.Contains($"http://127.0.0.1:{port}/health/live", healthcheck, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kustomize_RendersEveryObject_InTheNamespace_WithTheGeneratedSecretWired()
+    {
+        // kustomize is built into kubectl; where it is not installed, the files were still checked one by one.
+        var kubectl = System.Environment.GetEnvironmentVariable("KUBECTL") ?? "/usr/bin/kubectl";
+        if (!File.Exists(kubectl))
+        {
+            TestContext.Current.TestOutputHelper?.WriteLine("kubectl not installed: kustomize's rendering not checked.");
+            return;
+        }
+
+        using var copy = new TempDirectory();
+        foreach (var file in Directory.EnumerateFiles(DeployFiles.Kubernetes, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy.Path, Path.GetRelativePath(DeployFiles.Kubernetes, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        File.Copy(Path.Combine(copy.Path, "secrets.env.example"), Path.Combine(copy.Path, "secrets.env"), overwrite: true);
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(kubectl, new[] { "kustomize", copy.Path })
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var rendered = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var errors = await process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(process.ExitCode == 0, $"kubectl kustomize: {errors}");
+        var output = Path.Combine(copy.Path, "rendered.yaml");
+        await File.WriteAllTextAsync(output, rendered, TestContext.Current.CancellationToken);
+        var objects = DeployFiles.Load(output);
+
+        foreach (var source in DeployFiles.KubernetesObjects())
+        {
+            Assert.Contains(objects, o => (string?)o["kind"] == (string?)source["kind"] && o.Name() == source.Name());
+        }
+
+        Assert.All(objects.Where(o => (string?)o["kind"] != "Namespace"), o => Assert.Equal("weseek", (string?)o.Map("metadata")["namespace"]));
+        var secret = objects.OfKind("Secret").Single();
+        Assert.StartsWith("weseek-secrets-", secret.Name(), StringComparison.Ordinal);
+        var expected = DeployFiles.EnvFile(Path.Combine(DeployFiles.Kubernetes, "secrets.env.example")).Where(v => !v.Commented).Select(v => v.Name).Order();
+        Assert.Equal(expected, ((Dictionary<string, object?>)secret["data"]!).Keys.Order());
+        var bot = DeployFiles.Containers(objects).Single(c => c.Deployment.Name() == "weseek").Container;
+        Assert.Contains(DeployFiles.Maps(bot.Get("envFrom")), e => e.ContainsKey("secretRef") && (string?)e.Map("secretRef")["name"] == secret.Name());
+        Assert.All(DeployFiles.Containers(objects), c => Assert.StartsWith("registry.example.com/weseek", (string)c.Container["image"]!, StringComparison.Ordinal));
+        Assert.Contains(objects.OfKind("ConfigMap"), m => m.Name() == "weseek-grafana-dashboard" && (string?)m.Map("metadata").Map("labels")["grafana_dashboard"] == "1");
     }
 
     /// <summary>Every WESEEK__ variable the deployment sets, with where it is set.</summary>
