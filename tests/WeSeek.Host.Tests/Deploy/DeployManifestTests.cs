@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using WeSeek.Configuration;
 using WeSeek.Security;
 using WeSeek.TestKit;
 
@@ -62,20 +64,23 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
-    public void EveryWeseekVariable_IsAKeyAnOptionReads()
+    public async Task EveryWeseekVariable_IsAKeyAnOptionReads()
     {
         var variables = WeseekVariables().ToList();
         Assert.True(variables.Count > 30, $"only {variables.Count} variables found: is the reader broken?");
 
+        // The sections a serving host binds, as its start-up check sees them, besides the catalog of every section.
+        using var data = new TempDirectory();
+        List<BoundSection> bound = [.. await ServeSectionsAsync(data), .. await ModelServeSectionsAsync(data)];
         var unknown = variables
             .Select(v => (v.Where, v.Name, Key: DeployFiles.ConfigurationKey(v.Name)!))
-            .Where(v => !UnknownSettings.IsWeSeekSetting(v.Key))
+            .Where(v => !UnknownSettings.IsWeSeekSetting(v.Key, bound))
             .ToList();
         var pending = unknown.Where(u => StorageProviderKeys.Contains(u.Key, StringComparer.OrdinalIgnoreCase)).ToList();
         TestContext.Current.TestOutputHelper?.WriteLine(pending.Count == 0
             ? "Storage:Provider and Storage:ConnectionString are known to this build."
             : $"Not read by this build yet (the PostgreSQL storage): {string.Join(", ", pending.Select(p => p.Key).Distinct())}");
-        Assert.Empty(unknown.Except(pending).Select(u => $"{u.Where}: {u.Name} (no option reads {u.Key}; nearest {UnknownSettings.NearestKnown(u.Key)})"));
+        Assert.Empty(unknown.Except(pending).Select(u => $"{u.Where}: {u.Name} (no option reads {u.Key}; nearest {UnknownSettings.NearestKnown(u.Key, bound)})"));
 
         // The ones the images depend on are among them, so the reader saw the Dockerfiles.
         Assert.Contains(variables, v => v.Name == "WESEEK__Model__Llama__NativeLibraryPath" && v.Where.Contains("Dockerfile.cuda", StringComparison.Ordinal));
@@ -329,6 +334,18 @@ public sealed class DeployManifestTests
                 yield return (Path.GetRelativePath(DeployFiles.Root, example), name);
             }
         }
+    }
+
+    private static async Task<List<BoundSection>> ServeSectionsAsync(TempDirectory data)
+    {
+        await using var app = Commands.ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Model:Provider=remote"]);
+        return [.. app.Services.GetServices<BoundSection>()];
+    }
+
+    private static async Task<List<BoundSection>> ModelServeSectionsAsync(TempDirectory data)
+    {
+        await using var app = Commands.ModelServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}"]);
+        return [.. app.Services.GetServices<BoundSection>()];
     }
 
     private static IEnumerable<(string Name, Dictionary<string, object?> Service)> Services() =>
