@@ -238,6 +238,18 @@ public sealed class DeployManifestTests
         Assert.Contains(port.ToString(CultureInfo.InvariantCulture), stage.Where(i => i.Instruction == "EXPOSE").Select(i => i.Arguments));
         var healthcheck = stage.Last(i => i.Instruction == "HEALTHCHECK").Arguments;
         Assert.Contains($"http://127.0.0.1:{port}/health/live", healthcheck, StringComparison.Ordinal);
+
+        // The build stage has every input of the build: the root's build settings and every project under src/.
+        var copied = DeployFiles.Dockerfile(dockerfile).Where(i => i.Instruction == "COPY" && !i.Arguments.StartsWith("--from", StringComparison.Ordinal))
+            .SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).SkipLast(1)).ToHashSet(StringComparer.Ordinal);
+        string[] settings = ["global.json", "Directory.Build.props", "Directory.Packages.props", "BannedSymbols.txt", ".editorconfig"];
+        Assert.All(settings, f => Assert.Contains(f, copied));
+        foreach (var project in Directory.EnumerateFiles(Path.Combine(DeployFiles.Root, "src"), "*.csproj", SearchOption.AllDirectories))
+        {
+            Assert.Contains(Path.GetRelativePath(DeployFiles.Root, project).Replace('\\', '/'), copied);
+        }
+
+        Assert.Contains("src/", copied);
     }
 
     [Fact]
