@@ -69,6 +69,16 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>True when an option of this build reads <paramref name="key"/> (<c>Outbox:DailyCap</c>,
+    /// <c>OfficialAccount:Accounts:demo:Token</c>) or it is <see cref="StrictKey"/>: what a deployment may set.
+    /// <paramref name="bound"/> are the sections a host registered (as start-up checks them).</summary>
+    internal static bool IsWeSeekSetting(string key, IEnumerable<BoundSection> bound) =>
+        string.Equals(key, StrictKey, StringComparison.OrdinalIgnoreCase) || IsKnown(key, [.. Catalog, .. bound]);
+
+    /// <summary>The known key nearest to <paramref name="key"/>, for a message.</summary>
+    internal static string NearestKnown(string key, IEnumerable<BoundSection> bound) =>
+        Catalog.Concat(bound).SelectMany(s => KnownKeys(s.OptionsType, s.Section, depth: 0)).MinBy(k => Distance(k.ToUpperInvariant(), key.ToUpperInvariant())) ?? "";
+
     /// <summary>The configured keys under WeSeek's sections that no bound class reads, each with the nearest
     /// known key (by edit distance, ignoring case).</summary>
     internal static List<(string Key, string Nearest)> Find(IConfiguration configuration, IReadOnlyCollection<BoundSection> sections)

@@ -29,23 +29,24 @@ public sealed class AccessOptions : IValidatableObject
     };
 
     /// <summary>
-    /// Host names answered (<c>WESEEK__Access__AllowedHosts__0=chat.example.com</c>; <c>*.example.com</c> for a
-    /// domain's subdomains, <c>*</c> for any). Default empty: <c>localhost</c> and IP address literals only, which
-    /// refuses DNS rebinding (a web page reaching a loopback-bound WeSeek under the attacker's host name) while
-    /// access by address keeps working. Set it to the name WeChat's callback URL or the browser uses.
+    /// Host names answered besides <c>localhost</c> and IP address literals, which always are
+    /// (<c>WESEEK__Access__AllowedHosts__0=chat.example.com</c>; <c>*.example.com</c> for a domain's subdomains,
+    /// <c>*</c> for any). Default empty: no other name, which refuses DNS rebinding (a web page reaching a
+    /// loopback-bound WeSeek under the attacker's host name) while access by address keeps working (a Kubernetes
+    /// probe names the pod by its address). Set it to the name WeChat's callback URL or the browser uses.
     /// </summary>
     public IList<string> AllowedHosts { get; } = [];
 
     /// <summary>The networks of each group after configuration: a default group left unconfigured keeps its
     /// default (loopback for metrics and admin).</summary>
-    internal IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed)> Compile()
+    internal IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed, int? Port)> Compile()
     {
-        var rules = new List<(string, string, IPNetwork[]?)>();
+        var rules = new List<(string, string, IPNetwork[]?, int?)>();
         foreach (var (name, group) in Groups)
         {
             var allow = group.Allow.Count > 0 ? group.Allow : (name is "metrics" or "admin" ? Loopback : []);
             IPNetwork[]? networks = allow.Count == 0 || allow.Contains("*") ? null : [.. allow.Select(Parse)];
-            rules.AddRange(group.Paths.Select(path => (path.TrimEnd('/'), name, networks)));
+            rules.AddRange(group.Paths.Select(path => (path.TrimEnd('/'), name, networks, group.Port)));
         }
 
         // Longest prefix first.
@@ -77,6 +78,11 @@ public sealed class AccessOptions : IValidatableObject
                 }
             }
 
+            if (group.Port is < 1 or > 65535)
+            {
+                yield return new ValidationResult($"{group.Port} is not a TCP port (1-65535)", [$"Groups:{name}:Port"]);
+            }
+
             foreach (var path in group.Paths.Where(p => !p.StartsWith('/')))
             {
                 yield return new ValidationResult($"'{path}' must start with /", [$"Groups:{name}:Paths"]);
@@ -93,13 +99,22 @@ public sealed class AccessGroupOptions
 
     /// <summary>Networks allowed (CIDR or an address; <c>*</c> for everyone). Empty: the group's default.</summary>
     public IList<string> Allow { get; } = [];
+
+    /// <summary>
+    /// The only local port the group's endpoints answer on (404 on any other), for example
+    /// <c>WESEEK__Access__Groups__metrics__Port=9464</c> with <c>--urls "http://0.0.0.0:8080;http://0.0.0.0:9464"</c>:
+    /// a Kubernetes NetworkPolicy, which sees ports and not paths, can then open <c>/metrics</c> to the monitoring
+    /// namespace alone. The local port of the connection is checked, not the Host header, which the client
+    /// writes. Default none: every port the host listens on.
+    /// </summary>
+    public int? Port { get; set; }
 }
 
 /// <summary>Answers 403 to a client outside its endpoint group's networks (<see cref="AccessOptions"/>).</summary>
 internal sealed partial class AccessControlMiddleware
 {
     private readonly RequestDelegate _next;
-    private readonly IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed)> _rules;
+    private readonly IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed, int? Port)> _rules;
     private readonly ILogger<AccessControlMiddleware> _logger;
 
     public AccessControlMiddleware(RequestDelegate next, IOptions<AccessOptions> options, ILogger<AccessControlMiddleware> logger)
@@ -112,11 +127,18 @@ internal sealed partial class AccessControlMiddleware
     public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
-        foreach (var (prefix, group, allowed) in _rules)
+        foreach (var (prefix, group, allowed, port) in _rules)
         {
             if (!Matches(path, prefix))
             {
                 continue;
+            }
+
+            if (port is { } only && context.Connection.LocalPort != only)
+            {
+                // Not there at all on this port: the group lives on its own listener.
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
             }
 
             if (allowed is null || IsAllowed(context.Connection.RemoteIpAddress, allowed))

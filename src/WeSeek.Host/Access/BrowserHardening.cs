@@ -58,10 +58,11 @@ internal sealed partial class BrowserHardeningMiddleware
     }
 
     /// <summary>
-    /// True when <paramref name="host"/> may be served. With no list configured: loopback names
-    /// (<c>localhost</c>, <c>*.localhost</c>) and any IP address literal. A rebinding attack needs a name the
-    /// attacker's DNS answers, so literals are safe and direct access by address keeps working. Otherwise the
-    /// listed names (<c>example.com</c>, <c>*.example.com</c>, or <c>*</c> for any), case-insensitive.
+    /// True when <paramref name="host"/> may be served: loopback names (<c>localhost</c>, <c>*.localhost</c>), any
+    /// IP address literal, and the listed names (<c>example.com</c>, <c>*.example.com</c>, or <c>*</c> for any),
+    /// case-insensitive. A rebinding attack needs a name the attacker's DNS answers, so literals and loopback
+    /// names are safe whether or not a list is configured, and access by address keeps working with one: a
+    /// Kubernetes probe or a Prometheus scrape names the pod by its IP address.
     /// </summary>
     internal static bool IsAllowedHost(string host, IReadOnlyList<string> allowed)
     {
@@ -71,11 +72,11 @@ internal sealed partial class BrowserHardeningMiddleware
             return true;
         }
 
-        if (allowed.Count == 0)
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+            || IPAddress.TryParse(host.Trim('[', ']'), out _))
         {
-            return host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-                || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
-                || IPAddress.TryParse(host.Trim('[', ']'), out _);
+            return true;
         }
 
         foreach (var entry in allowed)

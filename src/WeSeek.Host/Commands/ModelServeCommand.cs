@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using WeSeek.Health;
 using WeSeek.Configuration;
 using WeSeek.Host.Access;
 using WeSeek.Inference.Llama.Models;
@@ -64,18 +66,25 @@ internal static class ModelServeCommand
         return command;
     }
 
-    /// <summary>Builds the server; also used by tests.</summary>
-    public static WebApplication Build(string[] args)
+    /// <summary>Builds the server; also used by tests, which pass <paramref name="configureServices"/> to
+    /// replace a part after the host registered its own.</summary>
+    public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
         builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
         builder.AddWeSeekMetrics();
+        builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: [HealthTags.Ready]);
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseMiddleware<BrowserHardeningMiddleware>();
         app.UseMiddleware<AccessControlMiddleware>();
         var modelPath = builder.Configuration["Model:Llama:ModelPath"];
+        // The bot's probe paths, so that one image and one set of probes serve both roles: live answers while the
+        // process does; ready once the model is loaded (llama-server's /health, which the API keeps, says the same).
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains(HealthTags.Ready) });
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapOpenAiCompatible(string.IsNullOrEmpty(modelPath) ? "weseek" : Path.GetFileNameWithoutExtension(modelPath));
         return app;

@@ -82,8 +82,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<ChatSendGate>();
         services.TryAddSingleton<QueueDepths>();
         services.AddHostedService(sp => sp.GetRequiredService<QueueDepths>());
-        services.TryAddSingleton<GpuMemoryMetrics>();
-        services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
+        services.TryAddSingleton<DailyCapUsage>();
+        services.AddHostedService(sp => sp.GetRequiredService<DailyCapUsage>());
+        AddGpuMemoryMetrics(services);
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
@@ -146,7 +147,16 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<StorageOptions>(configuration, "Storage");
         services.AddSection<ModelOptions>(configuration, "Model");
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        // The engine is where the GPU is: its memory is exported there too.
+        AddGpuMemoryMetrics(services);
         return new WeSeekBuilder(services, configuration);
+    }
+
+    private static void AddGpuMemoryMetrics(IServiceCollection services)
+    {
+        services.TryAddSingleton<IGpuMemorySource, NvmlGpuMemorySource>();
+        services.TryAddSingleton<GpuMemoryMetrics>();
+        services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
     }
 
     /// <summary>

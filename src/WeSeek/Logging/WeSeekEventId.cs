@@ -77,6 +77,7 @@ internal static class WeSeekEventId
     public const int DataDirectory = 9007;
     public const int UnknownSetting = 9008;
     public const int HostRefused = 9010;
+    public const int DailyCapCountFailed = 9030;
 
     public const int ModerationHit = 6100;
     public const int ModerationServiceFailed = 6101;

@@ -13,38 +13,118 @@ namespace WeSeek.Operations;
 /// <param name="TotalBytes">The card's memory.</param>
 public sealed record GpuMemory(int Index, string Name, ulong UsedBytes, ulong TotalBytes);
 
+/// <summary>Where GPU memory figures come from: NVML on a machine with an NVIDIA driver. A seam so that the
+/// exported names can be checked on a machine without a GPU.</summary>
+internal interface IGpuMemorySource
+{
+    /// <summary>Opens the source; false when there is no GPU to read (no driver, no device).</summary>
+    bool TryOpen();
+
+    /// <summary>Every GPU's memory now.</summary>
+    IReadOnlyList<GpuMemory> Read();
+
+    /// <summary>Closes what <see cref="TryOpen"/> opened.</summary>
+    void Close();
+}
+
 /// <summary>
-/// GPU memory through NVML (the NVIDIA driver's management library), exported as the OpenTelemetry hardware
-/// conventions' <c>hw.gpu.memory.usage</c> and <c>hw.gpu.memory.limit</c> (bytes, by <c>hw.id</c> and
-/// <c>hw.name</c>). Without an NVIDIA driver the instruments are never created: a machine without a GPU shows
-/// no GPU series rather than zeros.
+/// GPU memory, exported as the OpenTelemetry hardware conventions' <c>hw.gpu.memory.usage</c> and
+/// <c>hw.gpu.memory.limit</c> (bytes, by <c>hw.id</c> and <c>hw.name</c>), read from an <see cref="IGpuMemorySource"/>
+/// (NVML by default). Without a GPU the instruments are never created: a machine without one shows no GPU series
+/// rather than zeros.
+/// </summary>
+internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
+{
+    private readonly IGpuMemorySource _source;
+    private readonly ILogger<GpuMemoryMetrics> _logger;
+    private Meter? _meter;
+
+    public GpuMemoryMetrics(ILogger<GpuMemoryMetrics> logger)
+        : this(new NvmlGpuMemorySource(), logger)
+    {
+    }
+
+    public GpuMemoryMetrics(IGpuMemorySource source, ILogger<GpuMemoryMetrics> logger)
+    {
+        _source = source;
+        _logger = logger;
+    }
+
+    /// <summary>True once the source answered and found at least one GPU.</summary>
+    public bool Available { get; private set; }
+
+    /// <summary>Every GPU's memory now; empty without a GPU.</summary>
+    public IReadOnlyList<GpuMemory> Read() => Available ? _source.Read() : [];
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!_source.TryOpen())
+        {
+            return Task.CompletedTask;
+        }
+
+        Available = true;
+        _meter = new Meter("WeSeek");
+        _meter.CreateObservableGauge("hw.gpu.memory.usage", () => Measure(g => (long)g.UsedBytes), "By", "GPU memory in use (NVML), by device.");
+        _meter.CreateObservableGauge("hw.gpu.memory.limit", () => Measure(g => (long)g.TotalBytes), "By", "GPU memory size (NVML), by device.");
+        Log.Found(_logger, _source.Read().Count);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _meter?.Dispose();
+        if (Available)
+        {
+            Available = false;
+            _source.Close();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _meter?.Dispose();
+
+    private IEnumerable<Measurement<long>> Measure(Func<GpuMemory, long> value) =>
+        Read().Select(g => new Measurement<long>(value(g), new("hw.id", g.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("hw.name", g.Name)));
+
+    private static partial class Log
+    {
+        [LoggerMessage(Logging.WeSeekEventId.GpuFound, LogLevel.Information, "NVML found {Count} GPU(s): their memory is exported as hw.gpu.memory.usage and hw.gpu.memory.limit")]
+        public static partial void Found(ILogger logger, int count);
+    }
+}
+
+/// <summary>
+/// GPU memory through NVML (the NVIDIA driver's management library).
 /// </summary>
 /// <remarks>
 /// NVML is called directly: the few functions needed are a stable C API, and no maintained NuGet package binds
 /// them for .NET. The library is looked up at start-up (<c>libnvidia-ml.so.1</c>, <c>nvml.dll</c>).
 /// </remarks>
-internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
+internal sealed class NvmlGpuMemorySource : IGpuMemorySource
 {
     private const string Library = "nvidia-ml";
     private const int Success = 0;
 
-    private readonly ILogger<GpuMemoryMetrics> _logger;
-    private Meter? _meter;
+    static NvmlGpuMemorySource() => NativeLibrary.SetDllImportResolver(typeof(NvmlGpuMemorySource).Assembly, Resolve);
 
-    static GpuMemoryMetrics() => NativeLibrary.SetDllImportResolver(typeof(GpuMemoryMetrics).Assembly, Resolve);
-
-    public GpuMemoryMetrics(ILogger<GpuMemoryMetrics> logger)
+    public bool TryOpen()
     {
-        _logger = logger;
+        try
+        {
+            return NativeMethods.nvmlInit_v2() == Success && NativeMethods.nvmlDeviceGetCount_v2(out var count) == Success && count > 0;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            // No NVIDIA driver: no GPU series.
+            return false;
+        }
     }
 
-    /// <summary>True once NVML answered and found at least one GPU.</summary>
-    public bool Available { get; private set; }
-
-    /// <summary>Every GPU's memory now; empty without NVML.</summary>
     public IReadOnlyList<GpuMemory> Read()
     {
-        if (!Available || NativeMethods.nvmlDeviceGetCount_v2(out var count) != Success)
+        if (NativeMethods.nvmlDeviceGetCount_v2(out var count) != Success)
         {
             return [];
         }
@@ -67,45 +147,7 @@ internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
         return gpus;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (NativeMethods.nvmlInit_v2() != Success || NativeMethods.nvmlDeviceGetCount_v2(out var count) != Success || count == 0)
-            {
-                return Task.CompletedTask;
-            }
-
-            Available = true;
-            _meter = new Meter("WeSeek");
-            _meter.CreateObservableGauge("hw.gpu.memory.usage", () => Measure(g => (long)g.UsedBytes), "By", "GPU memory in use (NVML), by device.");
-            _meter.CreateObservableGauge("hw.gpu.memory.limit", () => Measure(g => (long)g.TotalBytes), "By", "GPU memory size (NVML), by device.");
-            Log.Found(_logger, (int)count);
-        }
-        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException or BadImageFormatException)
-        {
-            // No NVIDIA driver: no GPU series.
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        _meter?.Dispose();
-        if (Available)
-        {
-            Available = false;
-            _ = NativeMethods.nvmlShutdown();
-        }
-
-        return Task.CompletedTask;
-    }
-
-    public void Dispose() => _meter?.Dispose();
-
-    private IEnumerable<Measurement<long>> Measure(Func<GpuMemory, long> value) =>
-        Read().Select(g => new Measurement<long>(value(g), new("hw.id", g.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("hw.name", g.Name)));
+    public void Close() => _ = NativeMethods.nvmlShutdown();
 
     private static IntPtr Resolve(string name, System.Reflection.Assembly assembly, DllImportSearchPath? path)
     {
@@ -152,11 +194,5 @@ internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
 
         [DllImport(Library)]
         public static extern int nvmlDeviceGetName(IntPtr device, [Out] byte[] name, uint length);
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Logging.WeSeekEventId.GpuFound, LogLevel.Information, "NVML found {Count} GPU(s): their memory is exported as hw.gpu.memory.usage and hw.gpu.memory.limit")]
-        public static partial void Found(ILogger logger, int count);
     }
 }

@@ -92,6 +92,24 @@ internal sealed class OutboxStore
         return await command.ExecuteScalarAsync(cancellationToken) is long count ? (int)count : 0;
     }
 
+    /// <summary>Every account's sends on <paramref name="day"/> (yyyy-MM-dd in the cap's time zone), for the
+    /// daily-cap gauge.</summary>
+    public async Task<IReadOnlyList<(string Channel, string Account, long Count)>> SentCountsAsync(string day, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT channel, account, count FROM send_counts WHERE day = $day;";
+        command.Parameters.AddWithValue("$day", day);
+        var counts = new List<(string, string, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+        }
+
+        return counts;
+    }
+
     /// <summary>Marks a message sent and, for rate-limited channels, counts it against the day, atomically.</summary>
     public async Task MarkSentAsync(OutboundMessage message, DateTimeOffset sentAt, string? platformId, string? day, CancellationToken cancellationToken)
     {

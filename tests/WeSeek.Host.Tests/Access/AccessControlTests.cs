@@ -112,4 +112,13 @@ public sealed class AccessControlTests
 
         Assert.Contains("Access:Groups:metrics:Allow:0", failure.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task GroupPortOutOfRange_StopsStartUpNamingTheKey()
+    {
+        using var data = new TempDirectory();
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => WebChatEndToEndTests.StartAsync(data, null, "--Access:Groups:metrics:Port=70000"));
+
+        Assert.Contains("Access:Groups:metrics:Port", failure.Message, StringComparison.Ordinal);
+    }
 }

@@ -74,7 +74,7 @@ public sealed partial class BrowserHardeningTests
     }
 
     [Fact]
-    public async Task AllowedHosts_Configured_AnswersThatNameAndRefusesOthers()
+    public async Task AllowedHosts_Configured_AnswersThatNameAndAddressLiterals_AndRefusesOtherNames()
     {
         using var data = new TempDirectory();
         await using var app = await WebChatEndToEndTests.StartAsync(data, null, "--Access:AllowedHosts:0=chat.example.com");
@@ -83,9 +83,13 @@ public sealed partial class BrowserHardeningTests
         named.Headers.Host = "chat.example.com";
         using var other = new HttpRequestMessage(HttpMethod.Get, "/health/live");
         other.Headers.Host = "evil.example";
+        // How a Kubernetes probe or a Prometheus scrape names a pod.
+        using var address = new HttpRequestMessage(HttpMethod.Get, "/health/live");
+        address.Headers.Host = "10.244.1.17:8080";
 
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(named, Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.SendAsync(other, Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(address, Ct)).StatusCode);
     }
 
     [Theory]
