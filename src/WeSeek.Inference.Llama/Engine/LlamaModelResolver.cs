@@ -48,6 +48,9 @@ internal sealed partial class LlamaModelResolver
 
     public string ModelsDirectory => _models.Directory ?? Path.Combine(_storage.DataDirectory, "models");
 
+    /// <summary>The data directory (<c>Storage:DataDirectory</c>): where <see cref="Models.AdapterManifest"/> lives.</summary>
+    public string DataDirectory => _storage.DataDirectory;
+
     /// <summary>Where the engine parks idle conversations' KV caches on disk.</summary>
     public string ParkingDirectory => string.IsNullOrEmpty(_options.ParkingDirectory) ? Path.Combine(_storage.DataDirectory, "kv-parked") : _options.ParkingDirectory;
 

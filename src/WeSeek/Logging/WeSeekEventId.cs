@@ -63,6 +63,11 @@ internal static class WeSeekEventId
     public const int LlamaParkStateRejected = 4132;
     public const int LlamaParkAbandonedRemoved = 4133;
 
+    // 4150-4169: LoRA adapters in the embedded engine.
+    public const int LlamaAdaptersChanged = 4150;
+    public const int LlamaAdapterRefused = 4151;
+    public const int LlamaAdaptersReloaded = 4152;
+
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;
 
