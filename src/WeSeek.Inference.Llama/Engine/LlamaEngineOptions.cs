@@ -179,8 +179,9 @@ public sealed class LoraAdapterOptions
     public float Scale { get; set; } = 1f;
 
     /// <summary>What is wrong with <paramref name="adapter"/> on its own (not yet against a model), or null.</summary>
-    internal static string? Problem(LoraAdapterOptions adapter)
+    public static string? Problem(LoraAdapterOptions adapter)
     {
+        ArgumentNullException.ThrowIfNull(adapter);
         if (!float.IsFinite(adapter.Scale) || adapter.Scale is < -10 or > 10)
         {
             return "scale must be a number between -10 and 10 (1 applies the adapter as trained)";

@@ -89,12 +89,9 @@ internal sealed partial class LlamaModelResolver
             return _options.ModelPath;
         }
 
-        var models = Directory.Exists(ModelsDirectory)
-            ? new DirectoryInfo(ModelsDirectory).GetFiles("*.gguf").Where(f => !f.Name.StartsWith("synthetic-", StringComparison.Ordinal)).OrderByDescending(f => f.LastWriteTimeUtc).ToList()
-            : [];
-        if (models.Count > 0)
+        if (ModelStore.NewestStored(ModelsDirectory) is { } stored)
         {
-            return models[0].FullName;
+            return stored;
         }
 
         if (_models.AutoPull && _http is not null && await TryPullDefaultAsync(cancellationToken) is { } pulled)
