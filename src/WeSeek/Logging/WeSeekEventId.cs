@@ -40,6 +40,11 @@ internal static class WeSeekEventId
     public const int MediaUnavailable = 3009;
     public const int MessageTooLong = 3050;
 
+    // 3060-3069: users' feedback on answers.
+    public const int FeedbackRecorded = 3060;
+    public const int FeedbackWithoutAnswer = 3061;
+    public const int FeedbackAnswerNotKept = 3062;
+
     public const int ModelCall = 4000;
     public const int ModelCallFailed = 4001;
     public const int RemoteEngineConfigured = 4002;
