@@ -16,7 +16,8 @@ internal sealed partial class AnswerFeedbackService(IFeedbackStore store, AuditL
     public async Task<FeedbackOutcome> RecordAsync(AnswerFeedback feedback, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(feedback);
-        var correction = string.IsNullOrWhiteSpace(feedback.Correction) ? null : feedback.Correction.Trim();
+        // A correction is a better answer: it only goes with a 👎.
+        var correction = feedback.Kind == FeedbackKind.Up || string.IsNullOrWhiteSpace(feedback.Correction) ? null : feedback.Correction.Trim();
         if (correction?.Length > options.Value.MaxCorrectionLength)
         {
             return FeedbackOutcome.TooLong;
