@@ -52,12 +52,18 @@ internal static partial class PersonalData
             Take(m.Index, m.Index + m.Length, "wechat_id");
         }
 
-        // On the normalised view, mapped back: the longest numbers first, so an ID number is not taken for a phone.
+        // On the normalised view, mapped back: ID numbers first (18 characters), then phones (a +86 number may pass the
+        // Luhn check), then card numbers; the look-arounds keep each from matching inside a longer run of digits.
         var view = TextNormalizer.Normalize(text, keepInsertedLetters: true);
         void TakeNormalized(Group g, string kind) => Take(view.Origins[g.Index], view.Ends[g.Index + g.Length - 1], kind);
         foreach (Match m in IdNumber().Matches(view.Text))
         {
             TakeNormalized(m.Groups[1], "id_number");
+        }
+
+        foreach (Match m in Phone().Matches(view.Text))
+        {
+            TakeNormalized(m.Groups[1], "phone");
         }
 
         foreach (Match m in LongNumber().Matches(view.Text))
@@ -66,11 +72,6 @@ internal static partial class PersonalData
             {
                 TakeNormalized(m.Groups[1], "bank_card");
             }
-        }
-
-        foreach (Match m in Phone().Matches(view.Text))
-        {
-            TakeNormalized(m.Groups[1], "phone");
         }
 
         foreach (Match m in WeChatId().Matches(view.Text))

@@ -88,6 +88,38 @@ public sealed class LoraAdapterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SwappingAdapters_ForgetsParkedCaches_SoNoneIsRestoredUnderTheNewAdapter()
+    {
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, MaxKeptConversations = 2, MaxParkedInMemory = 8, MaxParkedOnDisk = 0 });
+        await using (host)
+        {
+            var engine = await host.GetEngineAsync(Token);
+            using var client = new LlamaChatClient(host);
+            var options = new ChatOptions { ConversationId = "parked", MaxOutputTokens = 6, Seed = 2 };
+            List<ChatMessage> history = [new(ChatRole.User, "一段足够长的开头，让缓存值得停放。")];
+            var first = await client.GetResponseAsync(history, options, Token);
+            foreach (var other in new[] { "x", "y", "z" })
+            {
+                // Three other conversations push "parked" out of the two kept sequences.
+                await client.GetResponseAsync([new(ChatRole.User, other)], new ChatOptions { ConversationId = other, MaxOutputTokens = 2 }, Token);
+            }
+
+            Assert.True(engine.Parking.InMemory >= 1, "the first conversation's cache should be parked");
+            var restoredBefore = engine.Parking.Restored;
+
+            var swap = await engine.SetAdaptersAsync([new LoraAdapterOptions { Path = _adapter }], Token);
+            history.Add(new ChatMessage(ChatRole.Assistant, first.Text));
+            history.Add(new ChatMessage(ChatRole.User, "继续"));
+            var next = await client.GetResponseAsync(history, options, Token);
+
+            Assert.True(swap.CachesDropped >= 2); // The kept one and the parked one.
+            Assert.Equal(0, engine.Parking.InMemory);
+            Assert.Equal(restoredBefore, engine.Parking.Restored);
+            Assert.Equal(0, next.Usage?.CachedInputTokenCount);
+        }
+    }
+
+    [Fact]
     public async Task HotSwap_WhileGenerating_PausesAtAStepBoundary_AndLosesNoRequest()
     {
         var engine = await _host.GetEngineAsync(Token);
