@@ -38,9 +38,17 @@ internal sealed partial class AdapterWatcher(LlamaEngineHost engine, LlamaModelR
             {
                 await Task.Delay(Settle, stoppingToken);
                 changed.Reader.TryRead(out _);
-                if (await engine.ReloadAdaptersAsync(stoppingToken) is { } swap)
+                try
                 {
-                    Log.Reloaded(logger, swap.Pause.TotalMilliseconds, swap.Requeued);
+                    if (await engine.ReloadAdaptersAsync(stoppingToken) is { } swap)
+                    {
+                        Log.Reloaded(logger, swap.Pause.TotalMilliseconds, swap.Requeued);
+                    }
+                }
+                catch (LlamaEngineException ex)
+                {
+                    // Not even the configured adapters could be applied again (the engine stopped?): the watch goes on.
+                    Log.ReloadFailed(logger, ex.Message);
                 }
             }
         }
@@ -53,5 +61,8 @@ internal sealed partial class AdapterWatcher(LlamaEngineHost engine, LlamaModelR
     {
         [LoggerMessage(WeSeekEventId.LlamaAdaptersReloaded, LogLevel.Information, "Applied the changed adapter manifest without a restart: generation paused {PauseMs:F1} ms, {Requeued} generating requests re-prefilled")]
         public static partial void Reloaded(ILogger logger, double pauseMs, int requeued);
+
+        [LoggerMessage(WeSeekEventId.LlamaAdapterReloadFailed, LogLevel.Error, "The changed adapter manifest could not be applied: {Reason}")]
+        public static partial void ReloadFailed(ILogger logger, string reason);
     }
 }

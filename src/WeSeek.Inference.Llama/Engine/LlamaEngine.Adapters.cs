@@ -107,9 +107,9 @@ internal sealed partial class LlamaEngine
         {
             file = LoraAdapterFile.Read(options.Path);
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            throw new LlamaEngineException(ex.Message, ex);
+            throw new LlamaEngineException(ex is InvalidDataException ? ex.Message : $"Could not read the adapter {Path.GetFileName(options.Path)}: {ex.Message}", ex);
         }
 
         _baseModel ??= GgufReader.Read(ModelPath);
