@@ -112,21 +112,31 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             return null;
         }
 
-        try
+        if (managed.Count > 0)
         {
-            return await engine.SetAdaptersAsync([.. _options.Adapters, .. managed], cancellationToken);
-        }
-        catch (LlamaEngineException ex) when (managed.Count > 0)
-        {
-            // The data directory's list is the operator's latest word, but not at the price of the service.
-            Log.AdapterRefused(_logger, ex.Message);
-            if (!atStart)
+            try
             {
-                return null;
+                return await engine.SetAdaptersAsync([.. _options.Adapters, .. managed], cancellationToken);
+            }
+            catch (LlamaEngineException ex)
+            {
+                // The data directory's list is the operator's latest word, but not at the price of the service.
+                Log.AdapterRefused(_logger, ex.Message);
+                if (!atStart)
+                {
+                    return null;
+                }
             }
         }
 
-        return await engine.SetAdaptersAsync(_options.Adapters, cancellationToken);
+        try
+        {
+            return await engine.SetAdaptersAsync(_options.Adapters, cancellationToken);
+        }
+        catch (LlamaEngineException ex) when (atStart)
+        {
+            throw new LlamaEngineException($"Model:Llama:Adapters (environment variables WESEEK__Model__Llama__Adapters__0__Path, …): {ex.Message}", ex);
+        }
     }
 
     /// <summary>Idempotent: the container disposes this once as a singleton and once as a hosted service.</summary>

@@ -78,6 +78,32 @@ public sealed class AdapterCliTests
         await app.StopAsync(TestContext.Current.CancellationToken);
     }
 
+    [Fact]
+    public async Task Serve_AppliesConfiguredAdaptersAtStart_AndRefusesToStartWithOneForAnotherBase()
+    {
+        using var data = new TempDirectory();
+        var model = Path.Combine(data.Path, "tiny.gguf");
+        ModelSynthesizer.Write(model, ModelShape.Tiny);
+        var fits = Path.Combine(data.Path, "fits.gguf");
+        ModelSynthesizer.WriteLoraAdapter(fits, ModelShape.Tiny);
+        var other = Path.Combine(data.Path, "other.gguf");
+        ModelSynthesizer.WriteLoraAdapter(other, ModelShape.Tiny, architecture: "llama");
+        string[] common = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", $"--Model:Llama:ModelPath={model}"];
+
+        await using (var app = ServeCommand.Build([.. common, $"--Model:Llama:Adapters:0:Path={fits}", "--Model:Llama:Adapters:0:Scale=0.25"]))
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+            var engine = await app.Services.GetRequiredService<LlamaEngineHost>().GetEngineAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(0.25f, Assert.Single(engine.Adapters).Scale);
+            await app.StopAsync(TestContext.Current.CancellationToken);
+        }
+
+        await using var refused = ServeCommand.Build([.. common, $"--Model:Llama:Adapters:0:Path={other}"]);
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => refused.StartAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("Model:Llama:Adapters", error.Message, StringComparison.Ordinal);
+        Assert.Contains("made for a llama model", error.Message, StringComparison.Ordinal);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 200 && !condition(); i++)
