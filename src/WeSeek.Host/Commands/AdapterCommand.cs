@@ -88,10 +88,16 @@ internal static class AdapterCommand
                     targets = "[red]" + Markup.Escape(File.Exists(adapter.Path) ? ex.Message : "the file is gone") + "[/]";
                 }
 
-                table.AddRow(Markup.Escape(adapter.Path), adapter.Scale.ToString(CultureInfo.InvariantCulture), rank, alpha, targets, source);
+                table.AddRow(Markup.Escape(Path.GetFileName(adapter.Path)), adapter.Scale.ToString(CultureInfo.InvariantCulture), rank, alpha, targets, source);
             }
 
             console.Write(table);
+            foreach (var (adapter, _) in all)
+            {
+                // Whole, outside the table: a table wraps long paths at the terminal's width.
+                Console.Out.WriteLine($"{Path.GetFileName(adapter.Path)}: {adapter.Path}");
+            }
+
             return Task.FromResult(0);
         }));
         return command;

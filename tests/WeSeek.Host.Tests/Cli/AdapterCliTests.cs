@@ -70,8 +70,8 @@ public sealed class AdapterCliTests
         Assert.True(add.ExitCode == 0, add.Output + add.Error);
         Assert.Equal(0.5f, Assert.Single(afterAdd).Scale);
         Assert.Equal(0.5f, applied);
-        Assert.Contains("lora.gguf", list.Output, StringComparison.Ordinal);
-        Assert.Contains("adapters.json", list.Output, StringComparison.Ordinal);
+        Assert.Contains($"lora.gguf: {adapter}", list.Output, StringComparison.Ordinal);
+        Assert.Contains("adapters", list.Output, StringComparison.Ordinal); // Where it is listed from (the table may wrap it).
         Assert.Equal(2, history.Length);
         Assert.True(rm.ExitCode == 0, rm.Output + rm.Error);
         Assert.Empty(new AdapterManifest(data.Path).Read());
