@@ -52,7 +52,7 @@ public sealed class AdapterCliTests
         var adapter = Path.Combine(data.Path, "lora.gguf");
         ModelSynthesizer.WriteLoraAdapter(adapter, ModelShape.Tiny);
         string[] storage = [$"--Storage:DataDirectory={data.Path}", $"--Model:Llama:ModelPath={model}"];
-        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", .. storage]);
+        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", "--Model:MaxOutputTokens=64", .. storage]);
         await app.StartAsync(TestContext.Current.CancellationToken);
         var engine = await app.Services.GetRequiredService<LlamaEngineHost>().GetEngineAsync(TestContext.Current.CancellationToken);
         using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
@@ -102,6 +102,62 @@ public sealed class AdapterCliTests
         var error = await Assert.ThrowsAnyAsync<Exception>(() => refused.StartAsync(TestContext.Current.CancellationToken));
         Assert.Contains("Model:Llama:Adapters", error.Message, StringComparison.Ordinal);
         Assert.Contains("made for a llama model", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ABadManifest_IsRefusedWithALoggedLine_AndTheRunningEngineKeepsItsAdaptersAndAnswers()
+    {
+        using var data = new TempDirectory();
+        var model = Path.Combine(data.Path, "tiny.gguf");
+        ModelSynthesizer.Write(model, ModelShape.Tiny);
+        var fits = Path.Combine(data.Path, "fits.gguf");
+        ModelSynthesizer.WriteLoraAdapter(fits, ModelShape.Tiny);
+        var manifest = new AdapterManifest(data.Path);
+        manifest.Write([new LoraAdapterOptions { Path = fits }]); // Read at start.
+        var logs = new CapturingLoggerProvider();
+        // Short answers: random weights under a random adapter may never end one before Model:MaxOutputTokens.
+        await using var app = ServeCommand.Build(["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", $"--Model:Llama:ModelPath={model}", "--Model:MaxOutputTokens=64"],
+            services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        var engine = await app.Services.GetRequiredService<LlamaEngineHost>().GetEngineAsync(TestContext.Current.CancellationToken);
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        Assert.Equal(fits, Assert.Single(engine.Adapters).File.Path);
+
+        // Written by hand, past the verb's checks: a model file where an adapter should be.
+        manifest.Write([new LoraAdapterOptions { Path = fits }, new LoraAdapterOptions { Path = model }]);
+        await WaitUntilAsync(() => logs.Lines.Any(l => l.StartsWith("4151 ", StringComparison.Ordinal)));
+        await File.WriteAllTextAsync(manifest.FilePath, "{ not json", TestContext.Current.CancellationToken);
+        await WaitUntilAsync(() => logs.Lines.Count(l => l.StartsWith("4151 ", StringComparison.Ordinal)) >= 2);
+        await WebChatEndToEndTests.PostAsync(http, "c-bad", "m-1", "你好");
+        var history = await WebChatEndToEndTests.WaitForRepliesAsync(http, "c-bad", 1);
+
+        var refusals = logs.Lines.Where(l => l.StartsWith("4151 ", StringComparison.Ordinal)).ToList();
+        Assert.Contains("tiny.gguf is not a LoRA adapter", refusals[0], StringComparison.Ordinal);
+        Assert.Contains("is not a list of adapters", refusals[1], StringComparison.Ordinal);
+        Assert.Equal(fits, Assert.Single(engine.Adapters).File.Path);
+        Assert.Equal(2, history.Length);
+        await app.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    private sealed class CapturingLoggerProvider : Microsoft.Extensions.Logging.ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturingLoggerProvider owner) : Microsoft.Extensions.Logging.ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Information;
+
+            public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                owner.Lines.Enqueue($"{eventId.Id} {formatter(state, exception)}");
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)
