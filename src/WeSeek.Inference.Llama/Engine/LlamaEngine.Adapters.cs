@@ -44,6 +44,7 @@ internal sealed partial class LlamaEngine
     public async Task<AdapterSwapResult> SetAdaptersAsync(IReadOnlyList<LoraAdapterOptions> adapters, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(adapters);
+        var requested = Stopwatch.GetTimestamp();
         await _adapterGate.WaitAsync(cancellationToken);
         try
         {
@@ -55,7 +56,11 @@ internal sealed partial class LlamaEngine
             {
                 foreach (var (file, options) in files.Zip(adapters))
                 {
-                    var native = current.FirstOrDefault(c => c.File.Path == file.Path)?.Native ?? next.FirstOrDefault(n => n.File.Path == file.Path)?.Native;
+                    // One already loaded from the same file is reused; a file rewritten since (a retrained adapter
+                    // under the same name) is loaded again.
+                    var written = File.GetLastWriteTimeUtc(file.Path);
+                    bool Same(LoadedAdapter a) => a.File.Path == file.Path && a.File.FileSize == file.FileSize && a.Written == written;
+                    var native = current.FirstOrDefault(Same)?.Native ?? next.FirstOrDefault(Same)?.Native;
                     if (native is null)
                     {
                         // Loaded beside the running engine (llama.cpp only reads the model's tensors for it): the
@@ -64,7 +69,7 @@ internal sealed partial class LlamaEngine
                         loadedNow.Add(native);
                     }
 
-                    next.Add(new LoadedAdapter(file, options.Scale, native));
+                    next.Add(new LoadedAdapter(file, options.Scale, native, written));
                 }
             }
             catch
@@ -74,7 +79,7 @@ internal sealed partial class LlamaEngine
             }
 
             var unload = current.Select(c => c.Native).Where(old => !next.Exists(n => ReferenceEquals(n.Native, old))).Distinct().ToList();
-            var swap = new AdapterSwap(next, unload, Stopwatch.GetTimestamp());
+            var swap = new AdapterSwap(next, unload, requested);
             if (!_adapterSwaps.Writer.TryWrite(swap) || await Task.WhenAny(swap.Done.Task, _scheduler) != swap.Done.Task)
             {
                 loadedNow.ForEach(a => a.Unload());
@@ -236,8 +241,8 @@ internal sealed partial class LlamaEngine
     }
 }
 
-/// <summary>An adapter applied to the model, with its scale (1: as trained).</summary>
-internal sealed record LoadedAdapter(LoraAdapterFile File, float Scale, LoraAdapter Native);
+/// <summary>An adapter applied to the model, with its scale (1: as trained) and when its file was written.</summary>
+internal sealed record LoadedAdapter(LoraAdapterFile File, float Scale, LoraAdapter Native, DateTime Written);
 
 /// <summary>What an adapter change cost.</summary>
 /// <param name="Requeued">Generating requests that went back in line to prefill again under the new adapters.</param>

@@ -67,6 +67,23 @@ public sealed class LoraAdapterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAdapterFileRewrittenUnderTheSameName_IsLoadedAgain()
+    {
+        var engine = await _host.GetEngineAsync(Token);
+        var retrained = Path.Combine(_directory.Path, "retrained.gguf");
+        ModelSynthesizer.WriteLoraAdapter(retrained, ModelShape.Tiny, seed: 21);
+        await engine.SetAdaptersAsync([new LoraAdapterOptions { Path = retrained }], Token);
+        var first = await AnswerAsync();
+
+        ModelSynthesizer.WriteLoraAdapter(retrained, ModelShape.Tiny, seed: 22); // Same name, same size, new weights.
+        File.SetLastWriteTimeUtc(retrained, File.GetLastWriteTimeUtc(retrained).AddSeconds(1));
+        await engine.SetAdaptersAsync([new LoraAdapterOptions { Path = retrained }], Token);
+        var second = await AnswerAsync();
+
+        Assert.NotEqual(first, second);
+    }
+
+    [Fact]
     public async Task SwappingAdapters_DropsKeptCaches_SoNoConversationContinuesACacheMadeUnderTheOldOne()
     {
         var engine = await _host.GetEngineAsync(Token);
