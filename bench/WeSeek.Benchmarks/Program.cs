@@ -26,6 +26,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite webchat-load [--url http://127.0.0.1:5000] [--users 20] [--messages 10]   (web chat users against a running weseek serve)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 //   … -- --suite moderation [--job short|default]       (BenchmarkDotNet: a 2,000-character message against 10,000 words)
+//   … -- --suite adapter-swap [--shape 0.5b] [--streams 4] [--tokens 48] [--rank 16]   (a LoRA hot swap under generation)
 var suite = Arg("--suite", "engine");
 if (suite == "gpu-memory")
 {
@@ -71,6 +72,11 @@ if (suite == "callbacks")
 if (suite == "moderation")
 {
     return WeSeek.Benchmarks.ModerationBenchmarks.Run(Arg);
+}
+
+if (suite == "adapter-swap")
+{
+    return await WeSeek.Benchmarks.AdapterSwapBenchmark.RunAsync(Arg);
 }
 
 if (suite != "engine")

@@ -34,6 +34,7 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
         new("Quota", typeof(WeSeek.Pipeline.QuotaOptions)),
         new("Outbox", typeof(WeSeek.Outbox.OutboxOptions)),
         new("Intents", typeof(WeSeek.Intents.IntentOptions)),
+        new("Feedback", typeof(WeSeek.Feedback.FeedbackOptions)),
         new("Knowledge", typeof(WeSeek.Knowledge.KnowledgeOptions)),
         new("Media", typeof(WeSeek.Media.MediaOptions)),
         new("Vision", typeof(WeSeek.Media.VisionOptions)),

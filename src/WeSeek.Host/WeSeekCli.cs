@@ -19,5 +19,6 @@ internal static class WeSeekCli
         AuditCommand.Create(),
         AdminCommand.Create(),
         KnowledgeCommand.Create(),
+        FeedbackCommand.Create(),
     };
 }

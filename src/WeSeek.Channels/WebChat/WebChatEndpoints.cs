@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using WeSeek.Channels.WebChat;
 using WeSeek.Conversations;
+using WeSeek.Feedback;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Streaming;
@@ -44,6 +45,7 @@ public static class WebChatEndpoints
             TypedResults.Ok(new { notices = notices.Current, maxMessageLength = current.CurrentValue.MaxMessageLength }));
         api.MapGet("/chats/{chatId}/messages", ReadChatAsync);
         api.MapGet("/chats/{chatId}/events", StreamEvents);
+        api.MapPost("/chats/{chatId}/feedback", PostFeedbackAsync);
         return endpoints;
     }
 
@@ -102,6 +104,33 @@ public static class WebChatEndpoints
 
         var entries = await transcripts.ReadAsync(WebChatChannel.ChannelId, WebChatVisitor.Of(context).Scope(chatId), options.Value.HistoryLimit, cancellationToken);
         return TypedResults.Ok(entries.Select(WebChatMessageMapper.ToJson));
+    }
+
+    /// <summary>👍/👎 on one answer of the visitor's own chat, with an optional correction.</summary>
+    private static async Task<IResult> PostFeedbackAsync(string chatId, PostFeedbackRequest? request, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!WebChatMessageMapper.IsValidId(chatId))
+        {
+            return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (request is not { InboxId: > 0 } || request.Kind is not ("up" or "down"))
+        {
+            return TypedResults.Problem(detail: "Send JSON: {\"inboxId\": the answered message, \"kind\": \"up\" or \"down\", \"correction\": optional text}.", statusCode: StatusCodes.Status400BadRequest, title: "Bad request");
+        }
+
+        if (context.RequestServices.GetService<IAnswerFeedback>() is not { } feedback)
+        {
+            return TypedResults.Problem(detail: "Feedback is not recorded by this server.", statusCode: StatusCodes.Status404NotFound);
+        }
+
+        var kind = request.Kind == "up" ? FeedbackKind.Up : FeedbackKind.Down;
+        return await feedback.RecordAsync(new AnswerFeedback(WebChatChannel.ChannelId, WebChatVisitor.Of(context).Scope(chatId), request.InboxId, kind, request.Correction), cancellationToken) switch
+        {
+            FeedbackOutcome.Recorded => TypedResults.Ok(new { recorded = true }),
+            FeedbackOutcome.TooLong => TypedResults.Problem(detail: "The correction is too long (Feedback:MaxCorrectionLength).", statusCode: StatusCodes.Status400BadRequest, title: "Correction refused"),
+            _ => TypedResults.Problem(detail: $"This chat has no answer to message {request.InboxId} that can be rated.", statusCode: StatusCodes.Status404NotFound, title: "No such answer"),
+        };
     }
 
     private static IResult StreamEvents(string chatId, WebChatChannel channel, IReplyStreamHub stream, TimeProvider time, HttpContext context, CancellationToken cancellationToken)
@@ -185,4 +214,6 @@ public static class WebChatEndpoints
     internal sealed record PostMessageRequest(string? ChatId, string? ClientMessageId, string? Text);
 
     internal sealed record PostMessageResponse(long InboxId, bool Duplicate);
+
+    internal sealed record PostFeedbackRequest(long InboxId, string? Kind, string? Correction);
 }

@@ -1,15 +1,16 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
 using WeSeek.Storage;
 
 namespace WeSeek.Host.Commands;
 
-/// <summary><c>weseek model …</c>: pull, list, inspect, rm, quantize, synth, serve.</summary>
+/// <summary><c>weseek model …</c>: pull, list, inspect, rm, quantize, synth, adapter, serve.</summary>
 internal static class ModelCommand
 {
-    public static Command Create() => new("model", "Work with GGUF models: pull, list, inspect, rm, quantize, synth, serve.")
+    public static Command Create() => new("model", "Work with GGUF models: pull, list, inspect, rm, quantize, synth, adapter, serve.")
     {
         Pull(),
         List(),
@@ -17,6 +18,7 @@ internal static class ModelCommand
         Remove(),
         Quantize(),
         Synth(),
+        AdapterCommand.Create(),
         ModelServeCommand.Create(),
     };
 
@@ -79,12 +81,18 @@ internal static class ModelCommand
     private static Command Inspect()
     {
         var file = new Argument<string>("file") { Description = "A GGUF file, or the name of a stored model." };
-        var command = new Command("inspect", "Show a GGUF file's architecture, parameters, quantisation, context length, chat template and tensor types.") { file };
+        var baseModel = new Option<string?>("--base") { Description = "For a LoRA adapter: the model to check it against (default: the model serve runs)." };
+        var command = new Command("inspect", "Show a GGUF file's architecture, parameters, quantisation, context length, chat template and tensor types; for a LoRA adapter, its base, rank, alpha and targets.") { file, baseModel };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) => RunAsync(result, (config, console) =>
         {
             var path = new ModelStore(config.Directory).Resolve(result.GetValue(file)!);
             var info = GgufReader.Read(path);
+            if (info.Metadata.GetValueOrDefault("general.type") == "adapter")
+            {
+                return Task.FromResult(AdapterCommand.Inspect(path, config.BaseModel(result.GetValue(baseModel)), console));
+            }
+
             var table = new Table().AddColumns("", "").HideHeaders();
             table.AddRow("file", Markup.Escape(path));
             table.AddRow("size", Size(info.FileSize));
@@ -145,15 +153,23 @@ internal static class ModelCommand
         var vocab = new Option<string?>("--vocab") { Description = "A Hugging Face tokenizer.json (Qwen2 BPE); default a byte-level vocabulary." };
         var seed = new Option<int>("--seed") { Description = "Weights are a function of the seed (default 1).", DefaultValueFactory = _ => 1 };
         var verbose = VerboseOption();
+        var lora = new Option<bool>("--lora") { Description = "Write a LoRA adapter (random, rank 4) for a model of that shape instead of a model." };
         var command = new Command("synth", "Write a Qwen2/DeepSeek-R1 GGUF with random weights at a real distill's shape (tests, demos, capacity planning).")
         {
-            shape, output, dtype, vocab, seed, verbose,
+            shape, output, dtype, vocab, seed, verbose, lora,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction((result, cancellationToken) => RunAsync(result, async (config, console) =>
         {
             QuantiserOutput(result.GetValue(verbose));
             var modelShape = ModelShape.Find(result.GetValue(shape)!);
+            if (result.GetValue(lora))
+            {
+                ModelSynthesizer.WriteLoraAdapter(result.GetValue(output)!, modelShape, seed: result.GetValue(seed));
+                console.MarkupLine($"[green]Wrote[/] {Markup.Escape(result.GetValue(output)!)}: a LoRA adapter for {Markup.Escape(modelShape.Name)}. [grey]Random weights: it changes answers and teaches nothing.[/]");
+                return 0;
+            }
+
             var type = result.GetValue(dtype)!.ToLowerInvariant();
             ModelQuantization? quantization = type == "f32" ? null : ModelQuantizer.Parse(type);
             var path = result.GetValue(output)!;
@@ -198,7 +214,7 @@ internal static class ModelCommand
     }
 
     /// <summary>Runs a verb with configuration and readable errors (exit 1 for a failed operation, 2 for bad input).</summary>
-    private static async Task<int> RunAsync(ParseResult result, Func<ModelsConfiguration, IAnsiConsole, Task<int>> action)
+    internal static async Task<int> RunAsync(ParseResult result, Func<ModelsConfiguration, IAnsiConsole, Task<int>> action)
     {
         var console = AnsiConsole.Console;
         try
@@ -217,7 +233,7 @@ internal static class ModelCommand
         }
     }
 
-    private static string Size(long bytes) => bytes switch
+    internal static string Size(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),
         >= 1L << 20 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 20):F1} MiB"),
@@ -232,14 +248,16 @@ internal static class ModelCommand
     };
 
     /// <summary>The configuration the model verbs need, read the way the host reads it.</summary>
-    private sealed class ModelsConfiguration
+    internal sealed class ModelsConfiguration
     {
         private readonly ServiceProvider _services;
 
-        private ModelsConfiguration(ModelsOptions models, string directory, ServiceProvider services)
+        private ModelsConfiguration(ModelsOptions models, string directory, string dataDirectory, LlamaEngineOptions llama, ServiceProvider services)
         {
             Models = models;
             Directory = directory;
+            DataDirectory = dataDirectory;
+            Llama = llama;
             _services = services;
         }
 
@@ -247,14 +265,29 @@ internal static class ModelCommand
 
         public string Directory { get; }
 
+        /// <summary><c>Storage:DataDirectory</c>.</summary>
+        public string DataDirectory { get; }
+
+        /// <summary><c>Model:Llama</c>, as serve reads it.</summary>
+        public LlamaEngineOptions Llama { get; }
+
+        /// <summary>The model an adapter must fit: <paramref name="named"/>, else the one serve runs
+        /// (<c>Model:Llama:ModelPath</c>, else the newest in the models directory); null when there is none yet.</summary>
+        public string? BaseModel(string? named) =>
+            named is not null ? new ModelStore(Directory).Resolve(named)
+            : !string.IsNullOrEmpty(Llama.ModelPath) ? Llama.ModelPath
+            : ModelStore.NewestStored(Directory);
+
         public static ModelsConfiguration From(string[] args)
         {
             var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
             builder.AddWeSeekConfiguration(args);
             var models = builder.Configuration.GetSection("Models").Get<ModelsOptions>() ?? new ModelsOptions();
             var storage = builder.Configuration.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
+            var llama = new LlamaEngineOptions();
+            builder.Configuration.GetSection("Model:Llama").Bind(llama);
             var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
-            return new ModelsConfiguration(models, models.Directory ?? Path.Combine(storage.DataDirectory, "models"), services);
+            return new ModelsConfiguration(models, models.Directory ?? Path.Combine(storage.DataDirectory, "models"), storage.DataDirectory, llama, services);
         }
 
         public HttpClient CreateHttpClient()

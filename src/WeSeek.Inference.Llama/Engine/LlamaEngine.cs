@@ -304,6 +304,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         {
             while (!stopping.IsCancellationRequested)
             {
+                ApplyPendingAdapterSwap();
                 Admit();
                 if (ActiveCount == 0)
                 {
@@ -315,7 +316,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                         continue;
                     }
 
-                    await _queue.Reader.WaitToReadAsync(stopping);
+                    if (await Task.WhenAny(_queue.Reader.WaitToReadAsync(stopping).AsTask(), AdapterSwapRequested(stopping)) is var woken && !_queue.Reader.TryPeek(out _))
+                    {
+                        await woken; // An adapter change (applied at the top of the loop), or stopping.
+                        continue;
+                    }
+
                     if (_options.AdmissionWindowMs > 0)
                     {
                         // Woken from idle by one request: messages that arrive together (a group's burst, a
@@ -338,6 +344,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     {
                         HandleDecodeFailure(result);
                         continue;
+                    }
+
+                    if (ApplyPendingAdapterSwap())
+                    {
+                        continue; // The logits were the old adapters'; the requests prefill again under the new ones.
                     }
                 }
 

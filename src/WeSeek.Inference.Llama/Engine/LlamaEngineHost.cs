@@ -62,7 +62,18 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             {
                 var path = await _resolver.ResolveAsync(cancellationToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                _engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
+                var engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
+                try
+                {
+                    await ApplyAdaptersAsync(engine, atStart: true, cancellationToken);
+                }
+                catch
+                {
+                    await engine.DisposeAsync();
+                    throw;
+                }
+
+                _engine = engine;
                 Log.Loaded(_logger, path, System.Diagnostics.Stopwatch.GetElapsedTime(started), _engine.PlanDescription);
             }
 
@@ -71,6 +82,60 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Applies <c>Model:Llama:Adapters</c> and then those in the data directory's adapter manifest to the running
+    /// engine (<see cref="AdapterWatcher"/> calls it when the manifest changes). An adapter that cannot be applied
+    /// is refused with a logged line naming it, and the engine keeps serving with what it had; at start, a configured
+    /// adapter that cannot be applied stops start-up instead, as any bad setting does. Null before the engine loads.
+    /// </summary>
+    public async Task<AdapterSwapResult?> ReloadAdaptersAsync(CancellationToken cancellationToken) =>
+        _engine is { } engine ? await ApplyAdaptersAsync(engine, atStart: false, cancellationToken) : null;
+
+    private async Task<AdapterSwapResult?> ApplyAdaptersAsync(LlamaEngine engine, bool atStart, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<LoraAdapterOptions> managed;
+        try
+        {
+            managed = new Models.AdapterManifest(_resolver.DataDirectory).Read();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            Log.AdapterRefused(_logger, ex.Message);
+            managed = atStart ? [] : [.. engine.Adapters.Skip(_options.Adapters.Count).Select(a => new LoraAdapterOptions { Path = a.File.Path, Scale = a.Scale })];
+        }
+
+        if (atStart && _options.Adapters.Count == 0 && managed.Count == 0)
+        {
+            return null;
+        }
+
+        if (managed.Count > 0)
+        {
+            try
+            {
+                return await engine.SetAdaptersAsync([.. _options.Adapters, .. managed], cancellationToken);
+            }
+            catch (LlamaEngineException ex)
+            {
+                // The data directory's list is the operator's latest word, but not at the price of the service.
+                Log.AdapterRefused(_logger, ex.Message);
+                if (!atStart)
+                {
+                    return null;
+                }
+            }
+        }
+
+        try
+        {
+            return await engine.SetAdaptersAsync(_options.Adapters, cancellationToken);
+        }
+        catch (LlamaEngineException ex) when (atStart)
+        {
+            throw new LlamaEngineException($"Model:Llama:Adapters (environment variables WESEEK__Model__Llama__Adapters__0__Path, …): {ex.Message}", ex);
         }
     }
 
@@ -87,5 +152,8 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
     {
         [LoggerMessage(WeSeekEventId.LlamaModelLoaded, LogLevel.Information, "Loaded {Model} in {Elapsed}. {Plan}")]
         public static partial void Loaded(ILogger logger, string model, TimeSpan elapsed, string plan);
+
+        [LoggerMessage(WeSeekEventId.LlamaAdapterRefused, LogLevel.Error, "LoRA adapter refused, the engine goes on with the adapters it had: {Reason}")]
+        public static partial void AdapterRefused(ILogger logger, string reason);
     }
 }

@@ -141,9 +141,24 @@ public sealed class LlamaEngineOptions : IValidatableObject
     /// <summary>A llama.cpp shared library to load instead of the bundled CPU one (a CUDA build). Default none.</summary>
     public string? NativeLibraryPath { get; set; }
 
+    /// <summary>
+    /// LoRA adapters (llama.cpp adapter GGUFs, docs/adaptation.md) applied to the model at start, in order, each with
+    /// a scale (1: as trained). Default none. Adapters added with <c>weseek model adapter add</c> are kept in the data
+    /// directory instead and applied after these; a running <c>serve</c> picks those up without a restart.
+    /// </summary>
+    public List<LoraAdapterOptions> Adapters { get; } = [];
+
     /// <inheritdoc />
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        for (var i = 0; i < Adapters.Count; i++)
+        {
+            if (LoraAdapterOptions.Problem(Adapters[i]) is { } problem)
+            {
+                yield return new ValidationResult(problem, [$"{nameof(Adapters)}:{i}:{(problem.StartsWith("scale", StringComparison.Ordinal) ? nameof(LoraAdapterOptions.Scale) : nameof(LoraAdapterOptions.Path))}"]);
+            }
+        }
+
         if (MaxSequences + MaxKeptConversations > 256)
         {
             yield return new ValidationResult("MaxSequences + MaxKeptConversations must be at most 256 (llama.cpp's sequence limit)", [nameof(MaxKeptConversations)]);
@@ -162,6 +177,41 @@ public sealed class LlamaEngineOptions : IValidatableObject
         if (!string.IsNullOrEmpty(NativeLibraryPath) && !File.Exists(NativeLibraryPath))
         {
             yield return new ValidationResult($"no native library at '{NativeLibraryPath}'", [nameof(NativeLibraryPath)]);
+        }
+    }
+}
+
+/// <summary>One LoRA adapter: <c>Model:Llama:Adapters:{n}:Path</c> and <c>:Scale</c>.</summary>
+public sealed class LoraAdapterOptions
+{
+    /// <summary>The adapter GGUF (<c>general.type = adapter</c>, <c>adapter.type = lora</c>). Required.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>How strongly it applies: 1 as trained, 0.5 half, 0 not at all. Default 1.</summary>
+    public float Scale { get; set; } = 1f;
+
+    /// <summary>What is wrong with <paramref name="adapter"/> on its own (not yet against a model), or null.</summary>
+    public static string? Problem(LoraAdapterOptions adapter)
+    {
+        ArgumentNullException.ThrowIfNull(adapter);
+        if (!float.IsFinite(adapter.Scale) || adapter.Scale is < -10 or > 10)
+        {
+            return "scale must be a number between -10 and 10 (1 applies the adapter as trained)";
+        }
+
+        if (string.IsNullOrWhiteSpace(adapter.Path) || !File.Exists(adapter.Path))
+        {
+            return $"no adapter file at '{adapter.Path}'";
+        }
+
+        try
+        {
+            Models.LoraAdapterFile.Read(adapter.Path);
+            return null;
+        }
+        catch (InvalidDataException ex)
+        {
+            return ex.Message;
         }
     }
 }

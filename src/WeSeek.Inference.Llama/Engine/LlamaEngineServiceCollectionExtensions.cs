@@ -29,6 +29,7 @@ public static class LlamaEngineServiceCollectionExtensions
         builder.Services.AddSingleton<LlamaModelResolver>();
         builder.Services.AddSingleton<LlamaEngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LlamaEngineHost>());
+        builder.Services.AddHostedService<AdapterWatcher>();
         // Context windows in the model's own tokens (replaces the estimate AddWeSeek registers).
         builder.Services.Replace(ServiceDescriptor.Singleton<ITokenCounter, LlamaTokenCounter>());
         builder.Services.AddChatClient(sp => new LlamaChatClient(sp.GetRequiredService<LlamaEngineHost>()))

@@ -48,6 +48,9 @@ internal sealed partial class LlamaModelResolver
 
     public string ModelsDirectory => _models.Directory ?? Path.Combine(_storage.DataDirectory, "models");
 
+    /// <summary>The data directory (<c>Storage:DataDirectory</c>): where <see cref="Models.AdapterManifest"/> lives.</summary>
+    public string DataDirectory => _storage.DataDirectory;
+
     /// <summary>Where the engine parks idle conversations' KV caches on disk.</summary>
     public string ParkingDirectory => string.IsNullOrEmpty(_options.ParkingDirectory) ? Path.Combine(_storage.DataDirectory, "kv-parked") : _options.ParkingDirectory;
 
@@ -86,12 +89,9 @@ internal sealed partial class LlamaModelResolver
             return _options.ModelPath;
         }
 
-        var models = Directory.Exists(ModelsDirectory)
-            ? new DirectoryInfo(ModelsDirectory).GetFiles("*.gguf").Where(f => !f.Name.StartsWith("synthetic-", StringComparison.Ordinal)).OrderByDescending(f => f.LastWriteTimeUtc).ToList()
-            : [];
-        if (models.Count > 0)
+        if (ModelStore.NewestStored(ModelsDirectory) is { } stored)
         {
-            return models[0].FullName;
+            return stored;
         }
 
         if (_models.AutoPull && _http is not null && await TryPullDefaultAsync(cancellationToken) is { } pulled)

@@ -149,6 +149,19 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets every parked cache (they were computed under LoRA adapters that no longer apply); returns how many.</summary>
+    public int ForgetAll()
+    {
+        var count = _entries.Count;
+        foreach (var parked in _entries.Values)
+        {
+            Release(parked);
+        }
+
+        _entries.Clear();
+        return count;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var parked in _entries.Values)

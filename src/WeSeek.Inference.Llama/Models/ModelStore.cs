@@ -33,6 +33,28 @@ public sealed class ModelStore(string directory)
         }).ToList();
     }
 
+    /// <summary>The newest model in <paramref name="modelsDirectory"/> that <c>serve</c> would pick (synthesised
+    /// stand-ins and LoRA adapters are not models to run); null when there is none.</summary>
+    public static string? NewestStored(string modelsDirectory) =>
+        System.IO.Directory.Exists(modelsDirectory)
+            ? new DirectoryInfo(modelsDirectory).GetFiles("*.gguf")
+                .Where(f => !f.Name.StartsWith("synthetic-", StringComparison.Ordinal))
+                .OrderByDescending(f => f.LastWriteTimeUtc)
+                .FirstOrDefault(f => !IsAdapter(f.FullName))?.FullName
+            : null;
+
+    private static bool IsAdapter(string path)
+    {
+        try
+        {
+            return GgufReader.Read(path).Metadata.GetValueOrDefault("general.type") == "adapter";
+        }
+        catch (InvalidDataException)
+        {
+            return false; // Not ours to judge here: loading it says what is wrong.
+        }
+    }
+
     /// <summary>A path to an existing file, or the name of a stored model (with or without <c>.gguf</c>).</summary>
     /// <exception cref="FileNotFoundException">Neither; the message lists the stored models.</exception>
     public string Resolve(string nameOrPath)

@@ -73,6 +73,46 @@ public static class ModelSynthesizer
         return gguf.ParameterCount;
     }
 
+    /// <summary>
+    /// Writes a LoRA adapter for a model of <paramref name="shape"/> in llama.cpp's adapter format (what
+    /// <c>convert_lora_to_gguf.py</c> writes for a PEFT adapter trained with <c>target_modules = [q_proj, v_proj,
+    /// down_proj]</c>): random A and B, so that it visibly changes what the model generates. For tests and demos of
+    /// the adapter path; it teaches the model nothing.
+    /// </summary>
+    /// <param name="path">The output file (overwritten).</param>
+    /// <param name="shape">The base model's dimensions.</param>
+    /// <param name="rank">LoRA rank r.</param>
+    /// <param name="alpha">LoRA alpha: llama.cpp scales the update by alpha / r.</param>
+    /// <param name="seed">A and B are a deterministic function of the seed.</param>
+    /// <param name="architecture">Written as <c>general.architecture</c>; another value makes an adapter for another base.</param>
+    public static void WriteLoraAdapter(string path, ModelShape shape, int rank = 4, float alpha = 8f, int seed = 7, string architecture = "qwen2")
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rank, 1);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var gguf = new GgufWriter();
+        gguf.Add("general.architecture", architecture);
+        gguf.Add("general.type", "adapter");
+        gguf.Add("general.name", $"WeSeek synthetic LoRA for {shape.Name} (random weights)");
+        gguf.Add("adapter.type", "lora");
+        gguf.Add("adapter.lora.alpha", alpha);
+        long embd = shape.EmbeddingLength, kv = (long)shape.HeadCountKv * shape.HeadDimension, ff = shape.FeedForwardLength;
+        var index = 0;
+        for (var layer = 0; layer < shape.BlockCount; layer++)
+        {
+            foreach (var (weight, input, output) in new[] { ("attn_q", embd, embd), ("attn_v", embd, kv), ("ffn_down", ff, embd) })
+            {
+                // ne = [in, r] and [r, out]: the layout llama.cpp multiplies (B · (A · x)).
+                var name = $"blk.{layer}.{weight}.weight";
+                gguf.AddTensor(name + ".lora_a", GgmlType.F32, [input, rank], RandomData(GgmlType.F32, [input, rank], seed, index++, 0.1f));
+                gguf.AddTensor(name + ".lora_b", GgmlType.F32, [rank, output], RandomData(GgmlType.F32, [rank, output], seed, index++, 0.1f));
+            }
+        }
+
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        gguf.Write(file);
+    }
+
     private static GgufWriter Describe(ModelShape shape, R1Vocabulary vocabulary, int vocab, GgmlType type, int seed)
     {
         var gguf = new GgufWriter();

@@ -21,6 +21,7 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         /reset 或 重置 — 清空对话上下文，重新开始
         /think on|off — 显示或隐藏思考过程（显示思考 / 隐藏思考）
         /plugins — 查看插件；/plugins on|off 名称 — 在本聊天中开启或关闭插件
+        👍 或 👎 — 评价刚才的回答；/差评 更好的回答 — 告诉我应该怎么答
         """;
 
     private readonly ConversationStore _store;

@@ -56,6 +56,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<ModerationOptions>(configuration, "Moderation");
         services.AddSection<PluginOptions>(configuration, "Plugins");
         services.AddSection<IntentOptions>(configuration, "Intents");
+        services.AddSection<WeSeek.Feedback.FeedbackOptions>(configuration, "Feedback");
         services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>, CharacterNGramEmbeddings>();
         services.TryAddSingleton<IntentRecognizer>();
         services.TryAddSingleton<WordFilter>();
@@ -88,11 +89,14 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
+        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, WeSeek.Feedback.SqliteFeedbackStore>();
+        services.TryAddSingleton<WeSeek.Feedback.IAnswerFeedback, WeSeek.Feedback.AnswerFeedbackService>();
         AddChannelStateServices(services);
 
         services.TryAddScoped<OutboxMiddleware>();
         services.TryAddScoped<GuardMiddleware>();
         services.TryAddScoped<CommandMiddleware>();
+        services.TryAddScoped<WeSeek.Feedback.FeedbackMiddleware>();
         services.TryAddScoped<ContextMiddleware>();
         services.TryAddScoped<ModelMiddleware>();
         services.TryAddScoped<ComposerMiddleware>();
@@ -207,6 +211,8 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>guard: quotas first, so no work is done for an answer that could not be sent;</item>
     /// <item>moderation: the incoming text before anything reads it, and everything produced inside before the
     /// outbox step stores it;</item>
+    /// <item>feedback: 「👍」「👎」 rate the last answer and end the turn (never a question for the model); for every
+    /// other turn it keeps the answer, with the prompt as the model was given it, so that it can be rated;</item>
     /// <item>commands: answered without context or model;</item>
     /// <item>continuation: 「继续」 takes the next waiting page of a long answer, without the model;</item>
     /// <item>media: fetches the message's images through its channel for the steps after it;</item>
@@ -224,6 +230,7 @@ public static class WeSeekServiceCollectionExtensions
         .Use<OutboxMiddleware>()
         .Use<GuardMiddleware>()
         .Use<ModerationMiddleware>()
+        .Use<WeSeek.Feedback.FeedbackMiddleware>()
         .Use<CommandMiddleware>()
         .Use<ContinuationMiddleware>()
         .Use<MediaMiddleware>()

@@ -75,5 +75,8 @@ internal static class WeSeekMetrics
     public static readonly Counter<long> VisionFailures = Meter.CreateCounter<long>(
         "weseek.vision.failures", "{image}", "Images the vision endpoint could not describe, by reason (error, timeout); those turns answer from the text.");
 
+    public static readonly Counter<long> Feedback = Meter.CreateCounter<long>(
+        "weseek.feedback", "{rating}", "Users' ratings of answers, by kind (up, down) and whether they came with a correction (a better answer).");
+
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }

@@ -264,6 +264,31 @@ internal sealed partial class SqliteDatabase : IDisposable
             revoked_at INTEGER
         );
 
+        -- Answers users may rate: the prompt as the model was given it and the answer (never the reasoning), both
+        -- encrypted; unrated ones are forgotten after Feedback:KeepUnratedFor. One rating per answer, the latest.
+        CREATE TABLE IF NOT EXISTS feedback_answers (
+            inbox_id INTEGER PRIMARY KEY REFERENCES inbox (id),
+            conversation TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            prompt BLOB NOT NULL,
+            key_id TEXT,
+            answer BLOB NOT NULL,
+            answer_key TEXT,
+            model TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS feedback_answers_conversation ON feedback_answers (conversation, created_at);
+        CREATE INDEX IF NOT EXISTS feedback_answers_created ON feedback_answers (created_at);
+        CREATE TABLE IF NOT EXISTS feedback (
+            inbox_id INTEGER PRIMARY KEY REFERENCES feedback_answers (inbox_id),
+            kind TEXT NOT NULL CHECK (kind IN ('up', 'down')),
+            correction BLOB,
+            correction_key TEXT,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS feedback_created ON feedback (created_at);
+
         -- What the vision model said about an image, by the SHA-256 of its bytes (encrypted like other bodies).
         CREATE TABLE IF NOT EXISTS image_descriptions (
             hash TEXT PRIMARY KEY,

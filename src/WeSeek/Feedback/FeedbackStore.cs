@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using WeSeek.Messaging;
+using WeSeek.Security;
+using WeSeek.Storage;
+
+namespace WeSeek.Feedback;
+
+/// <summary>An answer that can be rated: the prompt exactly as the model was given it, and the answer (never the
+/// reasoning).</summary>
+/// <param name="InboxId">The message it answered.</param>
+/// <param name="Conversation">The conversation key.</param>
+/// <param name="Channel">The channel of the chat.</param>
+/// <param name="ChatId">The chat.</param>
+/// <param name="Prompt">The messages the model was given, in order (persona, window, passages, the question).</param>
+/// <param name="Answer">The answer.</param>
+/// <param name="Model">The model that gave it, when known.</param>
+/// <param name="At">When it was given.</param>
+internal sealed record RatedAnswer(long InboxId, string Conversation, string Channel, string ChatId, IReadOnlyList<PromptMessage> Prompt, string Answer, string? Model, DateTimeOffset At);
+
+/// <summary>One message of a prompt.</summary>
+internal sealed record PromptMessage(string Role, string Content);
+
+/// <summary>A rated answer as the export reads it.</summary>
+internal sealed record FeedbackRecord(RatedAnswer Answer, FeedbackKind Kind, string? Correction, DateTimeOffset RatedAt);
+
+/// <summary>
+/// Where answers and their ratings are kept. Every method is one short transaction; thread-safe.
+/// </summary>
+internal interface IFeedbackStore
+{
+    /// <summary>Keeps an answer for rating (a turn run again replaces it), and forgets unrated answers older than
+    /// <paramref name="forgetUnratedBefore"/>.</summary>
+    Task KeepAnswerAsync(RatedAnswer answer, DateTimeOffset forgetUnratedBefore, CancellationToken cancellationToken);
+
+    /// <summary>The latest answer in <paramref name="conversation"/> given at or after <paramref name="since"/>.</summary>
+    Task<long?> LatestAnswerAsync(string conversation, DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>Rates the answer to <paramref name="inboxId"/> if it was given in that chat; false otherwise. A later
+    /// rating replaces an earlier one; a correction given before stays unless a new one replaces it.</summary>
+    Task<bool> RateAsync(long inboxId, ChannelId channel, string chatId, FeedbackKind kind, string? correction, DateTimeOffset at, CancellationToken cancellationToken);
+
+    /// <summary>Ratings given at or after <paramref name="since"/>, oldest first, with their answers.</summary>
+    IAsyncEnumerable<FeedbackRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// <see cref="IFeedbackStore"/> on the embedded SQLite database. Every statement about feedback is in this class.
+/// Prompts, answers and corrections are encrypted with the record cipher like messages, their associated data
+/// naming table, column and row, so a blob moved to another row fails to decrypt.
+/// </summary>
+internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher cipher) : IFeedbackStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The purpose of an answer's prompt (JSON array of messages).</summary>
+    public static string PromptPurpose(long inboxId) => $"feedback_answers.prompt\n{inboxId}";
+
+    /// <summary>The purpose of an answer's text.</summary>
+    public static string AnswerPurpose(long inboxId) => $"feedback_answers.answer\n{inboxId}";
+
+    /// <summary>The purpose of a correction.</summary>
+    public static string CorrectionPurpose(long inboxId) => $"feedback.correction\n{inboxId}";
+
+    public async Task KeepAnswerAsync(RatedAnswer answer, DateTimeOffset forgetUnratedBefore, CancellationToken cancellationToken)
+    {
+        await using var writer = await database.OpenWriterAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(cancellationToken);
+        await using (var command = writer.Connection.CreateCommand())
+        {
+            command.CommandText = """
+                INSERT INTO feedback_answers (inbox_id, conversation, channel, chat_id, prompt, key_id, answer, answer_key, model, created_at)
+                VALUES ($inbox, $conversation, $channel, $chat, $prompt, $prompt_key, $answer, $answer_key, $model, $at)
+                ON CONFLICT (inbox_id) DO UPDATE SET prompt = excluded.prompt, key_id = excluded.key_id, answer = excluded.answer,
+                    answer_key = excluded.answer_key, model = excluded.model, created_at = excluded.created_at;
+                """;
+            command.Parameters.AddWithValue("$inbox", answer.InboxId);
+            command.Parameters.AddWithValue("$conversation", answer.Conversation);
+            command.Parameters.AddWithValue("$channel", answer.Channel);
+            command.Parameters.AddWithValue("$chat", answer.ChatId);
+            cipher.Bind(command, "$prompt", JsonSerializer.Serialize(answer.Prompt, Json), PromptPurpose(answer.InboxId));
+            cipher.Bind(command, "$answer", answer.Answer, AnswerPurpose(answer.InboxId));
+            command.Parameters.AddWithValue("$model", (object?)answer.Model ?? DBNull.Value);
+            command.Parameters.AddWithValue("$at", answer.At.ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var command = writer.Connection.CreateCommand())
+        {
+            command.CommandText = "DELETE FROM feedback_answers WHERE created_at < $before AND inbox_id NOT IN (SELECT inbox_id FROM feedback);";
+            command.Parameters.AddWithValue("$before", forgetUnratedBefore.ToUnixTimeMilliseconds());
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<long?> LatestAnswerAsync(string conversation, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT inbox_id FROM feedback_answers WHERE conversation = $conversation AND created_at >= $since ORDER BY created_at DESC, inbox_id DESC LIMIT 1;";
+        command.Parameters.AddWithValue("$conversation", conversation);
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
+    }
+
+    public async Task<bool> RateAsync(long inboxId, ChannelId channel, string chatId, FeedbackKind kind, string? correction, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await using var writer = await database.OpenWriterAsync(cancellationToken);
+        await using var command = writer.Connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO feedback (inbox_id, kind, correction, correction_key, created_at)
+            SELECT inbox_id, $kind, $correction, $correction_key, $at FROM feedback_answers WHERE inbox_id = $inbox AND channel = $channel AND chat_id = $chat
+            ON CONFLICT (inbox_id) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at,
+                correction = COALESCE(excluded.correction, feedback.correction), correction_key = COALESCE(excluded.correction_key, feedback.correction_key);
+            """;
+        command.Parameters.AddWithValue("$inbox", inboxId);
+        command.Parameters.AddWithValue("$channel", channel.Value);
+        command.Parameters.AddWithValue("$chat", chatId);
+        command.Parameters.AddWithValue("$kind", kind == FeedbackKind.Up ? "up" : "down");
+        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        if (string.IsNullOrWhiteSpace(correction))
+        {
+            command.Parameters.AddWithValue("$correction", DBNull.Value);
+            command.Parameters.AddWithValue("$correction_key", DBNull.Value);
+        }
+        else
+        {
+            cipher.Bind(command, "$correction", correction, CorrectionPurpose(inboxId));
+        }
+
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    public async IAsyncEnumerable<FeedbackRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT a.inbox_id, a.conversation, a.channel, a.chat_id, a.prompt, a.key_id, a.answer, a.answer_key, a.model, a.created_at,
+                   f.kind, f.correction, f.correction_key, f.created_at
+            FROM feedback f JOIN feedback_answers a ON a.inbox_id = f.inbox_id
+            WHERE f.created_at >= $since ORDER BY f.created_at, f.inbox_id;
+            """;
+        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var inboxId = reader.GetInt64(0);
+            var prompt = JsonSerializer.Deserialize<List<PromptMessage>>(cipher.Read(reader, 4, 5, PromptPurpose(inboxId)), Json) ?? [];
+            var answer = cipher.Read(reader, 6, 7, AnswerPurpose(inboxId));
+            var correction = reader.IsDBNull(11) ? null : cipher.Read(reader, 11, 12, CorrectionPurpose(inboxId));
+            yield return new FeedbackRecord(
+                new RatedAnswer(inboxId, reader.GetString(1), reader.GetString(2), reader.GetString(3), prompt, answer, reader.IsDBNull(8) ? null : reader.GetString(8), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9))),
+                reader.GetString(10) == "up" ? FeedbackKind.Up : FeedbackKind.Down,
+                correction,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)));
+        }
+    }
+}
