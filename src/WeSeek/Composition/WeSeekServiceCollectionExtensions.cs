@@ -84,6 +84,9 @@ public static class WeSeekServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<QueueDepths>());
         services.TryAddSingleton<GpuMemoryMetrics>();
         services.AddHostedService(sp => sp.GetRequiredService<GpuMemoryMetrics>());
+        // The console's charts: the last hour and day of the metrics above, in memory.
+        services.TryAddSingleton<MetricsHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
