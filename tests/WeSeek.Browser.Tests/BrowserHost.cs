@@ -83,9 +83,12 @@ public sealed class BrowserHost : IAsyncLifetime
     }
 
     /// <summary>A fresh browser context (cookies, storage) at a viewport, with one page.</summary>
-    public async Task<IPage> NewPageAsync(int width, int height)
+    public async Task<IPage> NewPageAsync(int width, int height, string[]? permissions = null)
     {
-        var context = await _browser!.NewContextAsync(new() { ViewportSize = new() { Width = width, Height = height }, BaseURL = BaseAddress.ToString(), Locale = "zh-CN" });
+        var context = await _browser!.NewContextAsync(new()
+        {
+            ViewportSize = new() { Width = width, Height = height }, BaseURL = BaseAddress.ToString(), Locale = "zh-CN", Permissions = permissions,
+        });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();
     }
