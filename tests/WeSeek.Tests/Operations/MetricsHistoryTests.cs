@@ -1,0 +1,77 @@
+using Microsoft.Extensions.Time.Testing;
+using WeSeek.Operations;
+
+namespace WeSeek.Tests.Operations;
+
+/// <summary>The console's in-product history of the WeSeek meter: intervals fill from real measurements and close on
+/// the clock. Each test uses its own channel name: other tests in the process record on the same meter.</summary>
+public sealed class MetricsHistoryTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public void Read_TheOpenInterval_HasMessagesAndLatencyPercentilesAsTheyAreRecorded()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var history = new MetricsHistory(time);
+        var channel = "history-" + Guid.NewGuid().ToString("N");
+
+        WeSeekMetrics.Received.Add(2, WeSeekMetrics.Channel(channel));
+        WeSeekMetrics.Sent.Add(1, WeSeekMetrics.Channel(channel), new("mode", "api"));
+        for (var i = 1; i <= 100; i++)
+        {
+            WeSeekMetrics.TimeToFirstToken.Record(i / 100.0);
+        }
+
+        time.Advance(TimeSpan.FromSeconds(3));
+        var open = history.Read(day: false)[^1];
+
+        Assert.Equal(2, open.Received[channel]);
+        Assert.Equal(1, open.Sent[channel]);
+        Assert.Equal(3, open.Seconds);
+        // Other tests may record latencies at the same time; these 100 dominate only if nothing else ran, so the
+        // percentiles are checked for order and range rather than exact values.
+        Assert.NotNull(open.TtftP50);
+        Assert.True(open.TtftP50 <= open.TtftP99);
+    }
+
+    [Fact]
+    public async Task Tick_ClosesTheHourPointEveryTenSeconds_AndTheDayPointEveryFiveMinutes()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var history = new MetricsHistory(time);
+        await history.StartAsync(Ct);
+        var channel = "history-" + Guid.NewGuid().ToString("N");
+
+        WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(channel));
+        time.Advance(MetricsHistory.HourStep);
+        await WaitUntilAsync(() => history.Read(day: false).Count == 2);
+        WeSeekMetrics.Received.Add(5, WeSeekMetrics.Channel(channel));
+        var hour = history.Read(day: false);
+
+        Assert.Equal(1, hour[0].Received[channel]);
+        Assert.Equal(5, hour[1].Received[channel]);
+        Assert.Single(history.Read(day: true));
+        Assert.Equal(6, history.Read(day: true)[0].Received[channel]);
+
+        for (var i = 0; i < 29; i++)
+        {
+            time.Advance(MetricsHistory.HourStep);
+        }
+
+        await WaitUntilAsync(() => history.Read(day: true).Count == 2);
+        Assert.Equal(6, history.Read(day: true)[0].Received[channel]);
+        await history.StopAsync(Ct);
+    }
+
+    // The timer's continuation runs on the thread pool after Advance returns.
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        Assert.True(condition());
+    }
+}
