@@ -33,6 +33,10 @@ public sealed class BrowserHost : IAsyncLifetime
     /// <summary>A secret in the test host's configuration, which the settings page must never show.</summary>
     public const string Secret = "sk-browser-test-secret-0123456789";
 
+    /// <summary>The Official Account the test host is configured with: its token is what the channels page shows
+    /// operators to paste into WeChat's console.</summary>
+    public const string OfficialAccountToken = "browser-oa-token-42";
+
     private readonly TempDirectory _data = new();
     private IPlaywright? _playwright;
     private IBrowser? _browser;
@@ -43,6 +47,9 @@ public sealed class BrowserHost : IAsyncLifetime
     public WebApplication App => _app ?? throw new InvalidOperationException("The host has not started.");
 
     public string DataPath => _data.Path;
+
+    /// <summary>iLink's servers, played by the fake written from the protocol (QR login states are scripted).</summary>
+    public FakeILinkServer ILink { get; private set; } = null!;
 
     /// <summary>Keys of each role, created before the tests run.</summary>
     public string AdminKey { get; private set; } = "";
@@ -60,6 +67,7 @@ public sealed class BrowserHost : IAsyncLifetime
                 "`sudo apt-get install -y chromium` (.ci/run does this), or set WESEEK_CHROMIUM to a Chromium executable.");
         }
 
+        ILink = await FakeILinkServer.StartAsync();
         var model = Path.Combine(_data.Path, "tiny.gguf");
         ModelSynthesizer.Write(model, ModelShape.Tiny);
         _app = ServeCommand.Build([
@@ -67,6 +75,10 @@ public sealed class BrowserHost : IAsyncLifetime
             "--model", model, $"--Model:Llama:ModelPath={model}", "--Model:Provider=llama",
             $"--Admin:MaxUploadBytes={MaxUploadBytes}", $"--Moderation:External:ApiKey={Secret}",
             "--Moderation:Lists:test-list:Action=Block", "--Moderation:Lists:test-list:Words:0=违禁词",
+            "--ILink:Enabled=true", "--ILink:BaseUrl=" + ILink.BaseUrl, "--ILink:QrPollInterval=00:00:00.200", "--ILink:QrRefreshes=0",
+            // An Official Account whose API is a closed loopback port: nothing leaves the machine.
+            "--OfficialAccount:Accounts:shop:Token=" + OfficialAccountToken, "--OfficialAccount:Accounts:shop:AppId=wx0123456789abcdef",
+            "--OfficialAccount:Accounts:shop:AppSecret=" + Secret, $"--OfficialAccount:ApiBaseUrl=http://127.0.0.1:{TestHttp.FreePort()}/",
         ]);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -138,6 +150,11 @@ public sealed class BrowserHost : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+
+        if (ILink is not null)
+        {
+            await ILink.DisposeAsync();
         }
 
         _data.Dispose();

@@ -86,11 +86,23 @@ public sealed partial class ConsoleTests(BrowserHost host)
         var auditId = AuditNumber().Match(await page.Locator("#tr-audit").InnerTextAsync()).Groups[1].Value;
         await BrowserHost.ScreenshotAsync(page, "conversations-transcript");
 
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "导出 Export" }).ClickAsync());
+        var exported = await File.ReadAllTextAsync(await download.PathAsync());
+        Assert.EndsWith(".jsonl", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.Contains("审计测试 audit me", exported, StringComparison.Ordinal);
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "重置上下文 Reset context" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#tr-status")).ToContainTextAsync("Context reset");
+
         await page.GotoAsync("/admin#keys");
         await page.GetByLabel("类型 Kind starts with").FillAsync("admin.transcript");
         await page.GetByRole(AriaRole.Button, new() { Name = "筛选 Filter" }).ClickAsync();
         var entry = page.Locator("#audit-rows tr", new() { HasText = "admin.transcript.read" }).Filter(new() { Has = page.Locator($"td:text-is('{auditId}')") });
         await Assertions.Expect(entry).ToContainTextAsync("\"key\":\"ops\"");
+        await Assertions.Expect(page.Locator("#audit-rows tr", new() { HasText = "admin.transcript.export" }).First).ToContainTextAsync("\"key\":\"ops\"");
+        await page.GetByLabel("类型 Kind starts with").FillAsync("admin.action");
+        await page.GetByRole(AriaRole.Button, new() { Name = "筛选 Filter" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#audit-rows tr").First).ToContainTextAsync("/admin/api/conversations/reset");
         await page.Context.CloseAsync();
     }
 
@@ -204,6 +216,34 @@ public sealed partial class ConsoleTests(BrowserHost host)
 
         await page.Locator("#kb-rows tr", new() { HasText = "returns.md" }).GetByRole(AriaRole.Button).ClickAsync();
         await Assertions.Expect(page.Locator("#kb-rows")).Not.ToContainTextAsync("returns.md");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Channels_ShowTheCallbackToPaste_AndTheILinkQrLoginThroughItsStates()
+    {
+        var viewer = await LogInAsync(host.ViewerKey, 390, 844);
+        await viewer.GotoAsync("/admin#channels");
+        await Assertions.Expect(viewer.Locator("#callbacks")).ToContainTextAsync("/wechat/mp/shop");
+        Assert.DoesNotContain(BrowserHost.OfficialAccountToken, await viewer.Locator("#callbacks").InnerTextAsync(), StringComparison.Ordinal);
+        await viewer.Context.CloseAsync();
+
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        await page.GotoAsync("/admin#channels");
+        await Assertions.Expect(page.Locator("#callbacks")).ToContainTextAsync(host.BaseAddress.ToString().TrimEnd('/') + "/wechat/mp/shop");
+        await Assertions.Expect(page.Locator("#callbacks")).ToContainTextAsync(BrowserHost.OfficialAccountToken);
+        await Assertions.Expect(page.Locator("#channel-rows")).ToContainTextAsync("ilink");
+
+        // iLink answers "wait" until told otherwise: each state stays until the page has shown it.
+        await page.GetByRole(AriaRole.Button, new() { Name = "扫码登录 Show QR code" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("Waiting for a scan");
+        await Assertions.Expect(page.GetByAltText("微信登录二维码 WeChat login QR code")).ToBeVisibleAsync();
+        await BrowserHost.ScreenshotAsync(page, "channels-ilink-qr");
+        host.ILink.ScriptQr("scaned");
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("Scanned: confirm on the phone", new() { Timeout = 30_000 });
+        host.ILink.ScriptQr("expired");
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("scan again", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "重新扫码" })).ToBeVisibleAsync();
         await page.Context.CloseAsync();
     }
 

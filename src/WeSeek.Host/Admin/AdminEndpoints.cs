@@ -52,6 +52,12 @@ internal static partial class AdminEndpoints
         builder.AddEndpointFilter(async (context, next) =>
         {
             var caller = RoleOf(context.HttpContext);
+            if (caller < role)
+            {
+                Log.RoleRefused(context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints)),
+                    context.HttpContext.Request.Path, KeyName(context.HttpContext), caller.Name(), role.Name());
+            }
+
             return caller >= role
                 ? await next(context)
                 : TypedResults.Problem(
@@ -159,5 +165,17 @@ internal static partial class AdminEndpoints
         }
 
         return result;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.AdminRoleRefused, LogLevel.Warning, "Admin request to {Path} refused: key {Key} is a {Role} key and this needs {Needed}")]
+        public static partial void RoleRefused(ILogger logger, PathString path, string? key, string role, string needed);
+
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.ConsoleUploadRefused, LogLevel.Warning, "Knowledge-base upload {Document} refused: {Reason}")]
+        public static partial void UploadRefused(ILogger logger, string document, string reason);
+
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.ConsoleDocumentChanged, LogLevel.Information, "Knowledge base changed from the console by key {Key}: {Document} {Outcome}")]
+        public static partial void DocumentChanged(ILogger logger, string? key, string document, string outcome);
     }
 }

@@ -132,7 +132,7 @@ internal static partial class AdminEndpoints
             ? Results.Problem(detail: "Type a question to try: ?q=…", statusCode: StatusCodes.Status400BadRequest)
             : Results.Ok(index.Search(q, 5)));
         api.MapPost("/kb", UploadAsync).RequireRole(AdminRole.Operator);
-        api.MapDelete("/kb", (string? source, KnowledgeIndex index) =>
+        api.MapDelete("/kb", (string? source, HttpContext http, KnowledgeIndex index, ILoggerFactory loggers) =>
         {
             using var writer = index.OpenWriter();
             if (string.IsNullOrEmpty(source) || !writer.Remove(source))
@@ -141,16 +141,19 @@ internal static partial class AdminEndpoints
             }
 
             writer.Commit();
+            Log.DocumentChanged(loggers.CreateLogger(typeof(AdminEndpoints)), KeyName(http), source, "removed");
             return Results.Ok(new { source, removed = true });
         }).RequireRole(AdminRole.Operator);
     }
 
-    private static async Task<IResult> UploadAsync(string? name, HttpRequest request, KnowledgeIndex index, IOptions<AdminOptions> options, CancellationToken cancellationToken)
+    private static async Task<IResult> UploadAsync(string? name, HttpRequest request, KnowledgeIndex index, IOptions<AdminOptions> options, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
+        var logger = loggers.CreateLogger(typeof(AdminEndpoints));
         var limit = options.Value.MaxUploadBytes;
         name = Path.GetFileName(name?.Trim() ?? "");
         if (name.Length == 0 || !DocumentReader.IsSupported(name))
         {
+            Log.UploadRefused(logger, name, "not a supported document type");
             return Results.Problem(
                 detail: $"'{name}' is not a document the knowledge base reads. Upload one of: {string.Join(", ", DocumentReader.Extensions.Order(StringComparer.Ordinal))}.",
                 statusCode: StatusCodes.Status415UnsupportedMediaType);
@@ -158,6 +161,7 @@ internal static partial class AdminEndpoints
 
         if (request.ContentLength > limit)
         {
+            Log.UploadRefused(logger, name, "larger than Admin:MaxUploadBytes");
             return TooLarge(name, limit);
         }
 
@@ -168,6 +172,7 @@ internal static partial class AdminEndpoints
         {
             if (buffer.Length + read > limit)
             {
+                Log.UploadRefused(logger, name, "larger than Admin:MaxUploadBytes");
                 return TooLarge(name, limit);
             }
 
@@ -182,12 +187,14 @@ internal static partial class AdminEndpoints
         }
         catch (InvalidDataException ex)
         {
+            Log.UploadRefused(logger, name, ex.Message);
             return Results.Problem(detail: $"{name} could not be read: {ex.Message}. The knowledge base is unchanged.", statusCode: StatusCodes.Status422UnprocessableEntity);
         }
 
         using var writer = index.OpenWriter();
         var (outcome, passages) = writer.Add(name, name, content);
         writer.Commit();
+        Log.DocumentChanged(logger, KeyName(request.HttpContext), name, outcome.ToString().ToLowerInvariant());
         return Results.Ok(new { source = name, outcome = outcome.ToString().ToLowerInvariant(), passages });
     }
 
