@@ -68,6 +68,8 @@ public sealed class BrowserHost : IAsyncLifetime
         }
 
         ILink = await FakeILinkServer.StartAsync();
+        var wordFile = Path.Combine(_data.Path, "file-list.txt");
+        await File.WriteAllTextAsync(wordFile, "# words the console may edit\n旧词\n");
         var model = Path.Combine(_data.Path, "tiny.gguf");
         ModelSynthesizer.Write(model, ModelShape.Tiny);
         _app = ServeCommand.Build([
@@ -75,6 +77,7 @@ public sealed class BrowserHost : IAsyncLifetime
             "--model", model, $"--Model:Llama:ModelPath={model}", "--Model:Provider=llama",
             $"--Admin:MaxUploadBytes={MaxUploadBytes}", $"--Moderation:External:ApiKey={Secret}",
             "--Moderation:Lists:test-list:Action=Block", "--Moderation:Lists:test-list:Words:0=违禁词",
+            "--Moderation:Lists:file-list:Action=Mask", "--Moderation:Lists:file-list:File=" + wordFile,
             "--ILink:Enabled=true", "--ILink:BaseUrl=" + ILink.BaseUrl, "--ILink:QrPollInterval=00:00:00.200", "--ILink:QrRefreshes=0",
             // An Official Account whose API is a closed loopback port: nothing leaves the machine.
             "--OfficialAccount:Accounts:shop:Token=" + OfficialAccountToken, "--OfficialAccount:Accounts:shop:AppId=wx0123456789abcdef",

@@ -262,6 +262,32 @@ public sealed partial class ConsoleTests(BrowserHost host)
     }
 
     [Fact]
+    public async Task Moderation_AnOperatorEditsAWordFile_TheNextTextIsCheckedAgainstIt_AndAViewerCannotSave()
+    {
+        var viewer = await LogInAsync(host.ViewerKey, 1280, 800);
+        await viewer.GotoAsync("/admin#moderation");
+        await Assertions.Expect(viewer.GetByLabel("每行一个词 One word per line")).ToHaveValueAsync("旧词");
+        await viewer.GetByLabel("每行一个词 One word per line").FillAsync("旧词\n偷改");
+        await viewer.GetByRole(AriaRole.Button, new() { Name = "保存 Save" }).ClickAsync();
+        await Assertions.Expect(viewer.Locator("#alert")).ToContainTextAsync("needs an operator key");
+        await viewer.Context.CloseAsync();
+
+        var page = await LogInAsync(host.OperatorKey, 390, 844);
+        await page.GotoAsync("/admin#moderation");
+        await Assertions.Expect(page.GetByLabel("每行一个词 One word per line")).ToHaveValueAsync("旧词");
+        await page.GetByLabel("每行一个词 One word per line").FillAsync("旧词\n新词");
+        await page.GetByRole(AriaRole.Button, new() { Name = "保存 Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#mod-saved")).ToContainTextAsync("Saved: 2");
+
+        await page.GetByLabel("文本 Text").FillAsync("这是新词吗");
+        await page.GetByRole(AriaRole.Button, new() { Name = "测试 Test" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#mod-result")).ToContainTextAsync("file-list「新词」");
+        Assert.DoesNotContain("偷改", await File.ReadAllTextAsync(Path.Combine(host.DataPath, "file-list.txt")), StringComparison.Ordinal);
+        await BrowserHost.ScreenshotAsync(page, "moderation-edited");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task Settings_ShowEachValueWithItsSource_AndMaskSecrets()
     {
         var page = await LogInAsync(host.ViewerKey, 1280, 800);

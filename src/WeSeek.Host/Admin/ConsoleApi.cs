@@ -205,12 +205,30 @@ internal static partial class AdminEndpoints
     // 审核 Moderation: the lists as configured, a text tried against them, and hits since start by list.
     private static void MapModeration(RouteGroupBuilder api)
     {
-        api.MapGet("/moderation", (IOptions<ModerationOptions> options, WordFilter filter, MetricsHistory history) => TypedResults.Ok(new
+        api.MapGet("/moderation", (IOptions<ModerationOptions> options, WordLists lists, MetricsHistory history) => TypedResults.Ok(new
         {
-            words = filter.WordCount,
-            lists = options.Value.Lists.Select(l => new { name = l.Key, action = l.Value.Action.ToString().ToLowerInvariant(), file = l.Value.File, words = l.Value.Words }),
+            words = lists.Current.WordCount,
+            lists = options.Value.Lists.Select(l => new
+            {
+                name = l.Key,
+                action = l.Value.Action.ToString().ToLowerInvariant(),
+                file = l.Value.File,
+                words = l.Value.Words,
+                fileWords = lists.FileWords(l.Key),
+            }),
             hits = history.ModerationHits(),
         }));
+        api.MapPut("/moderation/lists/{name}", (string name, WordListRequest? request, WordLists lists) =>
+        {
+            if (request?.Words is null)
+            {
+                return Results.Problem(detail: "Send JSON: {\"words\": [\"…\", …]}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            return lists.Save(name, request.Words) is { } problem
+                ? Results.Problem(detail: problem, statusCode: StatusCodes.Status400BadRequest)
+                : Results.Ok(new { name, words = lists.FileWords(name).Count });
+        }).RequireRole(AdminRole.Operator);
         api.MapPost("/moderation/test", (ModerationTestRequest? request, WordFilter filter) =>
         {
             if (string.IsNullOrEmpty(request?.Text))
@@ -327,4 +345,6 @@ internal static partial class AdminEndpoints
     private sealed record CreateKeyRequest(string? Name, string? Role);
 
     private sealed record ModerationTestRequest(string? Text);
+
+    private sealed record WordListRequest(IReadOnlyList<string>? Words);
 }

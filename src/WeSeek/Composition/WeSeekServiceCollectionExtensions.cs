@@ -58,7 +58,9 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<IntentOptions>(configuration, "Intents");
         services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>, CharacterNGramEmbeddings>();
         services.TryAddSingleton<IntentRecognizer>();
-        services.TryAddSingleton<WordFilter>();
+        // The filter is resolved per turn from WordLists, so a list edited in the console applies from the next turn.
+        services.TryAddSingleton<WordLists>();
+        services.TryAddScoped(sp => sp.GetRequiredService<WordLists>().Current);
         services.TryAddSingleton<ExternalModeration>();
         services.AddHttpClient(ExternalModeration.HttpClientName);
         services.AddSecurity(configuration);
