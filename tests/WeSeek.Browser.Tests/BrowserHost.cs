@@ -1,6 +1,8 @@
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,6 +43,7 @@ public sealed class BrowserHost : IAsyncLifetime
     private IPlaywright? _playwright;
     private IBrowser? _browser;
     private WebApplication? _app;
+    private WebApplication? _mirror;
 
     public Uri BaseAddress { get; private set; } = null!;
 
@@ -72,12 +75,19 @@ public sealed class BrowserHost : IAsyncLifetime
         await File.WriteAllTextAsync(wordFile, "# words the console may edit\n旧词\n");
         var model = Path.Combine(_data.Path, "tiny.gguf");
         ModelSynthesizer.Write(model, ModelShape.Tiny);
+        // A model mirror on loopback for pulls from the console: every file it is asked for is the tiny model.
+        var mirrorBuilder = WebApplication.CreateSlimBuilder();
+        mirrorBuilder.WebHost.UseUrls("http://127.0.0.1:0");
+        _mirror = mirrorBuilder.Build();
+        _mirror.MapGet("/{**path}", () => Results.File(model, "application/octet-stream", enableRangeProcessing: true));
+        await _mirror.StartAsync();
         _app = ServeCommand.Build([
             "--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={_data.Path}", "--Outbox:PollInterval=00:00:00.100",
             "--model", model, $"--Model:Llama:ModelPath={model}", "--Model:Provider=llama",
             $"--Admin:MaxUploadBytes={MaxUploadBytes}", $"--Moderation:External:ApiKey={Secret}",
             "--Moderation:Lists:test-list:Action=Block", "--Moderation:Lists:test-list:Words:0=违禁词",
             "--Moderation:Lists:file-list:Action=Mask", "--Moderation:Lists:file-list:File=" + wordFile,
+            $"--Models:Endpoint={_mirror.Urls.First()}/",
             "--ILink:Enabled=true", "--ILink:BaseUrl=" + ILink.BaseUrl, "--ILink:QrPollInterval=00:00:00.200", "--ILink:QrRefreshes=0",
             // An Official Account whose API is a closed loopback port: nothing leaves the machine.
             "--OfficialAccount:Accounts:shop:Token=" + OfficialAccountToken, "--OfficialAccount:Accounts:shop:AppId=wx0123456789abcdef",
@@ -153,6 +163,11 @@ public sealed class BrowserHost : IAsyncLifetime
         {
             await _app.StopAsync();
             await _app.DisposeAsync();
+        }
+
+        if (_mirror is not null)
+        {
+            await _mirror.DisposeAsync();
         }
 
         if (ILink is not null)

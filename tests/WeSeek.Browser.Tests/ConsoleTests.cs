@@ -248,6 +248,25 @@ public sealed partial class ConsoleTests(BrowserHost host)
     }
 
     [Fact]
+    public async Task Model_PullFromTheConsole_ShowsProgressThenTheModelInTheList_AndAnUnknownNameIsExplained()
+    {
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        await page.GotoAsync("/admin#model");
+        await Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("tiny.gguf");
+
+        await page.GetByLabel("模型名称 Model name").FillAsync("gpt-5");
+        await page.GetByRole(AriaRole.Button, new() { Name = "下载 Pull" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#alert")).ToContainTextAsync("Unknown model 'gpt-5'");
+
+        await page.GetByLabel("模型名称 Model name").FillAsync("deepseek-r1:1.5b");
+        await page.GetByRole(AriaRole.Button, new() { Name = "下载 Pull" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#pull-status")).ToContainTextAsync("Pulled deepseek-r1:1.5b", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#model-rows")).ToContainTextAsync("1.5B", new() { Timeout = 10_000 });
+        await BrowserHost.ScreenshotAsync(page, "model-pulled");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task Moderation_TestingAText_ShowsTheListThatMatched()
     {
         var page = await LogInAsync(host.ViewerKey, 390, 844);

@@ -13,7 +13,6 @@ using WeSeek.Moderation;
 using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Security;
-using WeSeek.Storage;
 
 namespace WeSeek.Host.Admin;
 
@@ -285,9 +284,18 @@ internal static partial class AdminEndpoints
             });
         });
 
-    // 模型 Model: what is loaded and what else is on disk.
-    private static void MapModel(RouteGroupBuilder api) =>
-        api.MapGet("/model", (IServiceProvider services, IConfiguration configuration, IOptions<StorageOptions> storage, MetricsHistory history) =>
+    // 模型 Model: what is loaded, what else is on disk, and a pull with progress.
+    private static void MapModel(RouteGroupBuilder api)
+    {
+        api.MapGet("/model/pull", (ConsoleModelPull pull) => TypedResults.Ok(pull.Status));
+        api.MapPost("/model/pull", (PullRequest? request, ConsoleModelPull pull) =>
+            string.IsNullOrWhiteSpace(request?.Name)
+                ? Results.Problem(detail: "Name the model: deepseek-r1:<size>[:<quant>], e.g. deepseek-r1:1.5b.", statusCode: StatusCodes.Status400BadRequest)
+                : pull.Start(request.Name) is { } problem
+                    ? Results.Problem(detail: problem, statusCode: StatusCodes.Status409Conflict)
+                    : Results.Accepted("/admin/api/model/pull", pull.Status))
+            .RequireRole(AdminRole.Operator);
+        api.MapGet("/model", (IServiceProvider services, IConfiguration configuration, ConsoleModelPull pull, MetricsHistory history) =>
         {
             var engine = services.GetService<LlamaEngineHost>()?.LoadedEngine;
             var options = services.GetService<IOptions<LlamaEngineOptions>>()?.Value;
@@ -305,7 +313,7 @@ internal static partial class AdminEndpoints
             }
 
             var latest = history.Read(day: false)[^1];
-            var directory = configuration["Models:Directory"] is { Length: > 0 } configured ? configured : Path.Combine(storage.Value.DataDirectory, "models");
+            var directory = pull.Directory;
             return TypedResults.Ok(new
             {
                 provider = configuration["Model:Provider"] ?? "llama",
@@ -330,6 +338,7 @@ internal static partial class AdminEndpoints
                     : [],
             });
         });
+    }
 
     private static (string Channel, string Account, string ChatId)? ParseChat(string? chat)
     {
@@ -347,4 +356,6 @@ internal static partial class AdminEndpoints
     private sealed record ModerationTestRequest(string? Text);
 
     private sealed record WordListRequest(IReadOnlyList<string>? Words);
+
+    private sealed record PullRequest(string? Name);
 }
