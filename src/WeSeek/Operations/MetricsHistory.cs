@@ -111,15 +111,22 @@ internal sealed class MetricsHistory : BackgroundService
         using var timer = new PeriodicTimer(HourStep, _time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            var gauges = ReadGauges();
-            var now = _time.GetUtcNow();
-            lock (_lock)
+            Tick();
+        }
+    }
+
+    /// <summary>Closes the hour's open point, and the day's once it spans <see cref="DayStep"/>; the timer calls it
+    /// every <see cref="HourStep"/>.</summary>
+    internal void Tick()
+    {
+        var gauges = ReadGauges();
+        var now = _time.GetUtcNow();
+        lock (_lock)
+        {
+            _hour.Close(now, gauges);
+            if (now - _day.Open.Start >= DayStep)
             {
-                _hour.Close(now, gauges);
-                if (now - _day.Open.Start >= DayStep)
-                {
-                    _day.Close(now, gauges);
-                }
+                _day.Close(now, gauges);
             }
         }
     }

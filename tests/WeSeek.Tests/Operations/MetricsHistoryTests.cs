@@ -7,8 +7,6 @@ namespace WeSeek.Tests.Operations;
 /// the clock. Each test uses its own channel name: other tests in the process record on the same meter.</summary>
 public sealed class MetricsHistoryTests
 {
-    private static CancellationToken Ct => TestContext.Current.CancellationToken;
-
     [Fact]
     public void Read_TheOpenInterval_HasMessagesAndLatencyPercentilesAsTheyAreRecorded()
     {
@@ -36,19 +34,19 @@ public sealed class MetricsHistoryTests
     }
 
     [Fact]
-    public async Task Tick_ClosesTheHourPointEveryTenSeconds_AndTheDayPointEveryFiveMinutes()
+    public void Tick_ClosesTheHourPointEveryTenSeconds_AndTheDayPointEveryFiveMinutes()
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var history = new MetricsHistory(time);
-        await history.StartAsync(Ct);
         var channel = "history-" + Guid.NewGuid().ToString("N");
 
         WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(channel));
         time.Advance(MetricsHistory.HourStep);
-        await WaitUntilAsync(() => history.Read(day: false).Count == 2);
+        history.Tick();
         WeSeekMetrics.Received.Add(5, WeSeekMetrics.Channel(channel));
         var hour = history.Read(day: false);
 
+        Assert.Equal(2, hour.Count);
         Assert.Equal(1, hour[0].Received[channel]);
         Assert.Equal(5, hour[1].Received[channel]);
         Assert.Single(history.Read(day: true));
@@ -57,21 +55,12 @@ public sealed class MetricsHistoryTests
         for (var i = 0; i < 29; i++)
         {
             time.Advance(MetricsHistory.HourStep);
+            history.Tick();
         }
 
-        await WaitUntilAsync(() => history.Read(day: true).Count == 2);
-        Assert.Equal(6, history.Read(day: true)[0].Received[channel]);
-        await history.StopAsync(Ct);
-    }
-
-    // The timer's continuation runs on the thread pool after Advance returns.
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(10, Ct);
-        }
-
-        Assert.True(condition());
+        var day = history.Read(day: true);
+        Assert.Equal(2, day.Count);
+        Assert.Equal(6, day[0].Received[channel]);
+        Assert.Equal(31, history.Read(day: false).Count);
     }
 }
