@@ -77,7 +77,7 @@ public sealed partial class ConsoleTests(BrowserHost host)
 
         var page = await LogInAsync(host.OperatorKey, 1280, 800);
         await page.GotoAsync("/admin#conversations");
-        await page.GetByPlaceholder("渠道、账号或会话 ID · channel, account or chat id").FillAsync("webchat");
+        await page.GetByRole(AriaRole.Searchbox, new() { Name = "搜索 Search" }).FillAsync("webchat");
         await page.GetByRole(AriaRole.Button, new() { Name = "搜索 Search" }).ClickAsync();
         // The newest chat is first.
         await page.Locator("#conv-rows button").First.ClickAsync();
