@@ -139,8 +139,8 @@ internal static partial class HostComposition
 
         if (app.Configuration.HasILink())
         {
-            // Whoever can start a login can bind a WeChat account to the bot: an admin action.
-            app.MapAdminGroup("").MapILink();
+            // Whoever can start a login can bind a WeChat account to the bot: an operator's action, audited.
+            app.MapAdminGroup("").RequireRole(WeSeek.Security.AdminRole.Operator).MapILink();
         }
 
         if (app.Configuration.HasWeComApps())

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Operations;
@@ -10,13 +11,22 @@ using WeSeek.Security;
 namespace WeSeek.Host.Admin;
 
 /// <summary>
-/// The admin API under <c>/admin/api</c> and the console page at <c>/admin</c>: status and queue depths, plugins
-/// per chat, keys, the audit chain. Every API call needs an admin key (unless <c>Admin:RequireKey</c> is off),
-/// and every call that changes something is appended to the audit log with the key's name.
+/// The admin API under <c>/admin/api</c> and the console page at <c>/admin</c>. Every API call needs an admin key
+/// (unless <c>Admin:RequireKey</c> is off), and every call that changes something is appended to the audit log
+/// with the key's name. Keys have roles: a viewer sees status, charts, lists and settings; an operator also reads
+/// transcripts (each read audited) and changes chats, documents and channels; an admin also manages keys.
 /// </summary>
-internal static class AdminEndpoints
+internal static partial class AdminEndpoints
 {
     private const string PageResource = "WeSeek.Host.Admin.admin.html";
+
+    // The vendored chart library (Admin/assets/uplot/README.md), served from this origin: the page's
+    // Content-Security-Policy admits scripts from here only, and nothing is fetched from a CDN.
+    private static readonly Dictionary<string, (string Resource, string ContentType)> Assets = new(StringComparer.Ordinal)
+    {
+        ["uplot.js"] = ("WeSeek.Host.Admin.assets.uplot.js", "text/javascript; charset=utf-8"),
+        ["uplot.css"] = ("WeSeek.Host.Admin.assets.uplot.css", "text/css; charset=utf-8"),
+    };
 
     /// <summary>Authentication and the <c>admin</c> policy.</summary>
     public static IServiceCollection AddAdmin(this IServiceCollection services)
@@ -27,6 +37,9 @@ internal static class AdminEndpoints
             .RequireAssertion(context =>
                 context.User.Identity?.AuthenticationType == AdminKeyAuthentication.SchemeName
                 || context.Resource is HttpContext http && !http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.RequireKey));
+        services.AddSingleton<ConsoleQueries>();
+        services.AddHttpClient();
+        services.AddSingleton<ConsoleModelPull>();
         return services;
     }
 
@@ -34,19 +47,69 @@ internal static class AdminEndpoints
     public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder endpoints, string prefix) =>
         endpoints.MapGroup(prefix).RequireAuthorization(AdminKeyAuthentication.Policy).AddEndpointFilter(AuditChangesAsync);
 
-    /// <summary>Maps the console page and the admin API.</summary>
+    /// <summary>Refuses callers whose key's role is below <paramref name="role"/> with 403 and what they may do
+    /// instead, before the endpoint runs.</summary>
+    public static TBuilder RequireRole<TBuilder>(this TBuilder builder, AdminRole role)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+        {
+            var caller = RoleOf(context.HttpContext);
+            if (caller < role)
+            {
+                Log.RoleRefused(context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(AdminEndpoints)),
+                    context.HttpContext.Request.Path, KeyName(context.HttpContext), caller.Name(), role.Name());
+            }
+
+            return caller >= role
+                ? await next(context)
+                : TypedResults.Problem(
+                    title: "Not allowed for this key's role",
+                    detail: $"This key is a {caller.Name()} key; this needs an {role.Name()} key (or an admin key). " +
+                            "An admin can create one under 密钥与审计 Keys and audit, or with `weseek admin key create --name <who> --role " + role.Name() + "`.",
+                    statusCode: StatusCodes.Status403Forbidden);
+        });
+
+    /// <summary>The caller's role: the key's, or admin when <c>Admin:RequireKey</c> is off (the allow-list alone decides).</summary>
+    public static AdminRole RoleOf(HttpContext http) =>
+        http.User.Identity?.AuthenticationType == AdminKeyAuthentication.SchemeName
+            ? AdminRoles.TryParse(http.User.FindFirstValue(ClaimTypes.Role), out var role) ? role : AdminRole.Viewer
+            : AdminRole.Admin;
+
+    /// <summary>The caller's key name for the audit log, or null without a key.</summary>
+    public static string? KeyName(HttpContext http) => http.User.FindFirstValue(ClaimTypes.Name);
+
+    /// <summary>Maps the console page, its assets and the admin API.</summary>
     public static void MapAdmin(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/admin", () => TypedResults.Stream(
             typeof(AdminEndpoints).Assembly.GetManifestResourceStream(PageResource) ?? throw new InvalidOperationException($"The console page ({PageResource}) is missing from the build."),
             "text/html; charset=utf-8"));
+        endpoints.MapGet("/admin/assets/{name}", Results<FileStreamHttpResult, NotFound> (string name, HttpContext http) =>
+        {
+            if (!Assets.TryGetValue(name, out var asset))
+            {
+                return TypedResults.NotFound();
+            }
+
+            http.Response.Headers.CacheControl = "public, max-age=86400";
+            return TypedResults.Stream(typeof(AdminEndpoints).Assembly.GetManifestResourceStream(asset.Resource)
+                ?? throw new InvalidOperationException($"The console asset {asset.Resource} is missing from the build."), asset.ContentType);
+        });
 
         var api = endpoints.MapAdminGroup("/admin/api");
+        api.MapGet("/me", (HttpContext http) => TypedResults.Ok(new { name = KeyName(http), role = RoleOf(http).Name() }));
         api.MapGet("/status", StatusAsync);
-        api.MapGet("/keys", async (AdminKeys keys, CancellationToken cancellationToken) => TypedResults.Ok(await keys.ListAsync(cancellationToken)));
         api.MapGet("/audit/verify", async (AuditLog audit, CancellationToken cancellationToken) => TypedResults.Ok(await audit.VerifyAsync(cancellationToken)));
         api.MapGet("/plugins", PluginsAsync);
-        api.MapPut("/plugins/{name}", SetPluginAsync);
+        api.MapPut("/plugins/{name}", SetPluginAsync).RequireRole(AdminRole.Operator);
+        MapOverview(api);
+        MapConversations(api);
+        MapKeysAndAudit(api);
+        MapKnowledge(api);
+        MapModeration(api);
+        MapSettings(api);
+        MapChannels(api);
+        MapModel(api);
     }
 
     private static async Task<IResult> StatusAsync(ChannelRegistry channels, QueueDepths queues, IOperatorNotices notices, CancellationToken cancellationToken) =>
@@ -88,19 +151,33 @@ internal static class AdminEndpoints
     {
         var result = await next(context);
         var http = context.HttpContext;
-        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method))
+        // After the action, and only when it succeeded: an action that threw or was refused changed nothing, and
+        // the record says what was done.
+        var refused = result is IStatusCodeHttpResult { StatusCode: >= 400 };
+        if (!HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !refused)
         {
-            // After the action: an action that threw changed nothing worth recording, and the record says what was done.
             await http.RequestServices.GetRequiredService<AuditLog>().AppendAsync("admin.action", new JsonObject
             {
                 ["method"] = http.Request.Method,
                 ["path"] = http.Request.Path.Value,
                 ["query"] = http.Request.QueryString.Value,
-                ["key"] = http.User.FindFirstValue(ClaimTypes.Name),
+                ["key"] = KeyName(http),
                 ["address"] = http.Connection.RemoteIpAddress?.ToString(),
             }, http.RequestAborted);
         }
 
         return result;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.AdminRoleRefused, LogLevel.Warning, "Admin request to {Path} refused: key {Key} is a {Role} key and this needs {Needed}")]
+        public static partial void RoleRefused(ILogger logger, PathString path, string? key, string role, string needed);
+
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.ConsoleUploadRefused, LogLevel.Warning, "Knowledge-base upload {Document} refused: {Reason}")]
+        public static partial void UploadRefused(ILogger logger, string document, string reason);
+
+        [LoggerMessage(WeSeek.Logging.WeSeekEventId.ConsoleDocumentChanged, LogLevel.Information, "Knowledge base changed from the console by key {Key}: {Document} {Outcome}")]
+        public static partial void DocumentChanged(ILogger logger, string? key, string document, string outcome);
     }
 }

@@ -38,7 +38,7 @@ internal sealed partial class AdminKeyAuthentication : AuthenticationHandler<Aut
             return AuthenticateResult.Fail("The API key is not valid or was revoked.");
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim("key_id", key.Id.ToString(System.Globalization.CultureInfo.InvariantCulture))], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, key.Name), new Claim("key_id", key.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), new Claim(ClaimTypes.Role, key.Role.Name())], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 

@@ -16,18 +16,31 @@ internal static class AdminCommand
     private static Command CreateKey()
     {
         var name = new Option<string>("--name") { Description = "Who or what will use the key (shown by list and in the audit log).", Required = true };
-        var command = new Command("create", "Create a key and print it once: store it where it is needed, it cannot be shown again.") { name };
+        var role = new Option<string>("--role") { Description = "viewer (sees, changes nothing, reads no transcript), operator (also reads transcripts and changes chats, documents, word lists), or admin (also manages keys). Default admin.", DefaultValueFactory = _ => "admin" };
+        var command = new Command("create", "Create a key and print it once: store it where it is needed, it cannot be shown again.") { name, role };
         command.TreatUnmatchedTokensAsErrors = false;
-        command.SetAction((result, cancellationToken) => StoreAccess.RunAsync([.. result.UnmatchedTokens], async services =>
+        command.SetAction(async (result, cancellationToken) =>
         {
-            var (key, info) = await services.GetRequiredService<AdminKeys>().CreateAsync(result.GetValue(name)!, cancellationToken);
-            // The key alone on stdout, so `KEY=$(weseek admin key create --name ci)` works; the rest on stderr.
-            Console.WriteLine(key);
-            await Console.Error.WriteLineAsync($"Created admin key {info.Id} ({info.Name}) in {services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WeSeek.Storage.StorageOptions>>().Value.DatabasePath}. Send it as: Authorization: Bearer {info.Prefix}… It is not stored and cannot be shown again.");
-            return 0;
-        }, existing: false));
+            if (!AdminRoles.TryParse(result.GetValue(role), out var parsed))
+            {
+                await Console.Error.WriteLineAsync($"--role '{result.GetValue(role)}' is not a role: use viewer, operator or admin.");
+                return 2;
+            }
+
+            return await CreateAsync(result, name, parsed, cancellationToken);
+        });
         return command;
     }
+
+    private static Task<int> CreateAsync(ParseResult result, Option<string> name, AdminRole role, CancellationToken cancellationToken) =>
+        StoreAccess.RunAsync([.. result.UnmatchedTokens], async services =>
+        {
+            var (key, info) = await services.GetRequiredService<AdminKeys>().CreateAsync(result.GetValue(name)!, role, cancellationToken);
+            // The key alone on stdout, so `KEY=$(weseek admin key create --name ci)` works; the rest on stderr.
+            Console.WriteLine(key);
+            await Console.Error.WriteLineAsync($"Created admin key {info.Id} ({info.Name}, {info.Role.Name()}) in {services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WeSeek.Storage.StorageOptions>>().Value.DatabasePath}. Send it as: Authorization: Bearer {info.Prefix}… It is not stored and cannot be shown again.");
+            return 0;
+        }, existing: false);
 
     private static Command ListKeys()
     {
@@ -42,11 +55,11 @@ internal static class AdminCommand
                 return 0;
             }
 
-            var table = new Table().AddColumns("id", "name", "key", "created", "last used", "revoked");
+            var table = new Table().AddColumns("id", "name", "role", "key", "created", "last used", "revoked");
             foreach (var key in keys)
             {
                 table.AddRow(
-                    key.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(key.Name), key.Prefix + "…", Format(key.CreatedAt),
+                    key.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(key.Name), key.Role.Name(), key.Prefix + "…", Format(key.CreatedAt),
                     key.LastUsedAt is { } used ? Format(used) : "never", key.RevokedAt is { } revoked ? Format(revoked) : "");
             }
 

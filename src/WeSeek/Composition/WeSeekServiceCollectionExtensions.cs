@@ -59,7 +59,9 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<WeSeek.Feedback.FeedbackOptions>(configuration, "Feedback");
         services.TryAddSingleton<IEmbeddingGenerator<string, Embedding<float>>, CharacterNGramEmbeddings>();
         services.TryAddSingleton<IntentRecognizer>();
-        services.TryAddSingleton<WordFilter>();
+        // The filter is resolved per turn from WordLists, so a list edited in the console applies from the next turn.
+        services.TryAddSingleton<WordLists>();
+        services.TryAddScoped(sp => sp.GetRequiredService<WordLists>().Current);
         services.TryAddSingleton<ExternalModeration>();
         services.AddHttpClient(ExternalModeration.HttpClientName);
         services.AddSecurity(configuration);
@@ -86,6 +88,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<DailyCapUsage>();
         services.AddHostedService(sp => sp.GetRequiredService<DailyCapUsage>());
         AddGpuMemoryMetrics(services);
+        // The console's charts: the last hour and day of the metrics above, in memory.
+        services.TryAddSingleton<MetricsHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();

@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4115, 4154, 5005, 5013, 6005, 6102, 7002, 9007 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4154, 5005, 5013, 6006, 6102, 7002, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -88,6 +88,8 @@ internal static class WeSeekEventId
     public const int DataDirectory = 9007;
     public const int UnknownSetting = 9008;
     public const int HostRefused = 9010;
+    public const int ConsoleUploadRefused = 9011;
+    public const int ConsoleDocumentChanged = 9012;
     public const int DailyCapCountFailed = 9030;
 
     public const int ModerationHit = 6100;
@@ -99,6 +101,7 @@ internal static class WeSeekEventId
     public const int AuditConfigurationRecorded = 6002;
     public const int AuditAppendFailed = 6003;
     public const int AdminKeyRefused = 6004;
+    public const int AdminRoleRefused = 6005;
     public const int EncryptionKeyFilePermissive = 6010;
 
     // 5000s: plugins and the knowledge base.

@@ -12,7 +12,52 @@ namespace WeSeek.Security;
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="LastUsedAt">When it last opened the admin API, if ever.</param>
 /// <param name="RevokedAt">When it was revoked; a revoked key opens nothing.</param>
-public sealed record AdminKeyInfo(long Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt);
+/// <param name="Role">What the key may do.</param>
+public sealed record AdminKeyInfo(long Id, string Name, string Prefix, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, DateTimeOffset? RevokedAt, AdminRole Role = AdminRole.Admin);
+
+/// <summary>What an admin key may do; each role may do everything the ones before it may.</summary>
+public enum AdminRole
+{
+    /// <summary>Sees status, charts, lists and settings; reads no transcript and changes nothing.</summary>
+    Viewer = 0,
+
+    /// <summary>Also reads transcripts (each read audited), resets chats, switches plugins, edits the knowledge base
+    /// and word lists, logs in channels.</summary>
+    Operator = 1,
+
+    /// <summary>Also creates and revokes keys.</summary>
+    Admin = 2,
+}
+
+/// <summary>Role names as stored, typed and shown: <c>viewer</c>, <c>operator</c>, <c>admin</c>.</summary>
+public static class AdminRoles
+{
+    /// <summary>The stored name of a role.</summary>
+    public static string Name(this AdminRole role) => role switch
+    {
+        AdminRole.Viewer => "viewer",
+        AdminRole.Operator => "operator",
+        _ => "admin",
+    };
+
+    /// <summary>Parses a role name (case-insensitive); false for anything else.</summary>
+    public static bool TryParse(string? text, out AdminRole role)
+    {
+        foreach (var candidate in Enum.GetValues<AdminRole>())
+        {
+            if (string.Equals(text?.Trim(), candidate.Name(), StringComparison.OrdinalIgnoreCase))
+            {
+                role = candidate;
+                return true;
+            }
+        }
+
+        role = AdminRole.Viewer;
+        return false;
+    }
+
+    internal static AdminRole Parse(string stored) => TryParse(stored, out var role) ? role : AdminRole.Viewer;
+}
 
 /// <summary>
 /// Admin API keys, stored as SHA-256 hashes in SQLite (table <c>admin_keys</c>): a stolen database opens nothing.
@@ -34,8 +79,12 @@ internal sealed class AdminKeys
         _time = time;
     }
 
-    /// <summary>Creates a key; returns the key (shown to the operator once, stored nowhere) and its entry.</summary>
-    public async Task<(string Key, AdminKeyInfo Info)> CreateAsync(string name, CancellationToken cancellationToken)
+    /// <summary>Creates an admin key (every right); returns the key (shown to the operator once, stored nowhere) and its entry.</summary>
+    public Task<(string Key, AdminKeyInfo Info)> CreateAsync(string name, CancellationToken cancellationToken) =>
+        CreateAsync(name, AdminRole.Admin, cancellationToken);
+
+    /// <summary>Creates a key with a role; returns the key (shown to the operator once, stored nowhere) and its entry.</summary>
+    public async Task<(string Key, AdminKeyInfo Info)> CreateAsync(string name, AdminRole role, CancellationToken cancellationToken)
     {
         name = name.Trim();
         if (name.Length is 0 or > 100)
@@ -50,7 +99,8 @@ internal sealed class AdminKeys
         await using (var writer = await _database.OpenWriterAsync(cancellationToken))
         {
             await using var command = writer.Connection.CreateCommand();
-            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at) VALUES ($name, $prefix, $hash, $now) RETURNING id;";
+            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at, role) VALUES ($name, $prefix, $hash, $now, $role) RETURNING id;";
+            command.Parameters.AddWithValue("$role", role.Name());
             command.Parameters.AddWithValue("$name", name);
             command.Parameters.AddWithValue("$prefix", prefix);
             command.Parameters.AddWithValue("$hash", Hash(key));
@@ -58,8 +108,8 @@ internal sealed class AdminKeys
             id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
 
-        await _audit.AppendAsync("admin.key.created", new JsonObject { ["id"] = id, ["name"] = name, ["prefix"] = prefix }, cancellationToken);
-        return (key, new AdminKeyInfo(id, name, prefix, now, null, null));
+        await _audit.AppendAsync("admin.key.created", new JsonObject { ["id"] = id, ["name"] = name, ["prefix"] = prefix, ["role"] = role.Name() }, cancellationToken);
+        return (key, new AdminKeyInfo(id, name, prefix, now, null, null, role));
     }
 
     /// <summary>Every key, newest first, revoked ones included.</summary>
@@ -67,13 +117,13 @@ internal sealed class AdminKeys
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM admin_keys ORDER BY id DESC;";
+        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, revoked_at, role FROM admin_keys ORDER BY id DESC;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var keys = new List<AdminKeyInfo>();
         while (await reader.ReadAsync(cancellationToken))
         {
             keys.Add(new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value,
-                reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), reader.IsDBNull(5) ? null : At(reader.GetInt64(5))));
+                reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), reader.IsDBNull(5) ? null : At(reader.GetInt64(5)), AdminRoles.Parse(reader.GetString(6))));
         }
 
         return keys;
@@ -121,7 +171,7 @@ internal sealed class AdminKeys
         var hash = Hash(presented);
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at FROM admin_keys WHERE hash = $hash AND revoked_at IS NULL;";
+        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, role FROM admin_keys WHERE hash = $hash AND revoked_at IS NULL;";
         command.Parameters.AddWithValue("$hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
@@ -129,7 +179,7 @@ internal sealed class AdminKeys
             return null;
         }
 
-        var info = new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value, reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), null);
+        var info = new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value, reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), null, AdminRoles.Parse(reader.GetString(5)));
         var now = _time.GetUtcNow();
         // Last use at minute resolution: one write a minute per key at most, not one per request.
         if (info.LastUsedAt is not { } last || now - last > TimeSpan.FromMinutes(1))

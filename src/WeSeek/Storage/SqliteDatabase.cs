@@ -261,7 +261,8 @@ internal sealed partial class SqliteDatabase : IDisposable
             hash TEXT NOT NULL UNIQUE,
             created_at INTEGER NOT NULL,
             last_used_at INTEGER,
-            revoked_at INTEGER
+            revoked_at INTEGER,
+            role TEXT NOT NULL DEFAULT 'admin'
         );
 
         -- Answers users may rate: the prompt as the model was given it and the answer (never the reasoning), both
@@ -310,6 +311,8 @@ internal sealed partial class SqliteDatabase : IDisposable
         ("continuations", "key_id", "TEXT"),
         ("inbox", "trace_parent", "TEXT"),
         ("channel_state", "key_id", "TEXT"),
+        // Keys made before roles existed could do everything: they stay admin keys.
+        ("admin_keys", "role", "TEXT NOT NULL DEFAULT 'admin'"),
     ];
 
     private async Task MigrateAsync(SqliteConnection connection, CancellationToken cancellationToken)

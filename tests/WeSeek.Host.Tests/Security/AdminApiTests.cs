@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Host.Tests.WebChat;
 using WeSeek.Security;
 using WeSeek.TestKit;
@@ -101,6 +103,66 @@ public sealed class AdminApiTests
         Assert.Equal("alice", (string?)audited["key"]);
         Assert.Equal("PUT", (string?)audited["method"]);
         Assert.DoesNotContain(key, audited.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ViewerKey_IsRefusedTranscriptsAndChanges_With403NamingTheRoleNeeded_AndNothingIsChangedOrAudited()
+    {
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, null);
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        var keys = app.Services.GetRequiredService<AdminKeys>();
+        var (viewer, _) = await keys.CreateAsync("watcher", AdminRole.Viewer, Ct);
+        var audit = app.Services.GetRequiredService<AuditLog>();
+
+        using var status = Request(HttpMethod.Get, "/admin/api/status", viewer);
+        using var transcript = Request(HttpMethod.Get, "/admin/api/conversations/transcript?chat=webchat/local/c1", viewer);
+        using var toggle = Request(HttpMethod.Put, "/admin/api/plugins/kb?chat=webchat/local/c1&enabled=false", viewer);
+        using var create = Request(HttpMethod.Post, "/admin/api/keys", viewer);
+        create.Content = JsonContent.Create(new { name = "sneaky", role = "admin" });
+        var statusResponse = await http.SendAsync(status, Ct);
+        var transcriptResponse = await http.SendAsync(transcript, Ct);
+        var toggleResponse = await http.SendAsync(toggle, Ct);
+        var createResponse = await http.SendAsync(create, Ct);
+
+        Assert.Equal(HttpStatusCode.OK, statusResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, transcriptResponse.StatusCode);
+        Assert.Contains("This key is a viewer key; this needs an operator key", await transcriptResponse.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, toggleResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, createResponse.StatusCode);
+        Assert.Contains("needs an admin key", await createResponse.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Null(await audit.LastDataAsync("admin.action", Ct));
+        Assert.Null(await audit.LastDataAsync("admin.transcript.read", Ct));
+        Assert.DoesNotContain(await keys.ListAsync(Ct), k => k.Name == "sneaky");
+    }
+
+    [Fact]
+    public async Task TranscriptRead_ByAnOperator_ReturnsTheDecryptedMessagesAndIsAuditedWithTheKeysName()
+    {
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, services =>
+        {
+            services.RemoveAll<Microsoft.Extensions.AI.IChatClient>();
+            services.AddChatClient(ScriptedChatClient.Echo()).UseReasoningSplit();
+        });
+        using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        (await http.GetAsync("/", Ct)).EnsureSuccessStatusCode();
+        await WebChatEndToEndTests.PostAsync(http, "c-audit", "m-1", "机密问题");
+        await WebChatEndToEndTests.WaitForRepliesAsync(http, "c-audit", 1);
+        var (operatorKey, _) = await app.Services.GetRequiredService<AdminKeys>().CreateAsync("ops", AdminRole.Operator, Ct);
+
+        using var list = Request(HttpMethod.Get, "/admin/api/conversations?q=c-audit", operatorKey);
+        var chats = await (await http.SendAsync(list, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var chat = Assert.Single(chats.EnumerateArray()).GetProperty("chat").GetString()!;
+        using var read = Request(HttpMethod.Get, "/admin/api/conversations/transcript?chat=" + Uri.EscapeDataString(chat), operatorKey);
+        var transcript = await (await http.SendAsync(read, Ct)).Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var audited = await app.Services.GetRequiredService<AuditLog>().LastDataAsync("admin.transcript.read", Ct);
+
+        Assert.EndsWith("c-audit", chat, StringComparison.Ordinal);
+        Assert.Equal(["机密问题", "答：机密问题"], transcript.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("text").GetString()));
+        Assert.NotNull(audited);
+        Assert.Equal("ops", (string?)audited["key"]);
+        Assert.Equal(chat, (string?)audited["chat"]);
     }
 
     [Fact]

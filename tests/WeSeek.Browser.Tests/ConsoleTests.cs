@@ -1,0 +1,348 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using WeSeek.Plugins;
+
+namespace WeSeek.Browser.Tests;
+
+/// <summary>The operator console at <c>/admin</c> in Chromium, against the whole product on a loopback port.</summary>
+[Collection(BrowserCollection.Name)]
+public sealed partial class ConsoleTests(BrowserHost host)
+{
+    private static readonly string[] Pages = ["overview", "channels", "conversations", "knowledge", "model", "moderation", "keys", "settings"];
+
+    [Fact]
+    public async Task Login_WithAWrongKey_SaysTheKeyIsNotValidAndShowsNoConsole()
+    {
+        var page = await host.NewPageAsync(1280, 800);
+        await page.GotoAsync("/admin");
+
+        await page.GetByLabel("管理密钥 Admin key", new() { Exact = true }).FillAsync("wsk_not-a-real-key-at-all");
+        await page.GetByRole(AriaRole.Button, new() { Name = "登录 Log in" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#login-error")).ToContainTextAsync("not valid or was revoked");
+        await Assertions.Expect(page.Locator("#shell")).ToBeHiddenAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task EveryPage_AtDesktopAndPhoneWidths_RendersItsContentWithNoSeriousAccessibilityViolation()
+    {
+        foreach (var (name, width, height) in BrowserHost.Viewports)
+        {
+            var page = await LogInAsync(host.AdminKey, width, height);
+            await BrowserHost.AssertAccessibleAsync(page, $"log-in page ({name})");
+            foreach (var id in Pages)
+            {
+                await page.GotoAsync("/admin#" + id);
+                await Assertions.Expect(page.Locator("#page-" + id)).ToBeVisibleAsync();
+                await Assertions.Expect(page.Locator($"#nav a[data-page='{id}']")).ToHaveAttributeAsync("aria-current", "page");
+                await WaitForPageAsync(page, id);
+                await BrowserHost.ScreenshotAsync(page, $"console-{id}-{name}");
+                await BrowserHost.AssertAccessibleAsync(page, $"console {id} ({name})");
+                Assert.Equal("", await page.Locator("#alert").TextContentAsync());
+            }
+
+            // Nothing on the phone is wider than the screen (no sideways scrolling of the whole page).
+            Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth + 1"), $"The console scrolls sideways at {width}px.");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Overview_AfterAWebChatMessage_TheMessagesChartAndTotalsCountIt()
+    {
+        var console = await LogInAsync(host.AdminKey, 1280, 800);
+        await Assertions.Expect(console.Locator("#fig-messages canvas").First).ToBeVisibleAsync();
+        var before = int.Parse(await console.Locator("#stat-received").InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var chat = await host.NewPageAsync(1280, 800);
+        await WebChatTests.SendAndWaitForAnswerAsync(chat, "图表测试 chart check");
+
+        // The page refreshes every 5 s; the point still filling carries the message at once.
+        await Assertions.Expect(console.Locator("#stat-received")).Not.ToHaveTextAsync(before.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 20_000 });
+        await Assertions.Expect(console.Locator("#fig-messages")).Not.ToHaveAttributeAsync("data-total", "0", new() { Timeout = 20_000 });
+        await Assertions.Expect(console.Locator("#stat-sent")).Not.ToHaveTextAsync("0", new() { Timeout = 20_000 });
+        await BrowserHost.ScreenshotAsync(console, "overview-after-message");
+        await chat.Context.CloseAsync();
+        await console.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Transcript_OpenedByAnOperator_ShowsTheMessagesAndTheReadIsInTheAuditLogUnderTheKeysName()
+    {
+        var chat = await host.NewPageAsync(390, 844);
+        await WebChatTests.SendAndWaitForAnswerAsync(chat, "审计测试 audit me");
+        await chat.Context.CloseAsync();
+
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        await page.GotoAsync("/admin#conversations");
+        await page.GetByRole(AriaRole.Searchbox, new() { Name = "搜索 Search" }).FillAsync("webchat");
+        await page.GetByRole(AriaRole.Button, new() { Name = "搜索 Search" }).ClickAsync();
+        // The newest chat is first.
+        await page.Locator("#conv-rows button").First.ClickAsync();
+        await Assertions.Expect(page.Locator("#tr-log")).ToContainTextAsync("审计测试 audit me");
+        await Assertions.Expect(page.Locator("#tr-audit")).ToContainTextAsync("audit log as #");
+        var auditId = AuditNumber().Match(await page.Locator("#tr-audit").InnerTextAsync()).Groups[1].Value;
+        await BrowserHost.ScreenshotAsync(page, "conversations-transcript");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "导出 Export" }).ClickAsync());
+        var exported = await File.ReadAllTextAsync(await download.PathAsync());
+        Assert.EndsWith(".jsonl", download.SuggestedFilename, StringComparison.Ordinal);
+        Assert.Contains("审计测试 audit me", exported, StringComparison.Ordinal);
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "重置上下文 Reset context" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#tr-status")).ToContainTextAsync("Context reset");
+
+        await page.GotoAsync("/admin#keys");
+        await page.GetByLabel("类型 Kind starts with").FillAsync("admin.transcript");
+        await page.GetByRole(AriaRole.Button, new() { Name = "筛选 Filter" }).ClickAsync();
+        var entry = page.Locator("#audit-rows tr", new() { HasText = "admin.transcript.read" }).Filter(new() { Has = page.Locator($"td:text-is('{auditId}')") });
+        await Assertions.Expect(entry).ToContainTextAsync("\"key\":\"ops\"");
+        await Assertions.Expect(page.Locator("#audit-rows tr", new() { HasText = "admin.transcript.export" }).First).ToContainTextAsync("\"key\":\"ops\"");
+        await page.GetByLabel("类型 Kind starts with").FillAsync("admin.action");
+        await page.GetByRole(AriaRole.Button, new() { Name = "筛选 Filter" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#audit-rows tr").First).ToContainTextAsync("/admin/api/conversations/reset");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task PluginSwitch_TurnedOffInTheConsole_IsOffForThatChatOnly()
+    {
+        var chat = await host.NewPageAsync(1280, 800);
+        await WebChatTests.SendAndWaitForAnswerAsync(chat, "插件开关 plugin switch");
+        await chat.Context.CloseAsync();
+        var page = await LogInAsync(host.OperatorKey, 390, 844);
+        await page.GotoAsync("/admin#conversations");
+        await page.Locator("#conv-rows button").First.ClickAsync();
+        var chatKey = await page.Locator("#tr-chat").InnerTextAsync();
+
+        var kb = page.GetByRole(AriaRole.Switch, new() { Name = "kb" });
+        await Assertions.Expect(kb).ToBeCheckedAsync();
+        await kb.UncheckAsync();
+        await Assertions.Expect(page.Locator("#tr-status")).ToContainTextAsync("kb: 已关闭 off");
+
+        var settings = host.App.Services.GetRequiredService<PluginSettingsStore>();
+        var catalog = host.App.Services.GetRequiredService<PluginCatalog>();
+        Assert.False((await settings.GetAsync(chatKey, catalog.Plugins, default))["kb"]);
+        Assert.True((await settings.GetAsync("webchat/local/someone-else", catalog.Plugins, default))["kb"]);
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Viewer_CannotReadATranscriptSwitchAPluginOrManageKeys_AndThePageSaysWhy()
+    {
+        var chat = await host.NewPageAsync(1280, 800);
+        await WebChatTests.SendAndWaitForAnswerAsync(chat, "只读测试 viewer check");
+        await chat.Context.CloseAsync();
+        var page = await LogInAsync(host.ViewerKey, 1280, 800);
+        await Assertions.Expect(page.Locator("#who")).ToContainTextAsync("watcher · 只读 viewer");
+
+        await page.GotoAsync("/admin#conversations");
+        await page.Locator("#conv-rows button").First.ClickAsync();
+        await Assertions.Expect(page.Locator("#tr-log")).ToContainTextAsync("This key is a viewer key");
+        await Assertions.Expect(page.Locator("#tr-log")).Not.ToContainTextAsync("只读测试");
+        var kb = page.GetByRole(AriaRole.Switch, new() { Name = "kb" });
+        await kb.ClickAsync();
+        await Assertions.Expect(page.Locator("#alert")).ToContainTextAsync("needs an operator key");
+        await Assertions.Expect(kb).ToBeCheckedAsync();
+        await BrowserHost.ScreenshotAsync(page, "viewer-refused");
+
+        await page.GotoAsync("/admin#keys");
+        await Assertions.Expect(page.Locator("#key-rows")).ToContainTextAsync("Only an admin key can manage keys");
+        await Assertions.Expect(page.Locator("#key-create")).ToBeHiddenAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Keys_AnAdminCreatesAViewerKey_ItIsShownOnceListedAndItsRevocationEndsItsSession()
+    {
+        var admin = await LogInAsync(host.AdminKey, 1280, 800);
+        admin.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await admin.GotoAsync("/admin#keys");
+        await admin.GetByLabel("名称 Name", new() { Exact = true }).FillAsync("temp-viewer");
+        await admin.GetByLabel("角色 Role", new() { Exact = true }).SelectOptionAsync("viewer");
+        await admin.GetByRole(AriaRole.Button, new() { Name = "创建 Create" }).ClickAsync();
+        var key = await admin.Locator("#key-new code").InnerTextAsync();
+        Assert.StartsWith("wsk_", key, StringComparison.Ordinal);
+        await Assertions.Expect(admin.Locator("#key-rows tr", new() { HasText = "temp-viewer" })).ToContainTextAsync("viewer");
+
+        var other = await LogInAsync(key, 390, 844);
+        await admin.Locator("#key-rows tr", new() { HasText = "temp-viewer" }).GetByRole(AriaRole.Button).ClickAsync();
+        await Assertions.Expect(admin.Locator("#key-rows tr", new() { HasText = "temp-viewer" })).ToContainTextAsync("已吊销 revoked");
+
+        // The open console of the revoked key: its next call ends the session with the reason.
+        await other.GotoAsync("/admin#settings");
+        await Assertions.Expect(other.Locator("#login")).ToBeVisibleAsync();
+        await Assertions.Expect(other.Locator("#login-error")).ToContainTextAsync("Your session ended");
+        await BrowserHost.ScreenshotAsync(other, "session-ended");
+        await other.Context.CloseAsync();
+        await admin.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Knowledge_UploadThenAsk_ShowsThePassageAndScore_AndAnOversizedOrUnreadableFileChangesNothing()
+    {
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GotoAsync("/admin#knowledge");
+        await page.GetByLabel("选择文件 Choose a file").SetInputFilesAsync(new FilePayload
+        {
+            Name = "returns.md", MimeType = "text/markdown",
+            Buffer = System.Text.Encoding.UTF8.GetBytes("# 退货政策\n\n收到商品七天内可以无理由退货，运费由买家承担。\n"),
+        });
+        await Assertions.Expect(page.Locator("#kb-status")).ToContainTextAsync("returns.md: added");
+        await Assertions.Expect(page.Locator("#kb-rows")).ToContainTextAsync("returns.md");
+
+        await page.GetByLabel("问题 Question").FillAsync("退货");
+        await page.GetByRole(AriaRole.Button, new() { Name = "检索 Search" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#kb-hits li").First).ToContainTextAsync("七天内可以无理由退货");
+        await Assertions.Expect(page.Locator("#kb-hits li").First).ToContainTextAsync(new Regex(@"\d+\.\d\d · returns\.md"));
+        await BrowserHost.ScreenshotAsync(page, "knowledge-query");
+
+        await page.GetByLabel("选择文件 Choose a file").SetInputFilesAsync(new FilePayload
+        {
+            Name = "huge.txt", MimeType = "text/plain", Buffer = new byte[BrowserHost.MaxUploadBytes + 1],
+        });
+        await Assertions.Expect(page.Locator("#kb-status")).ToContainTextAsync("larger than the");
+        await page.GetByLabel("选择文件 Choose a file").SetInputFilesAsync(new FilePayload
+        {
+            Name = "broken.pdf", MimeType = "application/pdf", Buffer = System.Text.Encoding.ASCII.GetBytes("this is not a PDF"),
+        });
+        await Assertions.Expect(page.Locator("#kb-status")).ToContainTextAsync("broken.pdf could not be read");
+        await Assertions.Expect(page.Locator("#kb-status")).ToContainTextAsync("The knowledge base is unchanged");
+        await Assertions.Expect(page.Locator("#kb-rows")).Not.ToContainTextAsync("huge.txt");
+        await Assertions.Expect(page.Locator("#kb-rows")).Not.ToContainTextAsync("broken.pdf");
+
+        await page.Locator("#kb-rows tr", new() { HasText = "returns.md" }).GetByRole(AriaRole.Button).ClickAsync();
+        await Assertions.Expect(page.Locator("#kb-rows")).Not.ToContainTextAsync("returns.md");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Channels_ShowTheCallbackToPaste_AndTheILinkQrLoginThroughItsStates()
+    {
+        var viewer = await LogInAsync(host.ViewerKey, 390, 844);
+        await viewer.GotoAsync("/admin#channels");
+        await Assertions.Expect(viewer.Locator("#callbacks")).ToContainTextAsync("/wechat/mp/shop");
+        Assert.DoesNotContain(BrowserHost.OfficialAccountToken, await viewer.Locator("#callbacks").InnerTextAsync(), StringComparison.Ordinal);
+        await viewer.Context.CloseAsync();
+
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        await page.GotoAsync("/admin#channels");
+        await Assertions.Expect(page.Locator("#callbacks")).ToContainTextAsync(host.BaseAddress.ToString().TrimEnd('/') + "/wechat/mp/shop");
+        await Assertions.Expect(page.Locator("#callbacks")).ToContainTextAsync(BrowserHost.OfficialAccountToken);
+        await Assertions.Expect(page.Locator("#channel-rows")).ToContainTextAsync("ilink");
+
+        // iLink answers "wait" until told otherwise: each state stays until the page has shown it.
+        await page.GetByRole(AriaRole.Button, new() { Name = "扫码登录 Show QR code" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("Waiting for a scan");
+        await Assertions.Expect(page.GetByAltText("微信登录二维码 WeChat login QR code")).ToBeVisibleAsync();
+        await BrowserHost.ScreenshotAsync(page, "channels-ilink-qr");
+        host.ILink.ScriptQr("scaned");
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("Scanned: confirm on the phone", new() { Timeout = 30_000 });
+        host.ILink.ScriptQr("expired");
+        await Assertions.Expect(page.Locator("#loginStatus")).ToContainTextAsync("scan again", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "重新扫码" })).ToBeVisibleAsync();
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Model_PullFromTheConsole_ShowsProgressThenTheModelInTheList_AndAnUnknownNameIsExplained()
+    {
+        var page = await LogInAsync(host.OperatorKey, 1280, 800);
+        await page.GotoAsync("/admin#model");
+        await Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("tiny.gguf");
+
+        await page.GetByLabel("模型名称 Model name").FillAsync("gpt-5");
+        await page.GetByRole(AriaRole.Button, new() { Name = "下载 Pull" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#alert")).ToContainTextAsync("Unknown model 'gpt-5'");
+
+        await page.GetByLabel("模型名称 Model name").FillAsync("deepseek-r1:1.5b");
+        await page.GetByRole(AriaRole.Button, new() { Name = "下载 Pull" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#pull-status")).ToContainTextAsync("Pulled deepseek-r1:1.5b", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator("#model-rows")).ToContainTextAsync("1.5B", new() { Timeout = 10_000 });
+        await BrowserHost.ScreenshotAsync(page, "model-pulled");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Moderation_TestingAText_ShowsTheListThatMatched()
+    {
+        var page = await LogInAsync(host.ViewerKey, 390, 844);
+        await page.GotoAsync("/admin#moderation");
+        await Assertions.Expect(page.Locator("#mod-rows")).ToContainTextAsync("test-list");
+
+        await page.GetByLabel("文本 Text").FillAsync("这里有违禁词");
+        await page.GetByRole(AriaRole.Button, new() { Name = "测试 Test" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#mod-result")).ToContainTextAsync("test-list「违禁词」");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Moderation_AnOperatorEditsAWordFile_TheNextTextIsCheckedAgainstIt_AndAViewerCannotSave()
+    {
+        var viewer = await LogInAsync(host.ViewerKey, 1280, 800);
+        await viewer.GotoAsync("/admin#moderation");
+        await Assertions.Expect(viewer.GetByLabel("每行一个词 One word per line")).ToHaveValueAsync("旧词");
+        await viewer.GetByLabel("每行一个词 One word per line").FillAsync("旧词\n偷改");
+        await viewer.GetByRole(AriaRole.Button, new() { Name = "保存 Save" }).ClickAsync();
+        await Assertions.Expect(viewer.Locator("#alert")).ToContainTextAsync("needs an operator key");
+        await viewer.Context.CloseAsync();
+
+        var page = await LogInAsync(host.OperatorKey, 390, 844);
+        await page.GotoAsync("/admin#moderation");
+        await Assertions.Expect(page.GetByLabel("每行一个词 One word per line")).ToHaveValueAsync("旧词");
+        await page.GetByLabel("每行一个词 One word per line").FillAsync("旧词\n新词");
+        await page.GetByRole(AriaRole.Button, new() { Name = "保存 Save" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#mod-saved")).ToContainTextAsync("Saved: 2");
+
+        await page.GetByLabel("文本 Text").FillAsync("这是新词吗");
+        await page.GetByRole(AriaRole.Button, new() { Name = "测试 Test" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#mod-result")).ToContainTextAsync("file-list「新词」");
+        Assert.DoesNotContain("偷改", await File.ReadAllTextAsync(Path.Combine(host.DataPath, "file-list.txt")), StringComparison.Ordinal);
+        await BrowserHost.ScreenshotAsync(page, "moderation-edited");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Settings_ShowEachValueWithItsSource_AndMaskSecrets()
+    {
+        var page = await LogInAsync(host.ViewerKey, 1280, 800);
+        await page.GotoAsync("/admin#settings");
+        await page.GetByLabel("筛选 Filter").FillAsync("Outbox:PollInterval");
+        await Assertions.Expect(page.Locator("#set-rows")).ToContainTextAsync("command line (--Outbox:PollInterval)");
+        await page.GetByLabel("筛选 Filter").FillAsync("Moderation:External:ApiKey");
+        await Assertions.Expect(page.Locator("#set-rows")).ToContainTextAsync("•••••• (set)");
+        Assert.DoesNotContain(BrowserHost.Secret, await page.ContentAsync(), StringComparison.Ordinal);
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>Opens the console in a fresh context and logs in with <paramref name="key"/>.</summary>
+    internal async Task<IPage> LogInAsync(string key, int width, int height)
+    {
+        var page = await host.NewPageAsync(width, height);
+        await page.GotoAsync("/admin");
+        await page.GetByLabel("管理密钥 Admin key", new() { Exact = true }).FillAsync(key);
+        await page.GetByRole(AriaRole.Button, new() { Name = "登录 Log in" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#shell")).ToBeVisibleAsync();
+        return page;
+    }
+
+    // What each page shows once its data arrived, so screenshots and accessibility checks see the loaded page.
+    private static Task WaitForPageAsync(IPage page, string id) => id switch
+    {
+        "overview" => Assertions.Expect(page.Locator("#overview-updated")).ToContainTextAsync("Updated"),
+        "channels" => Assertions.Expect(page.Locator("#channel-rows")).ToContainTextAsync("webchat"),
+        "conversations" => Assertions.Expect(page.Locator("#conv-rows tr").First).ToBeVisibleAsync(),
+        "knowledge" => Assertions.Expect(page.Locator("#kb-rows tr").First).ToBeVisibleAsync(),
+        "model" => Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("tiny.gguf"),
+        "moderation" => Assertions.Expect(page.Locator("#mod-rows")).ToContainTextAsync("test-list"),
+        "keys" => Assertions.Expect(page.Locator("#key-rows")).ToContainTextAsync("root"),
+        _ => Assertions.Expect(page.Locator("#set-rows tr").First).ToBeVisibleAsync(),
+    };
+
+    [GeneratedRegex(@"#(\d+)")]
+    private static partial Regex AuditNumber();
+}
