@@ -54,7 +54,7 @@ internal static class StoreAccess
         {
             return 2;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
         {
             await Console.Error.WriteLineAsync("weseek: " + ex.Message);
             return 2;

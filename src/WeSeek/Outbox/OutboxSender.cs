@@ -257,7 +257,7 @@ internal sealed partial class OutboxSender : BackgroundService
         {
             await _audit.MessageSentAsync(message, platformId, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
         {
             Log.AuditFailed(_logger, ex, message.OutboxId);
         }

@@ -11,10 +11,10 @@ internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTi
 /// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
 internal sealed class OutboxStore
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
 
-    public OutboxStore(SqliteDatabase database, RecordCipher cipher)
+    public OutboxStore(StoreDatabase database, RecordCipher cipher)
     {
         _database = database;
         _cipher = cipher;
@@ -32,9 +32,9 @@ internal sealed class OutboxStore
               AND o.id = (SELECT MIN(p.id) FROM outbox p
                           WHERE p.state = 'pending' AND p.channel = o.channel AND p.account = o.account AND p.chat_id = o.chat_id)
             ORDER BY o.id
-            LIMIT $limit;
+            LIMIT @limit;
             """;
-        command.Parameters.AddWithValue("$limit", limit);
+        command.AddParameter("@limit", limit);
         var result = new List<OutboxEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -53,8 +53,8 @@ internal sealed class OutboxStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT state FROM outbox WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", outboxId);
+        command.CommandText = "SELECT state FROM outbox WHERE id = @id;";
+        command.AddParameter("@id", outboxId);
         return await command.ExecuteScalarAsync(cancellationToken) is "pending";
     }
 
@@ -63,9 +63,9 @@ internal sealed class OutboxStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = $inbox AND state = 'pending');";
-        command.Parameters.AddWithValue("$inbox", inboxId);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))! != 0;
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM outbox WHERE inbox_id = @inbox AND state = 'pending');";
+        command.AddParameter("@inbox", inboxId);
+        return await command.ScalarInt64Async(cancellationToken) != 0;
     }
 
     /// <summary>When the chat last got a message, if ever.</summary>
@@ -73,10 +73,10 @@ internal sealed class OutboxStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MAX(sent_at) FROM outbox WHERE state = 'sent' AND channel = $channel AND account = $account AND chat_id = $chat;";
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$account", account);
-        command.Parameters.AddWithValue("$chat", chatId);
+        command.CommandText = "SELECT MAX(sent_at) FROM outbox WHERE state = 'sent' AND channel = @channel AND account = @account AND chat_id = @chat;";
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@account", account);
+        command.AddParameter("@chat", chatId);
         return await command.ExecuteScalarAsync(cancellationToken) is long at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : null;
     }
 
@@ -85,10 +85,10 @@ internal sealed class OutboxStore
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT count FROM send_counts WHERE channel = $channel AND account = $account AND day = $day;";
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$account", account);
-        command.Parameters.AddWithValue("$day", day);
+        command.CommandText = "SELECT count FROM send_counts WHERE channel = @channel AND account = @account AND day = @day;";
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@account", account);
+        command.AddParameter("@day", day);
         return await command.ExecuteScalarAsync(cancellationToken) is long count ? (int)count : 0;
     }
 
@@ -97,14 +97,14 @@ internal sealed class OutboxStore
     {
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
-        await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await using (var update = connection.CreateCommand())
         {
             update.Transaction = transaction;
-            update.CommandText = "UPDATE outbox SET state = 'sent', sent_at = $at, platform_id = $platform, attempts = attempts + 1, error = NULL WHERE id = $id AND state = 'pending';";
-            update.Parameters.AddWithValue("$at", sentAt.ToUnixTimeMilliseconds());
-            update.Parameters.AddWithValue("$platform", (object?)platformId ?? DBNull.Value);
-            update.Parameters.AddWithValue("$id", message.OutboxId);
+            update.CommandText = "UPDATE outbox SET state = 'sent', sent_at = @at, platform_id = @platform, attempts = attempts + 1, error = NULL WHERE id = @id AND state = 'pending';";
+            update.AddParameter("@at", sentAt.ToUnixTimeMilliseconds());
+            update.AddParameter("@platform", (object?)platformId ?? DBNull.Value);
+            update.AddParameter("@id", message.OutboxId);
             await update.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -113,12 +113,12 @@ internal sealed class OutboxStore
             await using var count = connection.CreateCommand();
             count.Transaction = transaction;
             count.CommandText = """
-                INSERT INTO send_counts (channel, account, day, count) VALUES ($channel, $account, $day, 1)
-                ON CONFLICT (channel, account, day) DO UPDATE SET count = count + 1;
+                INSERT INTO send_counts (channel, account, day, count) VALUES (@channel, @account, @day, 1)
+                ON CONFLICT (channel, account, day) DO UPDATE SET count = send_counts.count + 1;
                 """;
-            count.Parameters.AddWithValue("$channel", message.Channel.Value);
-            count.Parameters.AddWithValue("$account", message.AccountId);
-            count.Parameters.AddWithValue("$day", day);
+            count.AddParameter("@channel", message.Channel.Value);
+            count.AddParameter("@account", message.AccountId);
+            count.AddParameter("@day", day);
             await count.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -132,11 +132,11 @@ internal sealed class OutboxStore
         var connection = writer.Connection;
         await using var update = connection.CreateCommand();
         update.CommandText = retryAt is null
-            ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = $error WHERE id = $id AND state = 'pending';"
-            : "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $at, error = $error WHERE id = $id AND state = 'pending';";
-        update.Parameters.AddWithValue("$id", outboxId);
-        update.Parameters.AddWithValue("$error", error.Length > 500 ? error[..500] : error);
-        update.Parameters.AddWithValue("$at", retryAt?.ToUnixTimeMilliseconds() ?? 0);
+            ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = @error WHERE id = @id AND state = 'pending';"
+            : "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @at, error = @error WHERE id = @id AND state = 'pending';";
+        update.AddParameter("@id", outboxId);
+        update.AddParameter("@error", error.Length > 500 ? error[..500] : error);
+        update.AddParameter("@at", retryAt?.ToUnixTimeMilliseconds() ?? 0);
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -146,9 +146,9 @@ internal sealed class OutboxStore
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
         await using var update = connection.CreateCommand();
-        update.CommandText = "UPDATE outbox SET next_attempt_at = $at WHERE id = $id AND state = 'pending';";
-        update.Parameters.AddWithValue("$id", outboxId);
-        update.Parameters.AddWithValue("$at", until.ToUnixTimeMilliseconds());
+        update.CommandText = "UPDATE outbox SET next_attempt_at = @at WHERE id = @id AND state = 'pending';";
+        update.AddParameter("@id", outboxId);
+        update.AddParameter("@at", until.ToUnixTimeMilliseconds());
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 }

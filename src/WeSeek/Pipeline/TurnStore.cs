@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Inbox;
@@ -27,13 +27,13 @@ internal sealed record HistoryAppend(string Role, string Content, int Tokens);
 /// </summary>
 internal sealed class TurnStore
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
     private readonly TurnCompletions _completions;
     private readonly RecordCipher _cipher;
     private readonly GroupWindow _groups;
 
-    public TurnStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions, GroupWindow groups)
+    public TurnStore(StoreDatabase database, RecordCipher cipher, TimeProvider time, TurnCompletions completions, GroupWindow groups)
     {
         _groups = groups;
         _database = database;
@@ -61,14 +61,14 @@ internal sealed class TurnStore
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", SqliteInbox.MessageColumns)}
+                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", DurableInbox.MessageColumns)}
                 FROM inbox i
                 WHERE i.state = 'pending'
                   AND i.id = (SELECT MIN(j.id) FROM inbox j WHERE j.state = 'pending' AND j.conversation = i.conversation)
                 ORDER BY i.id
-                LIMIT $limit;
+                LIMIT @limit;
                 """;
-            command.Parameters.AddWithValue("$limit", limit + busy.Count);
+            command.AddParameter("@limit", limit + busy.Count);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken) && result.Count < limit)
             {
@@ -78,7 +78,7 @@ internal sealed class TurnStore
                     continue;
                 }
 
-                var message = SqliteInbox.ReadMessage(reader, 5, _cipher);
+                var message = DurableInbox.ReadMessage(reader, 5, _cipher);
                 var receivedAt = reader.GetInt64(4);
                 if (burstMs > 0 && message.IsGroup && message.Kind != MessageKind.Other && receivedAt + burstMs > now)
                 {
@@ -109,28 +109,28 @@ internal sealed class TurnStore
 
     /// <summary>The turn with the asker's pending messages in the same group, stored up to <paramref name="until"/>,
     /// appended in order (texts one per line, attachments after the lead's).</summary>
-    private async Task<PendingTurn> MergeBurstAsync(SqliteConnection connection, PendingTurn lead, long until, CancellationToken cancellationToken)
+    private async Task<PendingTurn> MergeBurstAsync(DbConnection connection, PendingTurn lead, long until, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT id, {SqliteInbox.MessageColumns} FROM inbox
-            WHERE state = 'pending' AND channel = $channel AND account = $account AND chat_id = $chat AND sender_id = $sender
-              AND is_group = 1 AND id > $id AND received_at <= $until
+            SELECT id, {DurableInbox.MessageColumns} FROM inbox
+            WHERE state = 'pending' AND channel = @channel AND account = @account AND chat_id = @chat AND sender_id = @sender
+              AND is_group = 1 AND id > @id AND received_at <= @until
             ORDER BY id;
             """;
-        command.Parameters.AddWithValue("$channel", lead.Message.Channel.Value);
-        command.Parameters.AddWithValue("$account", lead.Message.AccountId);
-        command.Parameters.AddWithValue("$chat", lead.Message.ChatId);
-        command.Parameters.AddWithValue("$sender", lead.Message.SenderId);
-        command.Parameters.AddWithValue("$id", lead.InboxId);
-        command.Parameters.AddWithValue("$until", until);
+        command.AddParameter("@channel", lead.Message.Channel.Value);
+        command.AddParameter("@account", lead.Message.AccountId);
+        command.AddParameter("@chat", lead.Message.ChatId);
+        command.AddParameter("@sender", lead.Message.SenderId);
+        command.AddParameter("@id", lead.InboxId);
+        command.AddParameter("@until", until);
         var merged = new List<long>();
         var texts = new List<string> { lead.Message.Text };
         var attachments = new List<MediaAttachment>(lead.Message.Attachments);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var message = SqliteInbox.ReadMessage(reader, 1, _cipher);
+            var message = DurableInbox.ReadMessage(reader, 1, _cipher);
             merged.Add(reader.GetInt64(0));
             if (!string.IsNullOrWhiteSpace(message.Text))
             {
@@ -160,23 +160,23 @@ internal sealed class TurnStore
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         for (var i = 0; i < replies.Count; i++)
         {
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO outbox (inbox_id, seq, channel, account, chat_id, text, key_id, next_attempt_at, created_at)
-                VALUES ($inbox, $seq, $channel, $account, $chat, $text, $text_key, $now, $now)
+                VALUES (@inbox, @seq, @channel, @account, @chat, @text, @text_key, @now, @now)
                 ON CONFLICT (inbox_id, seq) DO NOTHING;
                 """;
-            insert.Parameters.AddWithValue("$inbox", turn.InboxId);
-            insert.Parameters.AddWithValue("$seq", i);
-            insert.Parameters.AddWithValue("$channel", turn.Message.Channel.Value);
-            insert.Parameters.AddWithValue("$account", turn.Message.AccountId);
-            insert.Parameters.AddWithValue("$chat", turn.Message.ChatId);
-            _cipher.Bind(insert, "$text", replies[i], RecordCipher.OutboxText(turn.InboxId, i));
-            insert.Parameters.AddWithValue("$now", now);
+            insert.AddParameter("@inbox", turn.InboxId);
+            insert.AddParameter("@seq", i);
+            insert.AddParameter("@channel", turn.Message.Channel.Value);
+            insert.AddParameter("@account", turn.Message.AccountId);
+            insert.AddParameter("@chat", turn.Message.ChatId);
+            _cipher.Bind(insert, "@text", replies[i], RecordCipher.OutboxText(turn.InboxId, i));
+            insert.AddParameter("@now", now);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -186,15 +186,15 @@ internal sealed class TurnStore
             insert.Transaction = transaction;
             insert.CommandText = """
                 INSERT INTO history (conversation, inbox_id, role, content, key_id, tokens, created_at)
-                VALUES ($conversation, $inbox, $role, $content, $content_key, $tokens, $now)
+                VALUES (@conversation, @inbox, @role, @content, @content_key, @tokens, @now)
                 ON CONFLICT (inbox_id, role) DO NOTHING;
                 """;
-            insert.Parameters.AddWithValue("$conversation", turn.Conversation);
-            insert.Parameters.AddWithValue("$inbox", turn.InboxId);
-            insert.Parameters.AddWithValue("$role", entry.Role);
-            _cipher.Bind(insert, "$content", entry.Content, RecordCipher.HistoryContent(turn.InboxId, entry.Role));
-            insert.Parameters.AddWithValue("$tokens", entry.Tokens);
-            insert.Parameters.AddWithValue("$now", now);
+            insert.AddParameter("@conversation", turn.Conversation);
+            insert.AddParameter("@inbox", turn.InboxId);
+            insert.AddParameter("@role", entry.Role);
+            _cipher.Bind(insert, "@content", entry.Content, RecordCipher.HistoryContent(turn.InboxId, entry.Role));
+            insert.AddParameter("@tokens", entry.Tokens);
+            insert.AddParameter("@now", now);
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -206,15 +206,15 @@ internal sealed class TurnStore
         await using (var update = connection.CreateCommand())
         {
             update.Transaction = transaction;
-            update.CommandText = "UPDATE inbox SET state = $state, completed_at = $now, error = $error WHERE id = $id;";
-            update.Parameters.AddWithValue("$state", failed ? "failed" : "done");
-            update.Parameters.AddWithValue("$now", now);
-            update.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
-            update.Parameters.AddWithValue("$id", turn.InboxId);
+            update.CommandText = "UPDATE inbox SET state = @state, completed_at = @now, error = @error WHERE id = @id;";
+            update.AddParameter("@state", failed ? "failed" : "done");
+            update.AddParameter("@now", now);
+            update.AddParameter("@error", (object?)error ?? DBNull.Value);
+            update.AddParameter("@id", turn.InboxId);
             await update.ExecuteNonQueryAsync(cancellationToken);
             foreach (var merged in turn.Merged)
             {
-                update.Parameters["$id"].Value = merged;
+                update.Parameters["@id"].Value = merged;
                 await update.ExecuteNonQueryAsync(cancellationToken);
             }
         }
@@ -231,10 +231,10 @@ internal sealed class TurnStore
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
         await using var update = connection.CreateCommand();
-        update.CommandText = "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = $at, error = $error WHERE id = $id AND state = 'pending';";
-        update.Parameters.AddWithValue("$at", retryAt.ToUnixTimeMilliseconds());
-        update.Parameters.AddWithValue("$error", error.Length > 500 ? error[..500] : error);
-        update.Parameters.AddWithValue("$id", inboxId);
+        update.CommandText = "UPDATE inbox SET attempts = attempts + 1, next_attempt_at = @at, error = @error WHERE id = @id AND state = 'pending';";
+        update.AddParameter("@at", retryAt.ToUnixTimeMilliseconds());
+        update.AddParameter("@error", error.Length > 500 ? error[..500] : error);
+        update.AddParameter("@id", inboxId);
         await update.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
@@ -19,7 +19,7 @@ namespace WeSeek.Inbox;
 /// database itself, so concurrent deliveries of the same message store it once, whichever process or thread
 /// wins. Thread-safe.
 /// </summary>
-internal sealed partial class SqliteInbox : IInboundSink
+internal sealed partial class DurableInbox : IInboundSink
 {
     /// <summary>Longest text stored for one message: 16,000 characters. WeChat text is at most 2,048 bytes;
     /// this leaves room for web chat and rendered media while bounding a hostile client.</summary>
@@ -28,18 +28,18 @@ internal sealed partial class SqliteInbox : IInboundSink
     /// <summary>Most messages committed in one transaction.</summary>
     private const int MaxBatch = 256;
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<ContextOptions> _context;
     private readonly DispatchSignal _signal;
-    private readonly ILogger<SqliteInbox> _logger;
+    private readonly ILogger<DurableInbox> _logger;
     private readonly TurnCompletions _completions;
     private readonly RecordCipher _cipher;
     private readonly Lock _queueLock = new();
     private readonly List<PendingAccept> _queue = [];
     private bool _combining;
 
-    public SqliteInbox(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<SqliteInbox> logger, TurnCompletions completions)
+    public DurableInbox(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<DurableInbox> logger, TurnCompletions completions)
     {
         _completions = completions;
         _database = database;
@@ -140,36 +140,36 @@ internal sealed partial class SqliteInbox : IInboundSink
         await using (var writer = await _database.OpenWriterAsync(CancellationToken.None))
         {
             var connection = writer.Connection;
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(CancellationToken.None);
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
             insert.CommandText = """
                 INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments, trace_parent)
-                VALUES ($channel, $external, $account, $chat, $sender, $conversation, $group, $kind, $text, $text_key, $sent, $received, $attachments, $trace)
+                VALUES (@channel, @external, @account, @chat, @sender, @conversation, @group, @kind, @text, @text_key, @sent, @received, @attachments, @trace)
                 ON CONFLICT (channel, external_id) DO NOTHING
                 RETURNING id;
                 """;
             await using var select = connection.CreateCommand();
             select.Transaction = transaction;
-            select.CommandText = "SELECT id FROM inbox WHERE channel = $channel AND external_id = $external;";
+            select.CommandText = "SELECT id FROM inbox WHERE channel = @channel AND external_id = @external;";
             for (var i = 0; i < batch.Count; i++)
             {
                 var (message, conversation) = (batch[i].Message, batch[i].Conversation);
                 insert.Parameters.Clear();
-                insert.Parameters.AddWithValue("$channel", message.Channel.Value);
-                insert.Parameters.AddWithValue("$external", message.ExternalMessageId);
-                insert.Parameters.AddWithValue("$account", message.AccountId);
-                insert.Parameters.AddWithValue("$chat", message.ChatId);
-                insert.Parameters.AddWithValue("$sender", message.SenderId);
-                insert.Parameters.AddWithValue("$conversation", conversation);
-                insert.Parameters.AddWithValue("$group", message.IsGroup ? 1 : 0);
-                insert.Parameters.AddWithValue("$kind", message.Kind.ToString());
-                _cipher.Bind(insert, "$text", message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
-                insert.Parameters.AddWithValue("$sent", message.SentAt.ToUnixTimeMilliseconds());
-                insert.Parameters.AddWithValue("$received", now.ToUnixTimeMilliseconds());
-                insert.Parameters.AddWithValue("$attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
-                insert.Parameters.AddWithValue("$trace", (object?)message.TraceParent ?? DBNull.Value);
+                insert.AddParameter("@channel", message.Channel.Value);
+                insert.AddParameter("@external", message.ExternalMessageId);
+                insert.AddParameter("@account", message.AccountId);
+                insert.AddParameter("@chat", message.ChatId);
+                insert.AddParameter("@sender", message.SenderId);
+                insert.AddParameter("@conversation", conversation);
+                insert.AddParameter("@group", message.IsGroup ? 1 : 0);
+                insert.AddParameter("@kind", message.Kind.ToString());
+                _cipher.Bind(insert, "@text", message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
+                insert.AddParameter("@sent", message.SentAt.ToUnixTimeMilliseconds());
+                insert.AddParameter("@received", now.ToUnixTimeMilliseconds());
+                insert.AddParameter("@attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
+                insert.AddParameter("@trace", (object?)message.TraceParent ?? DBNull.Value);
                 if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
                 {
                     results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
@@ -177,8 +177,8 @@ internal sealed partial class SqliteInbox : IInboundSink
                 else
                 {
                     select.Parameters.Clear();
-                    select.Parameters.AddWithValue("$channel", message.Channel.Value);
-                    select.Parameters.AddWithValue("$external", message.ExternalMessageId);
+                    select.AddParameter("@channel", message.Channel.Value);
+                    select.AddParameter("@external", message.ExternalMessageId);
                     results[i] = new AcceptResult(AcceptOutcome.Duplicate, (long)(await select.ExecuteScalarAsync(CancellationToken.None))!);
                 }
 
@@ -235,20 +235,20 @@ internal sealed partial class SqliteInbox : IInboundSink
 
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM inbox WHERE channel = $channel AND {column} = $value AND received_at >= $since AND id <= $id AND kind <> 'Other'{(chatId is null ? "" : " AND chat_id = $chat")};";
+        command.CommandText = $"SELECT COUNT(*) FROM inbox WHERE channel = @channel AND {column} = @value AND received_at >= @since AND id <= @id AND kind <> 'Other'{(chatId is null ? "" : " AND chat_id = @chat")};";
         if (chatId is not null)
         {
-            command.Parameters.AddWithValue("$chat", chatId);
+            command.AddParameter("@chat", chatId);
         }
 
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$value", value);
-        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$id", upTo);
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@value", value);
+        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
+        command.AddParameter("@id", upTo);
+        return await command.ScalarInt64Async(cancellationToken) ?? 0;
     }
 
-    internal static InboundMessage ReadMessage(SqliteDataReader reader, int offset, RecordCipher cipher) => new(
+    internal static InboundMessage ReadMessage(DbDataReader reader, int offset, RecordCipher cipher) => new(
         ChannelId.From(reader.GetString(offset)),
         reader.GetString(offset + 1),
         reader.GetString(offset + 2),
