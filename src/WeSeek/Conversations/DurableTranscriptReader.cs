@@ -65,7 +65,7 @@ internal sealed class DurableTranscriptReader : ITranscriptReader
                 SELECT id, 0, text, created_at, inbox_id, CASE WHEN state = 'sent' THEN 1 ELSE 0 END, seq, key_id, NULL
                 FROM outbox WHERE channel = @channel AND chat_id = @chat
                 ORDER BY inbox_id DESC, seq DESC
-                LIMIT @limit)
+                LIMIT @limit) AS entries
             ORDER BY inbox_id, seq;
             """;
         command.AddParameter("@channel", channel.Value);

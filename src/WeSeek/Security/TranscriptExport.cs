@@ -38,7 +38,7 @@ internal sealed class TranscriptExport
                 UNION ALL
                 SELECT i.conversation, o.channel, o.account, o.chat_id, 'out', o.id, o.inbox_id, o.seq, o.created_at,
                        o.text, o.key_id, NULL, o.state
-                FROM outbox o JOIN inbox i ON i.id = o.inbox_id)
+                FROM outbox o JOIN inbox i ON i.id = o.inbox_id) AS entries
             WHERE @conversation IS NULL OR conversation = @conversation
             ORDER BY inbox_id, seq;
             """;

@@ -11,7 +11,7 @@ internal static class DbCommandExtensions
         var parameter = command.CreateParameter();
         parameter.ParameterName = name;
         parameter.Value = value ?? DBNull.Value;
-        if (value is null)
+        if (value is null or DBNull)
         {
             // Every nullable parameter here is text; PostgreSQL cannot infer a type for an untyped NULL
             // (@conversation IS NULL).
