@@ -14,7 +14,7 @@ internal static class StoreAccess
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
-        if (existing)
+        if (existing && !string.Equals(builder.Configuration["Storage:Provider"], nameof(StorageProvider.Postgres), StringComparison.OrdinalIgnoreCase))
         {
             // A verb that only reads must not create an empty database (and a key file) where it happens to
             // look: a key listed or created there would belong to no running bot.

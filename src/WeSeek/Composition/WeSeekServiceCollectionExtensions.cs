@@ -45,6 +45,8 @@ public static class WeSeekServiceCollectionExtensions
         AddStoreDatabase(services);
         // Before anything touches the store: a database that cannot be used stops start-up with one line.
         services.AddHostedService<StorageStartup>();
+        // Other instances' signals on a shared database (PostgreSQL LISTEN/NOTIFY); idle on SQLite.
+        services.AddHostedService<PostgresNotifications>();
         services.AddSection<DispatcherOptions>(configuration, "Dispatcher");
         services.AddSection<OutboxOptions>(configuration, "Outbox")
             .Validate(o => TimeZones.Exists(o.DailyCapTimeZone), "Outbox:DailyCapTimeZone (environment variable WESEEK__Outbox__DailyCapTimeZone): unknown time zone; use an IANA name such as Asia/Shanghai");
@@ -175,6 +177,7 @@ public static class WeSeekServiceCollectionExtensions
     /// directory, or PostgreSQL at <c>Storage:ConnectionString</c>.</summary>
     private static void AddStoreDatabase(IServiceCollection services)
     {
+        services.TryAddSingleton<InstanceIdentity>();
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<StoreDatabase>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
             ? ActivatorUtilities.CreateInstance<PostgresDatabase>(sp)

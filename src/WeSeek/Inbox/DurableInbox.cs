@@ -145,14 +145,19 @@ internal sealed partial class DurableInbox : IInboundSink
             insert.Transaction = transaction;
             // ON CONFLICT DO NOTHING + RETURNING: the database decides the race between concurrent duplicates.
             insert.CommandText = """
-                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments, trace_parent)
-                VALUES (@channel, @external, @account, @chat, @sender, @conversation, @group, @kind, @text, @text_key, @sent, @received, @attachments, @trace)
+                INSERT INTO inbox (channel, external_id, account, chat_id, sender_id, conversation, is_group, kind, text, key_id, sent_at, received_at, attachments, trace_parent, held_until)
+                VALUES (@channel, @external, @account, @chat, @sender, @conversation, @group, @kind, @text, @text_key, @sent, @received, @attachments, @trace, @held)
                 ON CONFLICT (channel, external_id) DO NOTHING
                 RETURNING id;
                 """;
             await using var select = connection.CreateCommand();
             select.Transaction = transaction;
             select.CommandText = "SELECT id FROM inbox WHERE channel = @channel AND external_id = @external;";
+            await using var hold = connection.CreateCommand();
+            hold.Transaction = transaction;
+            // A platform's retry, perhaps at another instance, waits for the same replies: the hold is in the row,
+            // where every instance's sender sees it.
+            hold.CommandText = "UPDATE inbox SET held_until = @held WHERE id = @id AND held_until < @held;";
             for (var i = 0; i < batch.Count; i++)
             {
                 var (message, conversation) = (batch[i].Message, batch[i].Conversation);
@@ -170,6 +175,8 @@ internal sealed partial class DurableInbox : IInboundSink
                 insert.AddParameter("@received", now.ToUnixTimeMilliseconds());
                 insert.AddParameter("@attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
                 insert.AddParameter("@trace", (object?)message.TraceParent ?? DBNull.Value);
+                var heldUntil = message.PassiveReplyWindow is { } passive ? (now + passive).ToUnixTimeMilliseconds() : 0;
+                insert.AddParameter("@held", heldUntil);
                 if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
                 {
                     results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
@@ -180,6 +187,13 @@ internal sealed partial class DurableInbox : IInboundSink
                     select.AddParameter("@channel", message.Channel.Value);
                     select.AddParameter("@external", message.ExternalMessageId);
                     results[i] = new AcceptResult(AcceptOutcome.Duplicate, (long)(await select.ExecuteScalarAsync(CancellationToken.None))!);
+                    if (heldUntil > 0)
+                    {
+                        hold.Parameters.Clear();
+                        hold.AddParameter("@held", heldUntil);
+                        hold.AddParameter("@id", results[i].InboxId);
+                        await hold.ExecuteNonQueryAsync(CancellationToken.None);
+                    }
                 }
 
                 if (message.PassiveReplyWindow is { } window)
@@ -188,6 +202,11 @@ internal sealed partial class DurableInbox : IInboundSink
                     // A platform's retry (a duplicate) waits for the same replies.
                     _completions.PreHold(results[i].InboxId, now, now + window);
                 }
+            }
+
+            if (results.Any(r => r.Outcome == AcceptOutcome.Stored))
+            {
+                await _database.NotifyAsync(connection, transaction, StoreSignal.InboxStored, 0, CancellationToken.None);
             }
 
             await transaction.CommitAsync(CancellationToken.None);

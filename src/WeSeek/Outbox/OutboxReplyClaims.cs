@@ -46,6 +46,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         finally
         {
             _completions.Release(inboxId);
+            await ReleaseHoldAsync(inboxId);
             // Whatever was not claimed is the sender's again.
             _signal.Notify();
         }
@@ -54,27 +55,60 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     public async Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var completed = _completions.Register(inboxId);
-        await using (var connection = await _database.OpenAsync(cancellationToken))
-        await using (var command = connection.CreateCommand())
+        var deadline = _time.GetUtcNow() + timeout;
+        while (true)
         {
-            command.CommandText = "SELECT state FROM inbox WHERE id = @id;";
-            command.AddParameter("@id", inboxId);
-            if (await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending")
+            await using (var connection = await _database.OpenAsync(cancellationToken))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT state FROM inbox WHERE id = @id;";
+                command.AddParameter("@id", inboxId);
+                if (await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending")
+                {
+                    _completions.Forget(inboxId, completed);
+                    return true;
+                }
+            }
+
+            var remaining = deadline - _time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
             {
                 _completions.Forget(inboxId, completed);
+                return false;
+            }
+
+            try
+            {
+                // Shared database: the turn may run on another instance, whose completion arrives by NOTIFY; the
+                // database is asked again every half second in case a notification was lost (a reconnect).
+                await completed.WaitAsync(_database.Shared && remaining > SharedRecheck ? SharedRecheck : remaining, _time, cancellationToken);
                 return true;
             }
+            catch (TimeoutException)
+            {
+            }
         }
+    }
 
+    private static readonly TimeSpan SharedRecheck = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Ends the hold in the row, so that every instance's sender takes what was not claimed.</summary>
+    private async Task ReleaseHoldAsync(long inboxId)
+    {
         try
         {
-            await completed.WaitAsync(timeout, _time, cancellationToken);
-            return true;
+            await using var writer = await _database.OpenWriterAsync(CancellationToken.None);
+            await using var command = writer.Connection.CreateCommand();
+            command.CommandText = "UPDATE inbox SET held_until = 0 WHERE id = @id AND held_until > 0;";
+            command.AddParameter("@id", inboxId);
+            if (await command.ExecuteNonQueryAsync(CancellationToken.None) > 0)
+            {
+                await _database.NotifyAsync(writer.Connection, null, StoreSignal.HoldReleased, inboxId, CancellationToken.None);
+            }
         }
-        catch (TimeoutException)
+        catch (System.Data.Common.DbException)
         {
-            _completions.Forget(inboxId, completed);
-            return false;
+            // The hold runs out at its deadline anyway.
         }
     }
 
@@ -92,7 +126,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
             update.Transaction = transaction;
             update.CommandText = """
                 UPDATE outbox SET state = 'sent', sent_at = @now, platform_id = @platform, attempts = attempts + 1, error = NULL
-                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND channel = @channel AND account = @account AND chat_id = @chat ORDER BY id LIMIT @max)
+                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND claimed_until <= @now AND channel = @channel AND account = @account AND chat_id = @chat ORDER BY id LIMIT @max)
                 RETURNING id, text, inbox_id, seq, key_id;
                 """;
             update.AddParameter("@now", now.ToUnixTimeMilliseconds());

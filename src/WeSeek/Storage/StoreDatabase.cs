@@ -46,6 +46,15 @@ internal abstract class StoreDatabase : IAsyncDisposable
     /// the caller waits and retries, losing nothing.</summary>
     public abstract bool IsTransient(Exception exception);
 
+    /// <summary>Tells the other instances on this database, when <paramref name="transaction"/> commits. Nothing
+    /// on SQLite (one process).</summary>
+    public virtual Task NotifyAsync(DbConnection connection, DbTransaction? transaction, StoreSignal signal, long id, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>True where several processes share the state (PostgreSQL): the in-memory shortcuts of one
+    /// process (the sender's last-send times) are not the whole truth.</summary>
+    public virtual bool Shared => false;
+
     /// <summary>SQLite's <c>INDEXED BY</c> hint where its planner needs one (measured in GroupWindow); nothing
     /// on PostgreSQL, whose planner chooses from statistics.</summary>
     public virtual string IndexedBy(string index) => "";

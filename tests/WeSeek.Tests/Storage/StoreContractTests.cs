@@ -267,6 +267,106 @@ public abstract class StoreContractTests
         // The same rows on every provider (GroupWindowTests has the rule itself).
         Assert.Equal(3, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE kind = 'Other' AND length(text) = 0"));
     }
+
+    /// <summary>Two cores on one database, as two instances: the same data directory (the key file), one clock.</summary>
+    private async Task<(CoreHarness A, CoreHarness B, TempDirectory Data)> TwoInstancesAsync(IDictionary<string, string?>? settings = null, ChannelCapabilities? capabilities = null)
+    {
+        var data = new TempDirectory();
+        var database = await NewDatabaseAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
+        var a = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time);
+        var b = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time);
+        return (a, b, data);
+    }
+
+    [Fact]
+    public async Task TwoInstances_OneMessageDeliveredToBoth_IsStoredOnce_RunsOnce_AndIsSentOnce()
+    {
+        var (a, b, data) = await TwoInstancesAsync();
+        await using (a)
+        await using (b)
+        using (data)
+        {
+            var deliveries = await Task.WhenAll(
+                Task.Run(async () => await a.ReceiveAsync("m1", "alice", "你好")),
+                Task.Run(async () => await b.ReceiveAsync("m1", "alice", "你好")),
+                Task.Run(async () => await a.ReceiveAsync("m1", "alice", "你好")));
+            Assert.Single(deliveries, d => d.Outcome == AcceptOutcome.Stored);
+
+            await Task.WhenAll(Task.Run(a.RunTurnsAsync), Task.Run(b.RunTurnsAsync));
+            await Task.WhenAll(Task.Run(a.SendDueAsync), Task.Run(b.SendDueAsync));
+
+            Assert.Equal(1, ((ScriptedChatClient)a.Client).Calls.Count + ((ScriptedChatClient)b.Client).Calls.Count);
+            Assert.Equal(1, a.Channel.Sent.Count + b.Channel.Sent.Count);
+        }
+    }
+
+    [Fact]
+    public async Task TwoInstances_ALeasedTurnIsNotRunElsewhere_UntilTheLeaseRunsOut_ThenTheLateFinisherStoresNothing()
+    {
+        var (a, b, data) = await TwoInstancesAsync(new Dictionary<string, string?> { ["Dispatcher:LeaseTime"] = "00:00:30" });
+        await using (a)
+        await using (b)
+        using (data)
+        {
+            await a.ReceiveAsync("m1", "alice", "一");
+            await a.ReceiveAsync("m2", "alice", "二");
+            var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+            var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+            // A leases m1 and then "dies" (never completes, never renews).
+            var leased = Assert.Single(await storeA.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
+            Assert.Empty(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
+
+            a.Time.Advance(TimeSpan.FromSeconds(29));
+            Assert.Empty(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
+            a.Time.Advance(TimeSpan.FromSeconds(1));
+            await b.RunTurnsAsync();
+            await b.SendDueAsync();
+            b.Time.Advance(TimeSpan.FromSeconds(2));
+            await b.SendDueAsync();
+
+            // In arrival order, m2 only after m1.
+            Assert.Equal(["答：一", "答：二"], b.Channel.Sent.Select(s => s.Message.Text));
+            Assert.False(await storeA.CompleteAsync(leased, ["迟到的答案"], [], failed: false, error: null, CancellationToken.None));
+            await a.SendDueAsync();
+            Assert.Empty(a.Channel.Sent);
+            Assert.Equal(2, await DurableInboxTests.CountAsync(a, "SELECT COUNT(*) FROM outbox"));
+        }
+    }
+
+    [Fact]
+    public async Task TwoInstances_PaceAChatAndCountTheDailyCapBetweenThem()
+    {
+        var shortChannel = new ChannelCapabilities { MaxTextLength = 10, MaxTextBytes = 0 };
+        var (a, b, data) = await TwoInstancesAsync(new Dictionary<string, string?> { ["Outbox:DailyCap"] = "3" }, shortChannel);
+        await using (a)
+        await using (b)
+        using (data)
+        {
+            // Two answers of two pieces each, to two chats of one account; a cap of three between both instances.
+            await a.ReceiveAsync("m1", "alice", "一二三四五六七八九十一二三四五六七八");
+            await b.ReceiveAsync("m2", "bob", "一二三四五六七八九十一二三四五六七八");
+            await Task.WhenAll(Task.Run(a.RunTurnsAsync), Task.Run(b.RunTurnsAsync));
+            for (var step = 0; step < 6; step++)
+            {
+                await Task.WhenAll(Task.Run(a.SendDueAsync), Task.Run(b.SendDueAsync));
+                a.Time.Advance(TimeSpan.FromSeconds(0.5));
+            }
+
+            var sent = a.Channel.Sent.Concat(b.Channel.Sent).ToList();
+            Assert.Equal(3, sent.Count);
+            foreach (var chat in sent.GroupBy(s => s.Message.ChatId))
+            {
+                var times = chat.OrderBy(s => s.At).Select(s => s.At).ToList();
+                for (var i = 1; i < times.Count; i++)
+                {
+                    Assert.True(times[i] - times[i - 1] >= TimeSpan.FromSeconds(1.5), $"{chat.Key}: {times[i] - times[i - 1]} apart");
+                }
+            }
+
+            Assert.Equal(3, await a.Services.GetRequiredService<OutboxStore>().SentCountAsync(a.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
+        }
+    }
 }
 
 public sealed class SqliteStoreContractTests : StoreContractTests
@@ -281,4 +381,40 @@ public sealed class PostgresStoreContractTests : StoreContractTests
     protected override StorageProvider Provider => StorageProvider.Postgres;
 
     protected override async Task<string?> NewDatabaseAsync() => await PostgresServer.CreateDatabaseAsync();
+
+    [Fact]
+    public async Task TwoInstances_ACallbackWaitingOnOne_GetsThePassiveReplyOfATurnThatRanOnTheOther()
+    {
+        using var data = new TempDirectory();
+        var database = await NewDatabaseAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
+        await using var a = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
+        await using var b = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
+        var listener = a.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<WeSeek.Storage.Postgres.PostgresNotifications>().Single();
+        await listener.StartAsync(CancellationToken.None);
+        try
+        {
+            // Instance A holds the platform's request open; the message is stored with its passive window.
+            var message = a.Channel.Message("m1", "alice", "你好") with { PassiveReplyWindow = TimeSpan.FromSeconds(4) };
+            var accepted = await a.Sink.AcceptAsync(message, CancellationToken.None);
+            await Task.Delay(200, TestContext.Current.CancellationToken); // LISTEN in place
+            var waiting = a.Services.GetRequiredService<IReplyClaims>().WaitAndClaimAsync(accepted.InboxId, a.Channel.Id, "acct", "alice", 1, TimeSpan.FromSeconds(4), CancellationToken.None);
+
+            // B runs the turn; its sender must leave the reply to A's request.
+            await b.RunTurnsAsync();
+            await b.SendDueAsync();
+            Assert.Empty(b.Channel.Sent);
+
+            var claimed = await waiting.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+            Assert.Equal("答：你好", Assert.Single(claimed).Text);
+            await a.SendDueAsync();
+            await b.SendDueAsync();
+            Assert.Empty(a.Channel.Sent);
+            Assert.Empty(b.Channel.Sent);
+        }
+        finally
+        {
+            await listener.StopAsync(CancellationToken.None);
+        }
+    }
 }

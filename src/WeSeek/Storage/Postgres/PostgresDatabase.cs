@@ -109,6 +109,22 @@ internal sealed partial class PostgresDatabase : StoreDatabase
         return unchecked((long)hash);
     }
 
+    /// <summary>The NOTIFY channel every instance listens on (<see cref="PostgresNotifications"/>).</summary>
+    public const string NotifyChannel = "weseek_signals";
+
+    public override bool Shared => true;
+
+    public override async Task NotifyAsync(DbConnection connection, DbTransaction? transaction, StoreSignal signal, long id, CancellationToken cancellationToken)
+    {
+        // Delivered at commit, to every listening session including this process's own listener.
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_notify(@channel, @payload);";
+        command.AddParameter("@channel", NotifyChannel);
+        command.AddParameter("@payload", $"{(int)signal}:{id}");
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public override bool IsTransient(Exception exception) => exception switch
     {
         PostgresException pg => pg.IsTransient || pg.SqlState is "57P01" or "57P02" or "57P03" or "40001" or "40P01" or "25006",
@@ -181,10 +197,11 @@ internal sealed partial class PostgresDatabase : StoreDatabase
     /// instances starting together migrate once.</summary>
     public async Task MigrateAsync(NpgsqlConnection connection, bool apply, CancellationToken cancellationToken)
     {
-        await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL);", null, cancellationToken);
+        // The lock first: CREATE TABLE IF NOT EXISTS is not safe against a concurrent CREATE of the same table.
         await ExecuteAsync(connection, $"SELECT pg_advisory_lock({MigrationLock});", null, cancellationToken);
         try
         {
+            await ExecuteAsync(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL);", null, cancellationToken);
             var current = await CurrentVersionAsync(connection, cancellationToken);
             var latest = PostgresMigrations.All[^1].Version;
             SchemaCheck.ThrowIfNewer(current, latest, Location, Setting);

@@ -12,7 +12,16 @@ internal static class PostgresMigrations
     public static readonly IReadOnlyList<Migration> All =
     [
         new(1, "baseline: inbox, outbox, send counts, conversations, history, continuations, channel state, leases, audit, plugin settings, admin keys, image descriptions", Baseline),
+        new(2, "instances sharing one database: turn leases and passive-reply holds on inbox rows, send claims on outbox rows", Shared),
     ];
+
+    private const string Shared = """
+        ALTER TABLE inbox ADD COLUMN leased_by TEXT;
+        ALTER TABLE inbox ADD COLUMN leased_until BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE inbox ADD COLUMN held_until BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
+        """;
 
     private const string Baseline = """
         CREATE TABLE inbox (

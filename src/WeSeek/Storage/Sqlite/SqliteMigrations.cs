@@ -9,7 +9,19 @@ internal static class SqliteMigrations
     public static readonly IReadOnlyList<Migration> All =
     [
         new(1, "baseline: inbox, outbox, send counts, conversations, history, continuations, channel state, leases, audit, plugin settings, admin keys, image descriptions", Baseline),
+        new(2, "instances sharing one database: turn leases and passive-reply holds on inbox rows, send claims on outbox rows", Shared),
     ];
+
+    // leased_by/leased_until: the instance running the message's turn, until when (renewed while it runs).
+    // held_until: a channel waits to answer in the platform's own request until then (passive reply).
+    // claimed_by/claimed_until: the instance sending the row now.
+    private const string Shared = """
+        ALTER TABLE inbox ADD COLUMN leased_by TEXT;
+        ALTER TABLE inbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE inbox ADD COLUMN held_until INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN claimed_until INTEGER NOT NULL DEFAULT 0;
+        """;
 
     // Times are Unix milliseconds (UTC). States are short words, checked by CHECK constraints.
     internal const string Baseline = """
