@@ -14,6 +14,7 @@ var root = new RootCommand(
     AuditCommand.Create(),
     AdminCommand.Create(),
     KnowledgeCommand.Create(),
+    DbCommand.Create(),
 };
 
 // --data DIR is accepted by every verb: it is the configuration key Storage:DataDirectory.

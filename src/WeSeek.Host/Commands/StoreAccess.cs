@@ -30,6 +30,7 @@ internal static class StoreAccess
         var services = new ServiceCollection();
         // Only warnings, on stderr: stdout may be the export itself.
         services.AddLogging(logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton<IConfiguration>(builder.Configuration);
         services.AddWeSeekStore(builder.Configuration);
         var provider = services.BuildServiceProvider();
         // Validate the sections now, so a bad key file is reported before anything is read.
