@@ -54,10 +54,6 @@ internal sealed partial class OutboxSender : BackgroundService
         _logger = logger;
     }
 
-    /// <summary>How long a claimed row is this instance's to send: far above a channel's send timeout, so that
-    /// only a dead instance's claims run out (and its rows are sent by another).</summary>
-    private static readonly TimeSpan SendClaimTime = TimeSpan.FromMinutes(2);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -201,7 +197,7 @@ internal sealed partial class OutboxSender : BackgroundService
         var message = entry.Message;
         using var entered = await _gate.EnterAsync(message.Channel.Value, message.AccountId, message.ChatId, cancellationToken);
         var claimedAt = _time.GetUtcNow();
-        switch (await _store.ClaimForSendAsync(message, claimedAt, claimedAt + SendClaimTime, day, _options.DailyCap, cancellationToken))
+        switch (await _store.ClaimForSendAsync(message, claimedAt, claimedAt + _options.ClaimTime, day, _options.DailyCap, cancellationToken))
         {
             case SendClaim.Taken:
                 // Claimed for a passive reply since this pass read it, or being sent by another instance.
