@@ -158,28 +158,69 @@ internal sealed partial class DurableInbox : IInboundSink
             // A platform's retry, perhaps at another instance, waits for the same replies: the hold is in the row,
             // where every instance's sender sees it.
             hold.CommandText = "UPDATE inbox SET held_until = @held WHERE id = @id AND held_until < @held;";
+            var rows = batch.Select(item => Row(item.Message, item.Conversation, now)).ToList();
+            var stored = new long?[batch.Count];
+            if (connection.CanCreateBatch)
+            {
+                // PostgreSQL: the batch's inserts in one round trip (one at a time measured 234 callbacks/s on
+                // one instance against 1,390/s on SQLite; docs/benchmarks.md).
+                await using var many = connection.CreateBatch();
+                many.Transaction = transaction;
+                foreach (var row in rows)
+                {
+                    var command = many.CreateBatchCommand();
+                    command.CommandText = insert.CommandText;
+                    foreach (var (name, value) in row)
+                    {
+                        var parameter = command.CreateParameter();
+                        parameter.ParameterName = name;
+                        parameter.Value = value ?? DBNull.Value;
+                        parameter.DbType = value switch { byte[] => System.Data.DbType.Binary, long => System.Data.DbType.Int64, int => System.Data.DbType.Int32, _ => System.Data.DbType.String };
+                        command.Parameters.Add(parameter);
+                    }
+
+                    many.BatchCommands.Add(command);
+                }
+
+                await using var reader = await many.ExecuteReaderAsync(CancellationToken.None);
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        await reader.NextResultAsync(CancellationToken.None);
+                    }
+
+                    stored[i] = await reader.ReadAsync(CancellationToken.None) ? reader.GetInt64(0) : null;
+                }
+            }
+            else
+            {
+                for (var i = 0; i < rows.Count; i++)
+                {
+                    insert.Parameters.Clear();
+                    foreach (var (name, value) in rows[i])
+                    {
+                        if (value is byte[] blob)
+                        {
+                            insert.AddBinary(name, blob);
+                        }
+                        else
+                        {
+                            insert.AddParameter(name, value);
+                        }
+                    }
+
+                    stored[i] = await insert.ExecuteScalarAsync(CancellationToken.None) is long id ? id : null;
+                }
+            }
+
             for (var i = 0; i < batch.Count; i++)
             {
-                var (message, conversation) = (batch[i].Message, batch[i].Conversation);
-                insert.Parameters.Clear();
-                insert.AddParameter("@channel", message.Channel.Value);
-                insert.AddParameter("@external", message.ExternalMessageId);
-                insert.AddParameter("@account", message.AccountId);
-                insert.AddParameter("@chat", message.ChatId);
-                insert.AddParameter("@sender", message.SenderId);
-                insert.AddParameter("@conversation", conversation);
-                insert.AddParameter("@group", message.IsGroup ? 1 : 0);
-                insert.AddParameter("@kind", message.Kind.ToString());
-                _cipher.Bind(insert, "@text", message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
-                insert.AddParameter("@sent", message.SentAt.ToUnixTimeMilliseconds());
-                insert.AddParameter("@received", now.ToUnixTimeMilliseconds());
-                insert.AddParameter("@attachments", message.Attachments.Count == 0 ? DBNull.Value : JsonSerializer.Serialize(message.Attachments));
-                insert.AddParameter("@trace", (object?)message.TraceParent ?? DBNull.Value);
+                var message = batch[i].Message;
                 var heldUntil = message.PassiveReplyWindow is { } passive ? (now + passive).ToUnixTimeMilliseconds() : 0;
-                insert.AddParameter("@held", heldUntil);
-                if (await insert.ExecuteScalarAsync(CancellationToken.None) is long stored)
+                if (stored[i] is { } id)
                 {
-                    results[i] = new AcceptResult(AcceptOutcome.Stored, stored);
+                    results[i] = new AcceptResult(AcceptOutcome.Stored, id);
                 }
                 else
                 {
@@ -235,6 +276,30 @@ internal sealed partial class DurableInbox : IInboundSink
         {
             batch[i].Result.TrySetResult(results[i]);
         }
+    }
+
+    /// <summary>The insert's parameters for one message; the text encrypted, bound to its channel and id.</summary>
+    private List<(string Name, object? Value)> Row(InboundMessage message, string conversation, DateTimeOffset now)
+    {
+        var (blob, keyId) = _cipher.Encrypt(message.Text, RecordCipher.InboxText(message.Channel.Value, message.ExternalMessageId));
+        return
+        [
+            ("@channel", message.Channel.Value),
+            ("@external", message.ExternalMessageId),
+            ("@account", message.AccountId),
+            ("@chat", message.ChatId),
+            ("@sender", message.SenderId),
+            ("@conversation", conversation),
+            ("@group", message.IsGroup ? 1L : 0L),
+            ("@kind", message.Kind.ToString()),
+            ("@text", blob),
+            ("@text_key", keyId),
+            ("@sent", message.SentAt.ToUnixTimeMilliseconds()),
+            ("@received", now.ToUnixTimeMilliseconds()),
+            ("@attachments", message.Attachments.Count == 0 ? null : JsonSerializer.Serialize(message.Attachments)),
+            ("@trace", message.TraceParent),
+            ("@held", message.PassiveReplyWindow is { } passive ? (now + passive).ToUnixTimeMilliseconds() : 0L),
+        ];
     }
 
     private sealed record PendingAccept(InboundMessage Message, string Conversation)
