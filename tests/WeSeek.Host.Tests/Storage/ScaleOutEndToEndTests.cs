@@ -93,6 +93,56 @@ public sealed class ScaleOutEndToEndTests
             """));
     }
 
+    [Fact]
+    public async Task ILinkPoller_RunsOnOneInstance_AndMovesToTheSurvivorWithinTheLeaseTime_WhenItsInstanceIsKilled()
+    {
+        await using var ilink = await FakeILinkServer.StartAsync();
+        string[] ilinkArgs =
+        [
+            "--ILink:Enabled=true", "--ILink:BaseUrl=" + ilink.BaseUrl, "--ILink:LongPollTimeout=00:00:02", "--ILink:LeaseTtl=00:00:04",
+            "--ILink:LeaseRetryInterval=00:00:00.200", "--ILink:RetryDelay=00:00:00.050", "--ILink:MaxRetryDelay=00:00:00.500",
+            "--ILink:QrPollInterval=00:00:00", "--Outbox:PacingInterval=00:00:00",
+        ];
+        await using var cluster = await Cluster.StartAsync(null, ilinkArgs);
+        ilink.ScriptQr("confirmed");
+        var (exitCode, _, error) = await WeseekProcess.RunAsync(["login", "weixin", .. cluster.StorageArgs, .. ilinkArgs]);
+        Assert.True(exitCode == 0, error);
+
+        var a = cluster.Start();
+        var b = cluster.Start();
+        await Cluster.WaitReadyAsync(a, b);
+        var holder = await cluster.LeaseHolderAsync(a, b);
+        var polls = ilink.Cursors.Count;
+        using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (ilink.Cursors.Count < polls + 3)
+            {
+                await Task.Delay(50, patience.Token);
+            }
+        }
+
+        Assert.Equal(1, ilink.MaxConcurrentPolls);
+        var survivor = holder == a ? b : a;
+        holder.Process.Kill(entireProcessTree: true);
+        await holder.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var killedAt = TimeProvider.System.GetTimestamp();
+
+        Assert.Equal(survivor, await cluster.LeaseHolderAsync(survivor));
+        // The lease is 4 s; the survivor looks every 0.2 s. A second of slack for this loaded machine.
+        Assert.InRange(TimeProvider.System.GetElapsedTime(killedAt), TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        ilink.Deliver("user-k@im.wechat", "还在吗");
+        using (var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        {
+            while (ilink.Sent.Count < 1)
+            {
+                await Task.Delay(50, patience.Token);
+            }
+        }
+
+        Assert.Equal("回答：还在吗", Assert.Single(ilink.Sent).Text);
+        Assert.Equal(1, ilink.MaxConcurrentPolls);
+    }
+
     /// <summary>The shared parts (database, data directory with the key file, fake WeChat, fake model) and the
     /// <c>weseek serve</c> processes started on them.</summary>
     private sealed class Cluster : IAsyncDisposable
@@ -105,6 +155,30 @@ public sealed class ScaleOutEndToEndTests
         private Cluster(string[] extra) => _extra = extra;
 
         public FakeWeChatServer WeChat { get; private set; } = null!;
+
+        /// <summary>The data directory and database, for a verb run against the cluster's store.</summary>
+        public string[] StorageArgs => [$"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}"];
+
+        /// <summary>Waits until one of <paramref name="instances"/> holds the iLink lease (its owner names the process id).</summary>
+        public async Task<Instance> LeaseHolderAsync(params Instance[] instances)
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (true)
+            {
+                await using (var connection = new NpgsqlConnection(_database))
+                {
+                    await connection.OpenAsync(patience.Token);
+                    await using var command = new NpgsqlCommand("SELECT owner FROM leases WHERE expires_at > (extract(epoch from now()) * 1000)::bigint;", connection);
+                    if (await command.ExecuteScalarAsync(patience.Token) is string owner
+                        && instances.FirstOrDefault(i => owner.Contains($":{i.Process.Id}:", StringComparison.Ordinal)) is { } holder)
+                    {
+                        return holder;
+                    }
+                }
+
+                await Task.Delay(50, patience.Token);
+            }
+        }
 
         public FakeOpenAiServer Model { get; private set; } = null!;
 
