@@ -177,7 +177,7 @@ public static class WeSeekServiceCollectionExtensions
     /// directory, or PostgreSQL at <c>Storage:ConnectionString</c>.</summary>
     private static void AddStoreDatabase(IServiceCollection services)
     {
-        services.TryAddSingleton<InstanceIdentity>();
+        services.TryAddSingleton(sp => InstanceIdentity.For(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<StoreDatabase>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
             ? ActivatorUtilities.CreateInstance<PostgresDatabase>(sp)

@@ -81,6 +81,17 @@ internal sealed class OutboxStore
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        bool reserved;
+        await using (var previous = connection.CreateCommand())
+        {
+            // A claim that ran out (its instance died mid-send) was already counted against the day: taking the
+            // row over does not count it again. A failed send gives its count back and clears the claim.
+            previous.Transaction = transaction;
+            previous.CommandText = "SELECT claimed_by FROM outbox WHERE id = @id;";
+            previous.AddParameter("@id", message.OutboxId);
+            reserved = await previous.ExecuteScalarAsync(cancellationToken) is string;
+        }
+
         await using (var claim = connection.CreateCommand())
         {
             claim.Transaction = transaction;
@@ -99,7 +110,7 @@ internal sealed class OutboxStore
             }
         }
 
-        if (day is not null)
+        if (day is not null && !reserved)
         {
             await using var count = connection.CreateCommand();
             count.Transaction = transaction;
@@ -213,8 +224,8 @@ internal sealed class OutboxStore
         {
             update.Transaction = transaction;
             update.CommandText = retryAt is null
-                ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = @error, claimed_until = 0 WHERE id = @id AND state = 'pending';"
-                : "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @at, error = @error, claimed_until = 0 WHERE id = @id AND state = 'pending';";
+                ? "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = @error, claimed_by = NULL, claimed_until = 0 WHERE id = @id AND state = 'pending';"
+                : "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = @at, error = @error, claimed_by = NULL, claimed_until = 0 WHERE id = @id AND state = 'pending';";
             update.AddParameter("@id", message.OutboxId);
             update.AddParameter("@error", error.Length > 500 ? error[..500] : error);
             update.AddParameter("@at", retryAt?.ToUnixTimeMilliseconds() ?? 0);

@@ -274,8 +274,10 @@ public abstract class StoreContractTests
         var data = new TempDirectory();
         var database = await NewDatabaseAsync();
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
-        var a = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time);
-        var b = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time);
+        // Two identities even on SQLite, where a process normally takes the file's one identity (a restart picks up
+        // its own work at once): here the file plays the shared database.
+        var a = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time, configure: s => s.AddSingleton(new InstanceIdentity("instance-a")));
+        var b = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path, postgres: database, capabilities: capabilities, time: time, configure: s => s.AddSingleton(new InstanceIdentity("instance-b")));
         return (a, b, data);
     }
 
