@@ -67,13 +67,19 @@ internal sealed class TurnStore
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var burstMs = (long)burstWindow.TotalMilliseconds;
+        var leaseMs = (long)_options.CurrentValue.LeaseTime.TotalMilliseconds;
+        var affinityMs = (long)_options.CurrentValue.CacheAffinityWait.TotalMilliseconds;
+        await HeartbeatAsync(now, leaseMs, cancellationToken);
         await using var connection = await _database.OpenAsync(cancellationToken);
         var result = new List<(PendingTurn Turn, long ReceivedAt)>();
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", DurableInbox.MessageColumns)}, i.leased_by, i.leased_until
+                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", DurableInbox.MessageColumns)}, i.leased_by, i.leased_until,
+                       h.instance, s.seen_at
                 FROM inbox i
+                LEFT JOIN conversation_hosts h ON h.conversation = i.conversation
+                LEFT JOIN instances s ON s.id = h.instance
                 WHERE i.state = 'pending'
                   AND i.id = (SELECT MIN(j.id) FROM inbox j WHERE j.state = 'pending' AND j.conversation = i.conversation)
                 ORDER BY i.id
@@ -92,6 +98,15 @@ internal sealed class TurnStore
                 if (!reader.IsDBNull(17) && reader.GetString(17) != _instance.Id && reader.GetInt64(18) > now)
                 {
                     // Another instance is running this conversation's turn.
+                    continue;
+                }
+
+                if (!reader.IsDBNull(19) && reader.GetString(19) != _instance.Id && !reader.IsDBNull(20)
+                    && reader.GetInt64(20) > now - leaseMs && reader.GetInt64(4) + affinityMs > now)
+                {
+                    // The instance that ran this conversation's last turn is alive and holds its KV cache: it
+                    // gets the first chance, for a few seconds.
+                    held?.Invoke(DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4) + affinityMs));
                     continue;
                 }
 
@@ -153,6 +168,26 @@ internal sealed class TurnStore
         }
 
         return claimed;
+    }
+
+    private long _heartbeatAt;
+
+    /// <summary>Records that this instance is alive, at most every sixth of the lease time: other instances leave
+    /// the conversations whose caches it holds to it meanwhile (<see cref="DispatcherOptions.CacheAffinityWait"/>).</summary>
+    private async Task HeartbeatAsync(long now, long leaseMs, CancellationToken cancellationToken)
+    {
+        if (!_database.Shared || now - Interlocked.Read(ref _heartbeatAt) < leaseMs / 6)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _heartbeatAt, now);
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        await using var command = writer.Connection.CreateCommand();
+        command.CommandText = "INSERT INTO instances (id, seen_at) VALUES (@me, @now) ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;";
+        command.AddParameter("@me", _instance.Id);
+        command.AddParameter("@now", now);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Extends this instance's leases on the messages it is running (<paramref name="inboxIds"/>).</summary>
@@ -312,6 +347,18 @@ internal sealed class TurnStore
 
             // A group's unanswered chatter is kept only as long as a window may show it.
             await _groups.PruneAsync(connection, transaction, turn.Message, cancellationToken);
+            if (_database.Shared)
+            {
+                // This instance's engine now holds the conversation's KV cache.
+                await using var host = connection.CreateCommand();
+                host.Transaction = transaction;
+                host.CommandText = "INSERT INTO conversation_hosts (conversation, instance, at) VALUES (@conversation, @me, @now) ON CONFLICT (conversation) DO UPDATE SET instance = excluded.instance, at = excluded.at;";
+                host.AddParameter("@conversation", turn.Conversation);
+                host.AddParameter("@me", _instance.Id);
+                host.AddParameter("@now", now);
+                await host.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             // Other instances hear of it when this commits (a channel there may wait to answer passively).
             await _database.NotifyAsync(connection, transaction, StoreSignal.TurnCompleted, turn.InboxId, cancellationToken);
             await transaction.CommitAsync(cancellationToken);

@@ -419,4 +419,35 @@ public sealed class PostgresStoreContractTests : StoreContractTests
             await listener.StopAsync(CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task TwoInstances_AConversationsNextTurn_WaitsForTheInstanceHoldingItsCache_WhileThatInstanceLives()
+    {
+        using var data = new TempDirectory();
+        var database = await NewDatabaseAsync();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
+        await using var a = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
+        await using var b = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
+        var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+        var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+        await a.ReceiveAsync("m1", "alice", "一");
+        await a.RunTurnsAsync();
+
+        // A ran alice's turn (its engine holds her cache) and is alive: B leaves her next message to A.
+        await b.ReceiveAsync("m2", "alice", "二");
+        Assert.Empty(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
+        Assert.Equal("二", Assert.Single(await storeA.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None)).Message.Text);
+        await storeA.ReleaseLeasesAsync(CancellationToken.None);
+
+        // A busy holder costs the message at most Dispatcher:CacheAffinityWait (5 s).
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Single(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
+        await storeB.ReleaseLeasesAsync(CancellationToken.None);
+        await a.RunTurnsAsync();
+
+        // A dead holder (no heartbeat for a lease time) costs nothing: B takes a fresh message at once.
+        time.Advance(TimeSpan.FromSeconds(31));
+        await b.ReceiveAsync("m3", "alice", "三");
+        Assert.Equal("三", Assert.Single(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None)).Message.Text);
+    }
 }

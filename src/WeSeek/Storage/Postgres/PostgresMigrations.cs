@@ -13,7 +13,20 @@ internal static class PostgresMigrations
     [
         new(1, "baseline: inbox, outbox, send counts, conversations, history, continuations, channel state, leases, audit, plugin settings, admin keys, image descriptions", Baseline),
         new(2, "instances sharing one database: turn leases and passive-reply holds on inbox rows, send claims on outbox rows", Shared),
+        new(3, "the instance that ran each conversation's last turn (its engine keeps the KV cache), and instance heartbeats", CacheHolders),
     ];
+
+    private const string CacheHolders = """
+        CREATE TABLE conversation_hosts (
+            conversation TEXT PRIMARY KEY,
+            instance TEXT NOT NULL,
+            at BIGINT NOT NULL
+        );
+        CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            seen_at BIGINT NOT NULL
+        );
+        """;
 
     private const string Shared = """
         ALTER TABLE inbox ADD COLUMN leased_by TEXT;

@@ -10,11 +10,24 @@ internal static class SqliteMigrations
     [
         new(1, "baseline: inbox, outbox, send counts, conversations, history, continuations, channel state, leases, audit, plugin settings, admin keys, image descriptions", Baseline),
         new(2, "instances sharing one database: turn leases and passive-reply holds on inbox rows, send claims on outbox rows", Shared),
+        new(3, "the instance that ran each conversation's last turn (its engine keeps the KV cache), and instance heartbeats", CacheHolders),
     ];
 
     // leased_by/leased_until: the instance running the message's turn, until when (renewed while it runs).
     // held_until: a channel waits to answer in the platform's own request until then (passive reply).
     // claimed_by/claimed_until: the instance sending the row now.
+    private const string CacheHolders = """
+        CREATE TABLE conversation_hosts (
+            conversation TEXT PRIMARY KEY,
+            instance TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE TABLE instances (
+            id TEXT PRIMARY KEY,
+            seen_at INTEGER NOT NULL
+        );
+        """;
+
     private const string Shared = """
         ALTER TABLE inbox ADD COLUMN leased_by TEXT;
         ALTER TABLE inbox ADD COLUMN leased_until INTEGER NOT NULL DEFAULT 0;
