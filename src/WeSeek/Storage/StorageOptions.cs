@@ -31,8 +31,9 @@ public sealed class StorageOptions : IValidatableObject
     /// instance then refuses an older schema with a line saying so. A newer schema is always refused.</summary>
     public bool AutoMigrate { get; set; } = true;
 
-    /// <summary>How long PostgreSQL connections wait to open, and how long a database that went away is waited
-    /// for before a write is given up and retried later. Default 15 s: Npgsql's own connect timeout.</summary>
+    /// <summary>How long opening a PostgreSQL connection may take (Npgsql's <c>Timeout</c>, unless the connection
+    /// string names one). Default 15 s: Npgsql's own default. A database that stops answering while WeSeek runs
+    /// is retried every 2 s by the background loops.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
