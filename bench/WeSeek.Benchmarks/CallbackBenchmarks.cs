@@ -21,10 +21,10 @@ namespace WeSeek.Benchmarks;
 /// </summary>
 internal static class CallbackBenchmarks
 {
-    private const string Token = "weseektoken";
-    private const string AesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-    private const string AppId = "wx0123456789abcdef";
-    private const string Path = "/wechat/mp/demo";
+    internal const string Token = "weseektoken";
+    internal const string AesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+    internal const string AppId = "wx0123456789abcdef";
+    internal const string Path = "/wechat/mp/demo";
 
     public static async Task<int> RunAsync(Func<string, string, string> arg)
     {
@@ -62,9 +62,9 @@ internal static class CallbackBenchmarks
                 await using var target = name == "bare Kestrel" ? await BareAsync() : await ProductAsync(turns);
                 using var http = TestHttp.CreateClient(target.BaseAddress);
                 var warm = Make(500);
-                await ClosedLoopAsync(http, warm, concurrency, TimeSpan.FromSeconds(1));
-                var closed = await ClosedLoopAsync(http, Make((int)(seconds * 6000)), concurrency, TimeSpan.FromSeconds(seconds));
-                var open = await OpenLoopAsync(http, Make((int)(seconds * rate)), rate);
+                await ClosedLoopAsync([http], warm, concurrency, TimeSpan.FromSeconds(1));
+                var closed = await ClosedLoopAsync([http], Make((int)(seconds * 6000)), concurrency, TimeSpan.FromSeconds(seconds));
+                var open = await OpenLoopAsync([http], Make((int)(seconds * rate)), rate);
                 Console.Error.WriteLine($"round {round} {name}: {closed.Throughput:F0}/s p50 {closed.P50:F2} ms p99 {closed.P99:F2} ms; at {rate}/s p50 {open.P50:F2} p99 {open.P99:F2}; errors {closed.Errors + open.Errors}");
                 if (round > 0)
                 {
@@ -88,7 +88,7 @@ internal static class CallbackBenchmarks
         return 0;
     }
 
-    private static async Task<(double Throughput, double P50, double P99, int Errors)> ClosedLoopAsync(HttpClient http, (string Url, byte[] Body)[] requests, int concurrency, TimeSpan duration)
+    internal static async Task<(double Throughput, double P50, double P99, int Errors)> ClosedLoopAsync(HttpClient[] http, (string Url, byte[] Body)[] requests, int concurrency, TimeSpan duration)
     {
         var latencies = new List<double>[concurrency];
         var errors = 0;
@@ -100,7 +100,7 @@ internal static class CallbackBenchmarks
             int i;
             while (clock.Elapsed < duration && (i = Interlocked.Increment(ref next)) < requests.Length)
             {
-                var (ok, ms) = await PostAsync(http, requests[i]);
+                var (ok, ms) = await PostAsync(http[i % http.Length], requests[i]);
                 latencies[worker].Add(ms);
                 if (!ok)
                 {
@@ -113,7 +113,7 @@ internal static class CallbackBenchmarks
     }
 
     /// <summary>Requests started on a fixed schedule whatever the answers do (no coordinated omission).</summary>
-    private static async Task<(double P50, double P99, int Errors)> OpenLoopAsync(HttpClient http, (string Url, byte[] Body)[] requests, int rate)
+    internal static async Task<(double P50, double P99, int Errors)> OpenLoopAsync(HttpClient[] http, (string Url, byte[] Body)[] requests, int rate)
     {
         var clock = Stopwatch.StartNew();
         var tasks = new List<Task<(bool Ok, double Ms)>>(requests.Length);
@@ -126,7 +126,7 @@ internal static class CallbackBenchmarks
                 await Task.Delay(wait);
             }
 
-            tasks.Add(PostAsync(http, requests[i], clock, due));
+            tasks.Add(PostAsync(http[i % http.Length], requests[i], clock, due));
         }
 
         var done = await Task.WhenAll(tasks);
@@ -146,16 +146,16 @@ internal static class CallbackBenchmarks
         return (response.IsSuccessStatusCode && body == "success", ms);
     }
 
-    private static double Percentile(List<double> sorted, double p) =>
+    internal static double Percentile(List<double> sorted, double p) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
-    private static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted[sorted.Count / 2];
     }
 
-    private sealed class Target(Uri baseAddress, Func<ValueTask> dispose) : IAsyncDisposable
+    internal sealed class Target(Uri baseAddress, Func<ValueTask> dispose) : IAsyncDisposable
     {
         public Uri BaseAddress { get; } = baseAddress;
 
@@ -178,9 +178,9 @@ internal static class CallbackBenchmarks
         return new Target(Address(app), async () => await app.DisposeAsync());
     }
 
-    private static async Task<Target> ProductAsync(bool turns)
+    internal static async Task<Target> ProductAsync(bool turns, string[]? extra = null, TempDirectory? shared = null)
     {
-        var data = new TempDirectory();
+        var data = shared ?? new TempDirectory();
         var weChat = await FakeWeChatServer.StartAsync();
         var model = ScriptedChatClient.Echo();
         if (!turns)
@@ -202,6 +202,7 @@ internal static class CallbackBenchmarks
             "--OfficialAccount:PassiveReplyBudget=00:00:00",
             // Typing is a separate call to WeChat, not part of storing and acknowledging; its fake would share the CPU.
             "--OfficialAccount:Accounts:demo:Typing=false",
+            .. extra ?? [],
         ], services =>
         {
             services.RemoveAll<IChatClient>();
@@ -213,7 +214,10 @@ internal static class CallbackBenchmarks
             await app.StopAsync();
             await app.DisposeAsync();
             await weChat.DisposeAsync();
-            data.Dispose();
+            if (shared is null)
+            {
+                data.Dispose();
+            }
         });
     }
 

@@ -25,6 +25,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite model-serve --model file.gguf -- --urls http://127.0.0.1:8082 [--Model:Llama:…]   (weseek model serve, from this binary)
 //   … -- --suite webchat-load [--url http://127.0.0.1:5000] [--users 20] [--messages 10]   (web chat users against a running weseek serve)
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
+//   … -- --suite callbacks-storage [--seconds 5] [--rounds 2] [--rate 1000] [--turns on|off] (公众号 callbacks: SQLite vs PostgreSQL ×1, ×2)
 //   … -- --suite moderation [--job short|default]       (BenchmarkDotNet: a 2,000-character message against 10,000 words)
 //   … -- --suite adapter-swap [--shape 0.5b] [--streams 4] [--tokens 48] [--rank 16]   (a LoRA hot swap under generation)
 var suite = Arg("--suite", "engine");
@@ -62,6 +63,11 @@ if (suite == "model-serve")
     await using var server = WeSeek.Host.Commands.ModelServeCommand.Build(passed);
     await server.RunAsync();
     return 0;
+}
+
+if (suite == "callbacks-storage")
+{
+    return await WeSeek.Benchmarks.StorageCallbackBenchmarks.RunAsync(Arg);
 }
 
 if (suite == "callbacks")

@@ -191,6 +191,9 @@ internal static partial class HostComposition
             case IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException }:
                 // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
                 return [$"WeSeek cannot start: {exception.Message.TrimEnd('.')}; another program listens there. Choose another address with --urls (environment variable ASPNETCORE_URLS)."];
+            case WeSeek.Storage.StorageStartupException storage:
+                // A wrong connection string, an unreachable or read-only database, a schema from another build.
+                return ["WeSeek cannot start: " + storage.Message];
             case WeSeek.Inference.Llama.Engine.LlamaEngineException engine:
                 return ["WeSeek cannot start the embedded engine: " + engine.Message];
             default:

@@ -6,7 +6,7 @@ namespace WeSeek.Host;
 
 /// <summary>
 /// Keys under a WeSeek section (<c>Storage</c>, <c>Outbox</c>, <c>OfficialAccount</c>, …) that no options class
-/// binds: a misspelt key, or a setting this build does not have (<c>Storage:Provider=postgres</c>), would
+/// binds: a misspelt key, or a setting this build does not have (<c>Storage:Redis</c>: WeSeek uses none), would
 /// otherwise pass silently. Each is logged at start-up with the nearest known key; with
 /// <c>--strict-config</c> (<c>StrictConfig=true</c>, <c>WESEEK__StrictConfig</c>) start-up stops instead.
 /// Keys outside WeSeek's sections (<c>Logging</c>, <c>Kestrel</c>, <c>urls</c>, other programs' variables)

@@ -20,5 +20,6 @@ internal static class WeSeekCli
         AdminCommand.Create(),
         KnowledgeCommand.Create(),
         FeedbackCommand.Create(),
+        DbCommand.Create(),
     };
 }

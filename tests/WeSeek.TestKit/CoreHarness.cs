@@ -44,14 +44,16 @@ public sealed class CoreHarness : IAsyncDisposable
     internal OutboxSender Sender => Services.GetRequiredService<OutboxSender>();
 
     /// <summary>Builds the core. <paramref name="dataDirectory"/> lets two harnesses share a database
-    /// (a restart); otherwise a fresh one is made and deleted with the harness.</summary>
+    /// (a restart); otherwise a fresh one is made and deleted with the harness. <paramref name="postgres"/>, a
+    /// connection string (<see cref="PostgresServer.CreateDatabaseAsync"/>), puts the state in PostgreSQL.</summary>
     public static async Task<CoreHarness> CreateAsync(
         IChatClient? client = null,
         IDictionary<string, string?>? settings = null,
         ChannelCapabilities? capabilities = null,
         string? dataDirectory = null,
         FakeTimeProvider? time = null,
-        Action<IServiceCollection>? configure = null)
+        Action<IServiceCollection>? configure = null,
+        string? postgres = null)
     {
         var owned = dataDirectory is null ? new TempDirectory() : null;
         time ??= new FakeTimeProvider(Start);
@@ -63,6 +65,13 @@ public sealed class CoreHarness : IAsyncDisposable
             // Virtual time does not move by itself: group questions would wait for a test to advance it.
             ["Dispatcher:GroupBurstWindow"] = "00:00:00",
         };
+        if (postgres is not null)
+        {
+            // The data directory still holds the key file; the state is in PostgreSQL.
+            config["Storage:Provider"] = "postgres";
+            config["Storage:ConnectionString"] = postgres;
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             config[key] = value;

@@ -107,9 +107,22 @@ public sealed class FakeWeChatServer : IAsyncDisposable
         }
     }
 
+    private TaskCompletionSource? _sendGate;
+
+    /// <summary>Holds custom/send requests, before they count as delivered, until <see cref="ReleaseSends"/>: a test
+    /// can stop an instance while none of its sends has reached WeChat. A held request whose client dies is never
+    /// delivered.</summary>
+    public void HoldSends() => Volatile.Write(ref _sendGate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    public void ReleaseSends() => Interlocked.Exchange(ref _sendGate, null)?.TrySetResult();
+
     private async Task<IResult> ApiAsync(HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
+        if (context.Request.Path.Value!.EndsWith("custom/send", StringComparison.Ordinal) && Volatile.Read(ref _sendGate) is { } gate)
+        {
+            await gate.Task.WaitAsync(context.RequestAborted);
+        }
         lock (_calls)
         {
             if (context.Request.Query["access_token"] != CurrentToken)

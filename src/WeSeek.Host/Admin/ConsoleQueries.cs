@@ -29,9 +29,9 @@ internal sealed record AccountActivity(string Channel, string Account, DateTimeO
 /// </summary>
 internal sealed class ConsoleQueries
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
 
-    public ConsoleQueries(SqliteDatabase database) => _database = database;
+    public ConsoleQueries(StoreDatabase database) => _database = database;
 
     /// <summary>Chats, most recent first; <paramref name="search"/> matches the channel, account or chat id.</summary>
     public async Task<IReadOnlyList<ConsoleChat>> ChatsAsync(string? search, int limit, CancellationToken cancellationToken)
@@ -41,13 +41,14 @@ internal sealed class ConsoleQueries
         command.CommandText = """
             SELECT channel, account, chat_id, MAX(is_group), COUNT(*), MAX(received_at) AS last
             FROM inbox
-            WHERE $search = '' OR instr(lower(channel || '/' || account || '/' || chat_id), lower($search)) > 0
+            WHERE @search = '' OR lower(channel || '/' || account || '/' || chat_id) LIKE '%' || lower(@search) || '%' ESCAPE '\'
             GROUP BY channel, account, chat_id
             ORDER BY last DESC
-            LIMIT $limit;
+            LIMIT @limit;
             """;
-        command.Parameters.AddWithValue("$search", search?.Trim() ?? "");
-        command.Parameters.AddWithValue("$limit", limit);
+        // SQL the same on SQLite and PostgreSQL; the search is a substring, its wildcards taken literally.
+        command.AddParameter("@search", (search?.Trim() ?? "").Replace("\\", "\\\\", StringComparison.Ordinal).Replace("%", "\\%", StringComparison.Ordinal).Replace("_", "\\_", StringComparison.Ordinal));
+        command.AddParameter("@limit", limit);
         var chats = new List<ConsoleChat>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -67,12 +68,12 @@ internal sealed class ConsoleQueries
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT id, at, kind, data FROM audit
-            WHERE ($kind = '' OR substr(kind, 1, length($kind)) = $kind) AND ($before IS NULL OR id < $before)
-            ORDER BY id DESC LIMIT $limit;
+            WHERE (@kind = '' OR substr(kind, 1, length(@kind)) = @kind) AND id < @before
+            ORDER BY id DESC LIMIT @limit;
             """;
-        command.Parameters.AddWithValue("$kind", kind?.Trim() ?? "");
-        command.Parameters.AddWithValue("$before", beforeId is { } before ? before : DBNull.Value);
-        command.Parameters.AddWithValue("$limit", limit);
+        command.AddParameter("@kind", kind?.Trim() ?? "");
+        command.AddParameter("@before", beforeId ?? long.MaxValue);
+        command.AddParameter("@limit", limit);
         var records = new List<ConsoleAuditRecord>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -88,8 +89,8 @@ internal sealed class ConsoleQueries
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT channel, account, count FROM send_counts WHERE day = $day ORDER BY count DESC;";
-        command.Parameters.AddWithValue("$day", day);
+        command.CommandText = "SELECT channel, account, count FROM send_counts WHERE day = @day ORDER BY count DESC;";
+        command.AddParameter("@day", day);
         var uses = new List<DailyCapUse>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -108,16 +109,14 @@ internal sealed class ConsoleQueries
         command.CommandText = """
             SELECT a.channel, a.account,
                 (SELECT MAX(received_at) FROM inbox i WHERE i.channel = a.channel AND i.account = a.account),
-                MAX(e.at), e.error
+                e.at, e.error
             FROM (SELECT DISTINCT channel, account FROM inbox UNION SELECT DISTINCT channel, account FROM outbox) a
             LEFT JOIN (
-                SELECT channel, account, error, at FROM (
+                SELECT channel, account, error, at, ROW_NUMBER() OVER (PARTITION BY channel, account ORDER BY at DESC) AS latest FROM (
                     SELECT channel, account, error, created_at AS at FROM outbox WHERE error IS NOT NULL
                     UNION ALL
-                    SELECT channel, account, error, received_at FROM inbox WHERE error IS NOT NULL)
-                ORDER BY at DESC) e
-              ON e.channel = a.channel AND e.account = a.account
-            GROUP BY a.channel, a.account;
+                    SELECT channel, account, error, received_at AS at FROM inbox WHERE error IS NOT NULL) errors
+            ) e ON e.channel = a.channel AND e.account = a.account AND e.latest = 1;
             """;
         var rows = new List<AccountActivity>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);

@@ -61,7 +61,7 @@ internal static class FeedbackCommand
                 options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // Users' words, even redacted.
             }
 
-            var store = new SqliteFeedbackStore(services.GetRequiredService<SqliteDatabase>(), services.GetRequiredService<RecordCipher>());
+            var store = new FeedbackStore(services.GetRequiredService<StoreDatabase>(), services.GetRequiredService<RecordCipher>());
             FeedbackExportReport report;
             await using (var writer = new StreamWriter(file.FullName, new System.Text.UTF8Encoding(false), options))
             {

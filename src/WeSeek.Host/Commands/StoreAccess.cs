@@ -14,7 +14,7 @@ internal static class StoreAccess
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.AddWeSeekConfiguration(args);
-        if (existing)
+        if (existing && !string.Equals(builder.Configuration["Storage:Provider"], nameof(StorageProvider.Postgres), StringComparison.OrdinalIgnoreCase))
         {
             // A verb that only reads must not create an empty database (and a key file) where it happens to
             // look: a key listed or created there would belong to no running bot.
@@ -30,6 +30,7 @@ internal static class StoreAccess
         var services = new ServiceCollection();
         // Only warnings, on stderr: stdout may be the export itself.
         services.AddLogging(logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
+        services.AddSingleton<IConfiguration>(builder.Configuration);
         services.AddWeSeekStore(builder.Configuration);
         var provider = services.BuildServiceProvider();
         // Validate the sections now, so a bad key file is reported before anything is read.
@@ -54,7 +55,7 @@ internal static class StoreAccess
         {
             return 2;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException or IOException or System.Security.Cryptography.CryptographicException or System.Data.Common.DbException)
         {
             await Console.Error.WriteLineAsync("weseek: " + ex.Message);
             return 2;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Logging;
@@ -20,27 +20,27 @@ internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> 
     public static string Purpose(long inboxId) => $"continuations.pages\n{inboxId}";
 
     /// <summary>Writes the change inside <paramref name="transaction"/>.</summary>
-    public async Task StoreAsync(SqliteConnection connection, SqliteTransaction transaction, RecordCipher cipher, string conversation, long inboxId, long now, CancellationToken cancellationToken)
+    public async Task StoreAsync(DbConnection connection, DbTransaction transaction, RecordCipher cipher, string conversation, long inboxId, long now, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         if (Pages.Count == 0)
         {
-            command.CommandText = "DELETE FROM continuations WHERE conversation = $conversation;";
+            command.CommandText = "DELETE FROM continuations WHERE conversation = @conversation;";
         }
         else
         {
             command.CommandText = """
-                INSERT INTO continuations (conversation, pages, key_id, inbox_id, created_at) VALUES ($conversation, $pages, $pages_key, $inbox, $now)
+                INSERT INTO continuations (conversation, pages, key_id, inbox_id, created_at) VALUES (@conversation, @pages, @pages_key, @inbox, @now)
                 ON CONFLICT (conversation) DO UPDATE SET pages = excluded.pages, key_id = excluded.key_id, inbox_id = excluded.inbox_id, created_at = excluded.created_at;
                 """;
             // The pages are answer text: encrypted like every stored message body.
-            cipher.Bind(command, "$pages", JsonSerializer.Serialize(Pages), Purpose(inboxId));
-            command.Parameters.AddWithValue("$inbox", inboxId);
-            command.Parameters.AddWithValue("$now", now);
+            cipher.Bind(command, "@pages", JsonSerializer.Serialize(Pages), Purpose(inboxId));
+            command.AddParameter("@inbox", inboxId);
+            command.AddParameter("@now", now);
         }
 
-        command.Parameters.AddWithValue("$conversation", conversation);
+        command.AddParameter("@conversation", conversation);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }
@@ -53,13 +53,13 @@ internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> 
 /// </summary>
 internal sealed partial class ContinuationMiddleware : ITurnMiddleware
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
     private readonly ComposerOptions _options;
     private readonly ILogger<ContinuationMiddleware> _logger;
 
-    public ContinuationMiddleware(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
+    public ContinuationMiddleware(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
     {
         _database = database;
         _cipher = cipher;
@@ -99,9 +99,9 @@ internal sealed partial class ContinuationMiddleware : ITurnMiddleware
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT pages, key_id, inbox_id FROM continuations WHERE conversation = $conversation AND created_at > $oldest;";
-        command.Parameters.AddWithValue("$conversation", conversation);
-        command.Parameters.AddWithValue("$oldest", (_time.GetUtcNow() - _options.ContinuationLifetime).ToUnixTimeMilliseconds());
+        command.CommandText = "SELECT pages, key_id, inbox_id FROM continuations WHERE conversation = @conversation AND created_at > @oldest;";
+        command.AddParameter("@conversation", conversation);
+        command.AddParameter("@oldest", (_time.GetUtcNow() - _options.ContinuationLifetime).ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken)
             ? JsonSerializer.Deserialize<List<List<string>>>(_cipher.Read(reader, 0, 1, ContinuationFeature.Purpose(reader.GetInt64(2))))

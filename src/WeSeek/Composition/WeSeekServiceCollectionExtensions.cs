@@ -22,6 +22,8 @@ using WeSeek.Pipeline;
 using WeSeek.Plugins;
 using WeSeek.Security;
 using WeSeek.Storage;
+using WeSeek.Storage.Postgres;
+using WeSeek.Storage.Sqlite;
 using WeSeek.Streaming;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -40,6 +42,11 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
 
         services.AddSection<StorageOptions>(configuration, "Storage");
+        AddStoreDatabase(services);
+        // Before anything touches the store: a database that cannot be used stops start-up with one line.
+        services.AddHostedService<StorageStartup>();
+        // Other instances' signals on a shared database (PostgreSQL LISTEN/NOTIFY); idle on SQLite.
+        services.AddHostedService<PostgresNotifications>();
         services.AddSection<DispatcherOptions>(configuration, "Dispatcher");
         services.AddSection<OutboxOptions>(configuration, "Outbox")
             .Validate(o => TimeZones.Exists(o.DailyCapTimeZone), "Outbox:DailyCapTimeZone (environment variable WESEEK__Outbox__DailyCapTimeZone): unknown time zone; use an IANA name such as Asia/Shanghai");
@@ -66,7 +73,6 @@ public static class WeSeekServiceCollectionExtensions
         services.AddHttpClient(ExternalModeration.HttpClientName);
         services.AddSecurity(configuration);
 
-        services.TryAddSingleton<SqliteDatabase>();
         services.TryAddSingleton<TurnStore>();
         services.TryAddSingleton<GroupWindow>();
         services.TryAddSingleton<OutboxStore>();
@@ -74,9 +80,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<OutboxSignal>();
         services.TryAddSingleton<DailyCapCalendar>();
-        services.TryAddSingleton<SqliteInbox>();
-        services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<SqliteInbox>());
-        services.TryAddSingleton<ITranscriptReader, SqliteTranscriptReader>();
+        services.TryAddSingleton<DurableInbox>();
+        services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<DurableInbox>());
+        services.TryAddSingleton<ITranscriptReader, DurableTranscriptReader>();
         services.TryAddSingleton<IReplyStreamHub, ReplyStreamHub>();
         services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
         services.TryAddSingleton<ChannelRegistry>();
@@ -94,7 +100,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<PluginCatalog>();
         services.TryAddSingleton<PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
-        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, WeSeek.Feedback.SqliteFeedbackStore>();
+        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, WeSeek.Feedback.FeedbackStore>();
         services.TryAddSingleton<WeSeek.Feedback.IAnswerFeedback, WeSeek.Feedback.AnswerFeedbackService>();
         AddChannelStateServices(services);
 
@@ -133,7 +139,7 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
         AddRecordCipher(services, configuration);
-        services.TryAddSingleton<SqliteDatabase>();
+        AddStoreDatabase(services);
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<TranscriptExport>();
@@ -178,12 +184,23 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSection<StorageOptions>(configuration, "Storage");
-        services.TryAddSingleton<SqliteDatabase>();
+        AddStoreDatabase(services);
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         // The state holds login tokens: encrypted with the same keys as everything else.
         AddRecordCipher(services, configuration);
         AddChannelStateServices(services);
         return services;
+    }
+
+    /// <summary>The configured <see cref="StoreDatabase"/> (<c>Storage:Provider</c>): SQLite in the data
+    /// directory, or PostgreSQL at <c>Storage:ConnectionString</c>.</summary>
+    private static void AddStoreDatabase(IServiceCollection services)
+    {
+        services.TryAddSingleton(sp => InstanceIdentity.For(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.TryAddSingleton<SqliteDatabase>();
+        services.TryAddSingleton<StoreDatabase>(sp => sp.GetRequiredService<IOptions<StorageOptions>>().Value.Provider == StorageProvider.Postgres
+            ? ActivatorUtilities.CreateInstance<PostgresDatabase>(sp)
+            : sp.GetRequiredService<SqliteDatabase>());
     }
 
     /// <summary>The key ring (Security:Encryption) and the cipher that encrypts stored records with it.</summary>
@@ -203,9 +220,9 @@ public static class WeSeekServiceCollectionExtensions
 
     private static void AddChannelStateServices(IServiceCollection services)
     {
-        services.TryAddSingleton<SqliteChannelState>();
-        services.TryAddSingleton<IChannelStateStore>(sp => sp.GetRequiredService<SqliteChannelState>());
-        services.TryAddSingleton<IChannelLease>(sp => sp.GetRequiredService<SqliteChannelState>());
+        services.TryAddSingleton<DurableChannelState>();
+        services.TryAddSingleton<IChannelStateStore>(sp => sp.GetRequiredService<DurableChannelState>());
+        services.TryAddSingleton<IChannelLease>(sp => sp.GetRequiredService<DurableChannelState>());
     }
 
     /// <summary>

@@ -16,11 +16,11 @@ internal sealed record HistoryEntry(long Id, long InboxId, string Role, string C
 /// </summary>
 internal sealed class ConversationStore
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
     private readonly RecordCipher _cipher;
 
-    public ConversationStore(SqliteDatabase database, RecordCipher cipher, TimeProvider time)
+    public ConversationStore(StoreDatabase database, RecordCipher cipher, TimeProvider time)
     {
         _database = database;
         _cipher = cipher;
@@ -35,8 +35,8 @@ internal sealed class ConversationStore
         var showThinking = false;
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT window_start, epoch, show_thinking FROM conversations WHERE key = $key;";
-            command.Parameters.AddWithValue("$key", key);
+            command.CommandText = "SELECT window_start, epoch, show_thinking FROM conversations WHERE key = @key;";
+            command.AddParameter("@key", key);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (await reader.ReadAsync(cancellationToken))
             {
@@ -49,9 +49,9 @@ internal sealed class ConversationStore
         var window = new List<HistoryEntry>();
         await using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT id, inbox_id, role, content, tokens, key_id FROM history WHERE conversation = $key AND id >= $start ORDER BY id;";
-            command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$start", windowStart);
+            command.CommandText = "SELECT id, inbox_id, role, content, tokens, key_id FROM history WHERE conversation = @key AND id >= @start ORDER BY id;";
+            command.AddParameter("@key", key);
+            command.AddParameter("@start", windowStart);
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -65,14 +65,14 @@ internal sealed class ConversationStore
 
     /// <summary>Starts a new epoch whose window begins at history id <paramref name="windowStart"/>.</summary>
     public Task SetWindowAsync(string key, long windowStart, int epoch, CancellationToken cancellationToken) =>
-        UpsertAsync(key, "window_start = $start, epoch = $epoch", cancellationToken, ("$start", windowStart), ("$epoch", epoch));
+        UpsertAsync(key, "window_start = @start, epoch = @epoch", cancellationToken, ("@start", windowStart), ("@epoch", epoch));
 
     /// <summary>Forgets the context: the window starts after everything stored so far.</summary>
     public Task ResetAsync(string key, CancellationToken cancellationToken) =>
         UpsertAsync(key, "window_start = (SELECT COALESCE(MAX(id), 0) + 1 FROM history), epoch = epoch + 1", cancellationToken);
 
     public Task SetShowThinkingAsync(string key, bool show, CancellationToken cancellationToken) =>
-        UpsertAsync(key, "show_thinking = $show", cancellationToken, ("$show", show ? 1 : 0));
+        UpsertAsync(key, "show_thinking = @show", cancellationToken, ("@show", show ? 1 : 0));
 
     private async Task UpsertAsync(string key, string assignments, CancellationToken cancellationToken, params (string Name, object Value)[] parameters)
     {
@@ -80,14 +80,14 @@ internal sealed class ConversationStore
         var connection = writer.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            INSERT INTO conversations (key, updated_at) VALUES ($key, $now) ON CONFLICT (key) DO NOTHING;
-            UPDATE conversations SET {assignments}, updated_at = $now WHERE key = $key;
+            INSERT INTO conversations (key, updated_at) VALUES (@key, @now) ON CONFLICT (key) DO NOTHING;
+            UPDATE conversations SET {assignments}, updated_at = @now WHERE key = @key;
             """;
-        command.Parameters.AddWithValue("$key", key);
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("@key", key);
+        command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         foreach (var (name, value) in parameters)
         {
-            command.Parameters.AddWithValue(name, value);
+            command.AddParameter(name, value);
         }
 
         await command.ExecuteNonQueryAsync(cancellationToken);

@@ -1,5 +1,5 @@
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using WeSeek.Messaging;
 using WeSeek.Security;
@@ -22,12 +22,12 @@ internal sealed record GroupLine(long InboxId, string SenderId, string Text);
 /// </summary>
 internal sealed class GroupWindow
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<ContextOptions> _options;
 
-    public GroupWindow(SqliteDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> options)
+    public GroupWindow(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> options)
     {
         _database = database;
         _cipher = cipher;
@@ -49,24 +49,24 @@ internal sealed class GroupWindow
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT id, sender_id, text, key_id, external_id FROM inbox
-            WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1 AND id < $id
-              AND id >= COALESCE((SELECT id FROM inbox WHERE channel = $channel AND chat_id = $chat AND id < $id
-                                  ORDER BY id DESC LIMIT 1 OFFSET $scan), 0)
-              AND received_at >= $since AND NOT (conversation = $conversation AND kind <> 'Other')
+            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND id < @id
+              AND id >= COALESCE((SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND id < @id
+                                  ORDER BY id DESC LIMIT 1 OFFSET @scan), 0)
+              AND received_at >= @since AND NOT (conversation = @conversation AND kind <> 'Other')
               AND length(text) > 0
             ORDER BY id DESC
-            LIMIT $limit;
+            LIMIT @limit;
             """;
-        command.Parameters.AddWithValue("$channel", message.Channel.Value);
-        command.Parameters.AddWithValue("$chat", message.ChatId);
-        command.Parameters.AddWithValue("$account", message.AccountId);
-        command.Parameters.AddWithValue("$id", inboxId);
-        command.Parameters.AddWithValue("$since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$conversation", conversation);
-        command.Parameters.AddWithValue("$limit", options.GroupWindowMessages);
+        command.AddParameter("@channel", message.Channel.Value);
+        command.AddParameter("@chat", message.ChatId);
+        command.AddParameter("@account", message.AccountId);
+        command.AddParameter("@id", inboxId);
+        command.AddParameter("@since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
+        command.AddParameter("@conversation", conversation);
+        command.AddParameter("@limit", options.GroupWindowMessages);
         // Only the group's latest messages are looked at, however long its history: enough for the window
         // even when the asker's own questions (in their history already) are many of them.
-        command.Parameters.AddWithValue("$scan", (4 * options.GroupWindowMessages) + 64);
+        command.AddParameter("@scan", (4 * options.GroupWindowMessages) + 64);
         var lines = new List<GroupLine>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -129,7 +129,7 @@ internal sealed class GroupWindow
     /// The rows stay, so a re-delivered message is still recognised as a duplicate. Indexed (inbox_group_chatter,
     /// inbox_pending, inbox_chat) so that the work is bounded by the window, not by the group's history.
     /// </summary>
-    public async Task PruneAsync(SqliteConnection connection, SqliteTransaction transaction, InboundMessage message, CancellationToken cancellationToken)
+    public async Task PruneAsync(DbConnection connection, DbTransaction transaction, InboundMessage message, CancellationToken cancellationToken)
     {
         if (!message.IsGroup)
         {
@@ -139,22 +139,22 @@ internal sealed class GroupWindow
         var options = _options.CurrentValue;
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = """
-            UPDATE inbox INDEXED BY inbox_group_chatter SET text = '', key_id = NULL
-            WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1 AND kind = 'Other'
+        command.CommandText = $"""
+            UPDATE inbox {_database.IndexedBy("inbox_group_chatter")} SET text = '', key_id = NULL
+            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND kind = 'Other'
               AND state <> 'pending' AND length(text) > 0
-              AND (received_at < $since OR id <= COALESCE(
-                (SELECT id FROM inbox WHERE channel = $channel AND chat_id = $chat AND account = $account AND is_group = 1
-                   AND id < COALESCE((SELECT MIN(id) FROM inbox INDEXED BY inbox_pending
-                                      WHERE state = 'pending' AND channel = $channel AND chat_id = $chat AND account = $account
+              AND (received_at < @since OR id <= COALESCE(
+                (SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1
+                   AND id < COALESCE((SELECT MIN(id) FROM inbox {_database.IndexedBy("inbox_pending")}
+                                      WHERE state = 'pending' AND channel = @channel AND chat_id = @chat AND account = @account
                                         AND is_group = 1 AND kind <> 'Other'), 9223372036854775807)
-                 ORDER BY id DESC LIMIT 1 OFFSET $keep), -1));
+                 ORDER BY id DESC LIMIT 1 OFFSET @keep), -1));
             """;
-        command.Parameters.AddWithValue("$channel", message.Channel.Value);
-        command.Parameters.AddWithValue("$chat", message.ChatId);
-        command.Parameters.AddWithValue("$account", message.AccountId);
-        command.Parameters.AddWithValue("$since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$keep", options.GroupWindowMessages);
+        command.AddParameter("@channel", message.Channel.Value);
+        command.AddParameter("@chat", message.ChatId);
+        command.AddParameter("@account", message.AccountId);
+        command.AddParameter("@since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
+        command.AddParameter("@keep", options.GroupWindowMessages);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

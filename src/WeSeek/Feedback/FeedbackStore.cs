@@ -1,6 +1,6 @@
+using System.Data;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using WeSeek.Messaging;
 using WeSeek.Security;
 using WeSeek.Storage;
@@ -50,7 +50,7 @@ internal interface IFeedbackStore
 /// Prompts, answers and corrections are encrypted with the record cipher like messages, their associated data
 /// naming table, column and row, so a blob moved to another row fails to decrypt.
 /// </summary>
-internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher cipher) : IFeedbackStore
+internal sealed class FeedbackStore(StoreDatabase database, RecordCipher cipher) : IFeedbackStore
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -66,30 +66,32 @@ internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher 
     public async Task KeepAnswerAsync(RatedAnswer answer, DateTimeOffset forgetUnratedBefore, CancellationToken cancellationToken)
     {
         await using var writer = await database.OpenWriterAsync(cancellationToken);
-        await using var transaction = (SqliteTransaction)await writer.Connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await writer.Connection.BeginTransactionAsync(cancellationToken);
         await using (var command = writer.Connection.CreateCommand())
         {
+            command.Transaction = transaction;
             command.CommandText = """
                 INSERT INTO feedback_answers (inbox_id, conversation, channel, chat_id, prompt, key_id, answer, answer_key, model, created_at)
-                VALUES ($inbox, $conversation, $channel, $chat, $prompt, $prompt_key, $answer, $answer_key, $model, $at)
+                VALUES (@inbox, @conversation, @channel, @chat, @prompt, @prompt_key, @answer, @answer_key, @model, @at)
                 ON CONFLICT (inbox_id) DO UPDATE SET prompt = excluded.prompt, key_id = excluded.key_id, answer = excluded.answer,
                     answer_key = excluded.answer_key, model = excluded.model, created_at = excluded.created_at;
                 """;
-            command.Parameters.AddWithValue("$inbox", answer.InboxId);
-            command.Parameters.AddWithValue("$conversation", answer.Conversation);
-            command.Parameters.AddWithValue("$channel", answer.Channel);
-            command.Parameters.AddWithValue("$chat", answer.ChatId);
-            cipher.Bind(command, "$prompt", JsonSerializer.Serialize(answer.Prompt, Json), PromptPurpose(answer.InboxId));
-            cipher.Bind(command, "$answer", answer.Answer, AnswerPurpose(answer.InboxId));
-            command.Parameters.AddWithValue("$model", (object?)answer.Model ?? DBNull.Value);
-            command.Parameters.AddWithValue("$at", answer.At.ToUnixTimeMilliseconds());
+            command.AddParameter("@inbox", answer.InboxId);
+            command.AddParameter("@conversation", answer.Conversation);
+            command.AddParameter("@channel", answer.Channel);
+            command.AddParameter("@chat", answer.ChatId);
+            cipher.Bind(command, "@prompt", JsonSerializer.Serialize(answer.Prompt, Json), PromptPurpose(answer.InboxId));
+            cipher.Bind(command, "@answer", answer.Answer, AnswerPurpose(answer.InboxId));
+            command.AddParameter("@model", answer.Model);
+            command.AddParameter("@at", answer.At.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await using (var command = writer.Connection.CreateCommand())
         {
-            command.CommandText = "DELETE FROM feedback_answers WHERE created_at < $before AND inbox_id NOT IN (SELECT inbox_id FROM feedback);";
-            command.Parameters.AddWithValue("$before", forgetUnratedBefore.ToUnixTimeMilliseconds());
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM feedback_answers WHERE created_at < @before AND inbox_id NOT IN (SELECT inbox_id FROM feedback);";
+            command.AddParameter("@before", forgetUnratedBefore.ToUnixTimeMilliseconds());
             await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -100,9 +102,9 @@ internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher 
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT inbox_id FROM feedback_answers WHERE conversation = $conversation AND created_at >= $since ORDER BY created_at DESC, inbox_id DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$conversation", conversation);
-        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.CommandText = "SELECT inbox_id FROM feedback_answers WHERE conversation = @conversation AND created_at >= @since ORDER BY created_at DESC, inbox_id DESC LIMIT 1;";
+        command.AddParameter("@conversation", conversation);
+        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
         return await command.ExecuteScalarAsync(cancellationToken) is long id ? id : null;
     }
 
@@ -112,23 +114,28 @@ internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher 
         await using var command = writer.Connection.CreateCommand();
         command.CommandText = """
             INSERT INTO feedback (inbox_id, kind, correction, correction_key, created_at)
-            SELECT inbox_id, $kind, $correction, $correction_key, $at FROM feedback_answers WHERE inbox_id = $inbox AND channel = $channel AND chat_id = $chat
+            SELECT inbox_id, @kind, @correction, @correction_key, @at FROM feedback_answers WHERE inbox_id = @inbox AND channel = @channel AND chat_id = @chat
             ON CONFLICT (inbox_id) DO UPDATE SET kind = excluded.kind, created_at = excluded.created_at,
                 correction = COALESCE(excluded.correction, feedback.correction), correction_key = COALESCE(excluded.correction_key, feedback.correction_key);
             """;
-        command.Parameters.AddWithValue("$inbox", inboxId);
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$chat", chatId);
-        command.Parameters.AddWithValue("$kind", kind == FeedbackKind.Up ? "up" : "down");
-        command.Parameters.AddWithValue("$at", at.ToUnixTimeMilliseconds());
+        command.AddParameter("@inbox", inboxId);
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@chat", chatId);
+        command.AddParameter("@kind", kind == FeedbackKind.Up ? "up" : "down");
+        command.AddParameter("@at", at.ToUnixTimeMilliseconds());
         if (string.IsNullOrWhiteSpace(correction))
         {
-            command.Parameters.AddWithValue("$correction", DBNull.Value);
-            command.Parameters.AddWithValue("$correction_key", DBNull.Value);
+            // Typed: PostgreSQL takes no text-typed NULL into a BYTEA column.
+            var none = command.CreateParameter();
+            none.ParameterName = "@correction";
+            none.DbType = DbType.Binary;
+            none.Value = DBNull.Value;
+            command.Parameters.Add(none);
+            command.AddParameter("@correction_key", null);
         }
         else
         {
-            cipher.Bind(command, "$correction", correction, CorrectionPurpose(inboxId));
+            cipher.Bind(command, "@correction", correction, CorrectionPurpose(inboxId));
         }
 
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
@@ -142,9 +149,9 @@ internal sealed class SqliteFeedbackStore(SqliteDatabase database, RecordCipher 
             SELECT a.inbox_id, a.conversation, a.channel, a.chat_id, a.prompt, a.key_id, a.answer, a.answer_key, a.model, a.created_at,
                    f.kind, f.correction, f.correction_key, f.created_at
             FROM feedback f JOIN feedback_answers a ON a.inbox_id = f.inbox_id
-            WHERE f.created_at >= $since ORDER BY f.created_at, f.inbox_id;
+            WHERE f.created_at >= @since ORDER BY f.created_at, f.inbox_id;
             """;
-        command.Parameters.AddWithValue("$since", since.ToUnixTimeMilliseconds());
+        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

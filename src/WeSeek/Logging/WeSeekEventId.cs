@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4154, 5005, 5013, 6006, 6102, 7002, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4154, 5005, 5013, 6006, 6102, 7006, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -77,6 +77,10 @@ internal static class WeSeekEventId
 
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;
+    public const int PostgresOpened = 7002;
+    public const int DatabaseUnavailable = 7003;
+    public const int DispatcherDatabaseUnavailable = 7004;
+    public const int PostgresListenLost = 7005;
 
     public const int HostStarting = 9000;
     public const int HostListening = 9001;

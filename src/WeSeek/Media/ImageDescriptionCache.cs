@@ -9,11 +9,11 @@ namespace WeSeek.Media;
 /// </summary>
 internal sealed class ImageDescriptionCache
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
 
-    public ImageDescriptionCache(SqliteDatabase database, RecordCipher cipher, TimeProvider time)
+    public ImageDescriptionCache(StoreDatabase database, RecordCipher cipher, TimeProvider time)
     {
         _database = database;
         _cipher = cipher;
@@ -25,8 +25,8 @@ internal sealed class ImageDescriptionCache
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT description, key_id FROM image_descriptions WHERE hash = $hash;";
-        command.Parameters.AddWithValue("$hash", hash);
+        command.CommandText = "SELECT description, key_id FROM image_descriptions WHERE hash = @hash;";
+        command.AddParameter("@hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? _cipher.Read(reader, 0, 1, RecordCipher.ImageDescription(hash)) : null;
     }
@@ -37,13 +37,13 @@ internal sealed class ImageDescriptionCache
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         await using var command = writer.Connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO image_descriptions (hash, description, key_id, model, created_at) VALUES ($hash, $description, $description_key, $model, $now)
+            INSERT INTO image_descriptions (hash, description, key_id, model, created_at) VALUES (@hash, @description, @description_key, @model, @now)
             ON CONFLICT (hash) DO NOTHING;
             """;
-        command.Parameters.AddWithValue("$hash", hash);
-        _cipher.Bind(command, "$description", description, RecordCipher.ImageDescription(hash));
-        command.Parameters.AddWithValue("$model", model);
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("@hash", hash);
+        _cipher.Bind(command, "@description", description, RecordCipher.ImageDescription(hash));
+        command.AddParameter("@model", model);
+        command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

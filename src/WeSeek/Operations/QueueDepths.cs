@@ -23,7 +23,7 @@ internal sealed partial class QueueDepths : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly ChannelRegistry _channels;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueDepths> _logger;
@@ -32,7 +32,7 @@ internal sealed partial class QueueDepths : BackgroundService
     private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<QueueDepth> _current = [];
 
-    public QueueDepths(SqliteDatabase database, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
+    public QueueDepths(StoreDatabase database, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
     {
         _database = database;
         _channels = channels;

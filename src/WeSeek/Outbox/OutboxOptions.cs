@@ -38,6 +38,12 @@ public sealed class OutboxOptions
     [Range(1, 256)]
     public int MaxParallelSends { get; set; } = 8;
 
+    /// <summary>How long a row claimed for sending is the claiming instance's (instances sharing a database).
+    /// Default 2 min: far above a channel's send timeout, so only a dead instance's claims run out; its rows are
+    /// then sent by another instance (a send that reached WeChat just before the crash may go twice).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan ClaimTime { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How often the sender looks for work without being woken. Default 1 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Operations;
@@ -14,7 +13,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     /// <summary>The platform id recorded for replies that went back in the platform's own request.</summary>
     public const string PassivePlatformId = "passive";
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly TurnCompletions _completions;
     private readonly ChatSendGate _gate;
     private readonly DailyCapCalendar _calendar;
@@ -23,7 +22,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     private readonly RecordCipher _cipher;
     private readonly AuditLog _audit;
 
-    public OutboxReplyClaims(SqliteDatabase database, RecordCipher cipher, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
+    public OutboxReplyClaims(StoreDatabase database, RecordCipher cipher, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
     {
         _cipher = cipher;
         _audit = audit;
@@ -47,6 +46,7 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         finally
         {
             _completions.Release(inboxId);
+            await ReleaseHoldAsync(inboxId);
             // Whatever was not claimed is the sender's again.
             _signal.Notify();
         }
@@ -55,27 +55,60 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     public async Task<bool> WaitForTurnAsync(long inboxId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var completed = _completions.Register(inboxId);
-        await using (var connection = await _database.OpenAsync(cancellationToken))
-        await using (var command = connection.CreateCommand())
+        var deadline = _time.GetUtcNow() + timeout;
+        while (true)
         {
-            command.CommandText = "SELECT state FROM inbox WHERE id = $id;";
-            command.Parameters.AddWithValue("$id", inboxId);
-            if (await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending")
+            await using (var connection = await _database.OpenAsync(cancellationToken))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT state FROM inbox WHERE id = @id;";
+                command.AddParameter("@id", inboxId);
+                if (await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending")
+                {
+                    _completions.Forget(inboxId, completed);
+                    return true;
+                }
+            }
+
+            var remaining = deadline - _time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
             {
                 _completions.Forget(inboxId, completed);
+                return false;
+            }
+
+            try
+            {
+                // Shared database: the turn may run on another instance, whose completion arrives by NOTIFY; the
+                // database is asked again every half second in case a notification was lost (a reconnect).
+                await completed.WaitAsync(_database.Shared && remaining > SharedRecheck ? SharedRecheck : remaining, _time, cancellationToken);
                 return true;
             }
+            catch (TimeoutException)
+            {
+            }
         }
+    }
 
+    private static readonly TimeSpan SharedRecheck = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Ends the hold in the row, so that every instance's sender takes what was not claimed.</summary>
+    private async Task ReleaseHoldAsync(long inboxId)
+    {
         try
         {
-            await completed.WaitAsync(timeout, _time, cancellationToken);
-            return true;
+            await using var writer = await _database.OpenWriterAsync(CancellationToken.None);
+            await using var command = writer.Connection.CreateCommand();
+            command.CommandText = "UPDATE inbox SET held_until = 0 WHERE id = @id AND held_until > 0;";
+            command.AddParameter("@id", inboxId);
+            if (await command.ExecuteNonQueryAsync(CancellationToken.None) > 0)
+            {
+                await _database.NotifyAsync(writer.Connection, null, StoreSignal.HoldReleased, inboxId, CancellationToken.None);
+            }
         }
-        catch (TimeoutException)
+        catch (System.Data.Common.DbException)
         {
-            _completions.Forget(inboxId, completed);
-            return false;
+            // The hold runs out at its deadline anyway.
         }
     }
 
@@ -86,22 +119,22 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         var now = _time.GetUtcNow();
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         var connection = writer.Connection;
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var claimed = new List<OutboundMessage>();
         await using (var update = connection.CreateCommand())
         {
             update.Transaction = transaction;
             update.CommandText = """
-                UPDATE outbox SET state = 'sent', sent_at = $now, platform_id = $platform, attempts = attempts + 1, error = NULL
-                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND channel = $channel AND account = $account AND chat_id = $chat ORDER BY id LIMIT $max)
+                UPDATE outbox SET state = 'sent', sent_at = @now, platform_id = @platform, attempts = attempts + 1, error = NULL
+                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND claimed_until <= @now AND channel = @channel AND account = @account AND chat_id = @chat ORDER BY id LIMIT @max)
                 RETURNING id, text, inbox_id, seq, key_id;
                 """;
-            update.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            update.Parameters.AddWithValue("$platform", PassivePlatformId);
-            update.Parameters.AddWithValue("$channel", channel.Value);
-            update.Parameters.AddWithValue("$account", accountId);
-            update.Parameters.AddWithValue("$chat", chatId);
-            update.Parameters.AddWithValue("$max", max);
+            update.AddParameter("@now", now.ToUnixTimeMilliseconds());
+            update.AddParameter("@platform", PassivePlatformId);
+            update.AddParameter("@channel", channel.Value);
+            update.AddParameter("@account", accountId);
+            update.AddParameter("@chat", chatId);
+            update.AddParameter("@max", max);
             await using var reader = await update.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -115,13 +148,13 @@ internal sealed class OutboxReplyClaims : IReplyClaims
             await using var count = connection.CreateCommand();
             count.Transaction = transaction;
             count.CommandText = """
-                INSERT INTO send_counts (channel, account, day, count) VALUES ($channel, $account, $day, $n)
-                ON CONFLICT (channel, account, day) DO UPDATE SET count = count + $n;
+                INSERT INTO send_counts (channel, account, day, count) VALUES (@channel, @account, @day, @n)
+                ON CONFLICT (channel, account, day) DO UPDATE SET count = send_counts.count + @n;
                 """;
-            count.Parameters.AddWithValue("$channel", channel.Value);
-            count.Parameters.AddWithValue("$account", accountId);
-            count.Parameters.AddWithValue("$day", _calendar.DayOf(now));
-            count.Parameters.AddWithValue("$n", claimed.Count);
+            count.AddParameter("@channel", channel.Value);
+            count.AddParameter("@account", accountId);
+            count.AddParameter("@day", _calendar.DayOf(now));
+            count.AddParameter("@n", claimed.Count);
             await count.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -130,8 +163,8 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         {
             await using var select = connection.CreateCommand();
             select.Transaction = transaction;
-            select.CommandText = "SELECT received_at FROM inbox WHERE id = $id;";
-            select.Parameters.AddWithValue("$id", first.InboxId);
+            select.CommandText = "SELECT received_at FROM inbox WHERE id = @id;";
+            select.AddParameter("@id", first.InboxId);
             if (await select.ExecuteScalarAsync(cancellationToken) is long at)
             {
                 received.Add(at);

@@ -8,6 +8,7 @@ using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Security;
+using WeSeek.Storage;
 
 namespace WeSeek.Outbox;
 
@@ -78,6 +79,13 @@ internal sealed partial class OutboxSender : BackgroundService
             {
                 return;
             }
+            catch (System.Data.Common.DbException ex)
+            {
+                // The database went away (PostgreSQL restarting, a network partition): what is stored stays
+                // stored; the next pass after the pause sends it.
+                Log.DatabaseUnavailable(_logger, ex, StorageOutage.RetryDelay);
+                await StorageOutage.PauseAsync(_time, stoppingToken);
+            }
         }
     }
 
@@ -100,7 +108,7 @@ internal sealed partial class OutboxSender : BackgroundService
             if (_channels.Find(message.Channel) is not { } channel)
             {
                 Log.UnknownChannel(_logger, message.OutboxId, message.Channel.Value);
-                await _store.MarkFailedAttemptAsync(message.OutboxId, $"No channel '{message.Channel}' is configured.", now + _options.MaxRetryDelay, cancellationToken);
+                await _store.MarkFailedAttemptAsync(message, $"No channel '{message.Channel}' is configured.", now + _options.MaxRetryDelay, null, cancellationToken);
                 continue;
             }
 
@@ -123,6 +131,13 @@ internal sealed partial class OutboxSender : BackgroundService
                 continue;
             }
 
+            if (entry.HeldUntil > now)
+            {
+                // Held by a channel waiting to answer passively, perhaps on another instance.
+                wake = Earliest(wake, entry.HeldUntil);
+                continue;
+            }
+
             if (entry.NextAttemptAt > now)
             {
                 wake = Earliest(wake, entry.NextAttemptAt);
@@ -132,9 +147,11 @@ internal sealed partial class OutboxSender : BackgroundService
             if (channel.Capabilities.RateLimited)
             {
                 var chat = (message.Channel, message.AccountId, message.ChatId);
-                if (!_lastSent.TryGetValue(chat, out var last))
+                if (!_lastSent.TryGetValue(chat, out var last) || _store.Shared)
                 {
-                    last = await _store.LastSentAtAsync(message.Channel, message.AccountId, message.ChatId, cancellationToken) ?? DateTimeOffset.MinValue;
+                    // Shared database: another instance may have sent to this chat since this one did.
+                    var stored = await _store.LastSentAtAsync(message.Channel, message.AccountId, message.ChatId, cancellationToken) ?? DateTimeOffset.MinValue;
+                    last = stored > last ? stored : last;
                 }
 
                 if (last != DateTimeOffset.MinValue && last + _options.PacingInterval > now)
@@ -179,10 +196,18 @@ internal sealed partial class OutboxSender : BackgroundService
     {
         var message = entry.Message;
         using var entered = await _gate.EnterAsync(message.Channel.Value, message.AccountId, message.ChatId, cancellationToken);
-        if (!await _store.IsPendingAsync(message.OutboxId, cancellationToken))
+        var claimedAt = _time.GetUtcNow();
+        switch (await _store.ClaimForSendAsync(message, claimedAt, claimedAt + _options.ClaimTime, day, _options.DailyCap, cancellationToken))
         {
-            // Claimed for a passive reply since this pass read it.
-            return;
+            case SendClaim.Taken:
+                // Claimed for a passive reply since this pass read it, or being sent by another instance.
+                return;
+            case SendClaim.CapReached:
+                // Another instance sent the account's last messages of the day since this pass counted.
+                var midnight = _calendar.NextMidnight(claimedAt);
+                Log.DailyCapReached(_logger, message.AccountId, message.Channel.Value, _options.DailyCap, midnight);
+                await _store.DeferAsync(message.OutboxId, midnight, cancellationToken);
+                return;
         }
 
         using var activity = WeSeekTelemetry.Start("weseek.send", ActivityKind.Client, entry.TraceParent);
@@ -198,7 +223,8 @@ internal sealed partial class OutboxSender : BackgroundService
                 _lastSent[(message.Channel, message.AccountId, message.ChatId)] = sentAt;
             }
 
-            await _store.MarkSentAsync(message, sentAt, receipt.PlatformMessageId, day, CancellationToken.None);
+            // Counted against the day when claimed.
+            await _store.MarkSentAsync(message, sentAt, receipt.PlatformMessageId, null, CancellationToken.None);
             Log.Sent(_logger, message.OutboxId, message.Channel.Value);
             WeSeekMetrics.Sent.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("mode", "api"));
             if (message.Sequence == 0)
@@ -226,13 +252,13 @@ internal sealed partial class OutboxSender : BackgroundService
             if (permanent || attempts >= _options.MaxAttempts)
             {
                 Log.GaveUp(_logger, ex, message.OutboxId, message.Channel.Value, attempts);
-                await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), null, CancellationToken.None);
+                await _store.MarkFailedAttemptAsync(message, Redaction.Scrub(ex.Message), null, day, CancellationToken.None);
                 return;
             }
 
             var delay = TimeSpan.FromTicks(Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 30)), _options.MaxRetryDelay.Ticks));
             Log.SendFailed(_logger, ex, message.OutboxId, message.Channel.Value, attempts, delay);
-            await _store.MarkFailedAttemptAsync(message.OutboxId, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);
+            await _store.MarkFailedAttemptAsync(message, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, day, CancellationToken.None);
         }
     }
 
@@ -257,7 +283,7 @@ internal sealed partial class OutboxSender : BackgroundService
         {
             await _audit.MessageSentAsync(message, platformId, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception ex) when (ex is System.Data.Common.DbException or IOException)
         {
             Log.AuditFailed(_logger, ex, message.OutboxId);
         }
@@ -265,6 +291,9 @@ internal sealed partial class OutboxSender : BackgroundService
 
     private static partial class Log
     {
+        [LoggerMessage(WeSeekEventId.DatabaseUnavailable, LogLevel.Warning, "The database does not answer; the outbox tries again in {Delay}")]
+        public static partial void DatabaseUnavailable(ILogger logger, Exception exception, TimeSpan delay);
+
         [LoggerMessage(WeSeekEventId.AuditAppendFailed, LogLevel.Error, "Outbox message {OutboxId} was sent but could not be written to the audit log")]
         public static partial void AuditFailed(ILogger logger, Exception exception, long outboxId);
 

@@ -23,6 +23,22 @@ public sealed class DispatcherOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan GroupBurstWindow { get; set; } = TimeSpan.FromSeconds(1.5);
 
+    /// <summary>How long a turn's lease on its message lasts without renewal. The dispatcher renews the leases of
+    /// its running turns every third of it; an instance that dies stops renewing, and another instance sharing
+    /// the database takes the message over when the lease runs out. Default 30 s: a dead instance's messages
+    /// are answered within about half a minute, and renewals cost one UPDATE per instance every 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:03", "01:00:00")]
+    public TimeSpan LeaseTime { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>With several instances on one database: how long a conversation's next message waits for the
+    /// instance that ran its last turn, while that instance is alive (its heartbeat is younger than
+    /// <see cref="LeaseTime"/>), before any instance may take it. That instance's embedded engine holds the
+    /// conversation's KV cache, so the turn prefills only the new message. Default 5 s: the holder hears of the
+    /// message at once (NOTIFY) and takes it within milliseconds unless it is busy; a busy or dying holder costs a
+    /// message at most this much. Zero turns the preference off (remote replicas route by conversation anyway).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan CacheAffinityWait { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>On shutdown, how long running turns may finish before they are cancelled (and run again
     /// after restart). Default 10 s: inside Kubernetes' default 30 s grace period with room for the outbox.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

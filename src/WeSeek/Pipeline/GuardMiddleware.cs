@@ -24,9 +24,9 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
     private readonly ILogger<GuardMiddleware> _logger;
 
     private readonly QuotaOptions _quota;
-    private readonly SqliteInbox _inbox;
+    private readonly DurableInbox _inbox;
 
-    public GuardMiddleware(OutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, SqliteInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
+    public GuardMiddleware(OutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
     {
         _quota = quota.Value;
         _inbox = inbox;

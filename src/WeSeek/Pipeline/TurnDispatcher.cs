@@ -7,6 +7,7 @@ using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Operations;
 using WeSeek.Security;
+using WeSeek.Storage;
 
 namespace WeSeek.Pipeline;
 
@@ -27,6 +28,8 @@ internal sealed partial class TurnDispatcher : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<TurnDispatcher> _logger;
     private readonly Dictionary<string, Task> _running = [];
+    private readonly Dictionary<string, long> _runningIds = [];
+    private long _renewedAt;
     private readonly CancellationTokenSource _turnsCts = new();
 
     // Written and read only by the dispatch loop (ExecuteAsync and the DispatchAvailableAsync it awaits).
@@ -78,7 +81,19 @@ internal sealed partial class TurnDispatcher : BackgroundService
             while (!stoppingToken.IsCancellationRequested)
             {
                 _heldUntil = null;
-                await DispatchAvailableAsync(stoppingToken);
+                try
+                {
+                    await DispatchAvailableAsync(stoppingToken);
+                    await RenewLeasesAsync(stoppingToken);
+                }
+                catch (System.Data.Common.DbException ex)
+                {
+                    // The database went away: stored messages stay pending and are leased again after the pause.
+                    Log.DatabaseUnavailable(_logger, ex, StorageOutage.RetryDelay);
+                    await StorageOutage.PauseAsync(_time, stoppingToken);
+                    continue;
+                }
+
                 // A group question held for its burst window runs when the window closes, not at the next poll.
                 var wait = _heldUntil is { } due ? TimeSpan.FromTicks(Math.Clamp((due - _time.GetUtcNow()).Ticks, TimeSpan.FromMilliseconds(10).Ticks, _options.PollInterval.Ticks)) : _options.PollInterval;
                 await _signal.WaitAsync(wait, _time, stoppingToken);
@@ -89,6 +104,35 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
 
         await DrainAsync();
+        try
+        {
+            // Turns cancelled by the drain: another instance may take their messages at once.
+            await _store.ReleaseLeasesAsync(CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            Log.DatabaseUnavailable(_logger, ex, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Every third of the lease time, extends the leases of the turns running here, so that only a dead
+    /// instance's messages are taken over.</summary>
+    internal async Task RenewLeasesAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
+        if (_renewedAt != 0 && _time.GetElapsedTime(_renewedAt, now) < _options.LeaseTime / 3)
+        {
+            return;
+        }
+
+        _renewedAt = now;
+        long[] ids;
+        lock (_running)
+        {
+            ids = [.. _runningIds.Values];
+        }
+
+        await _store.RenewLeasesAsync(ids, cancellationToken);
     }
 
     private void Held(DateTimeOffset due)
@@ -119,6 +163,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
             lock (_running)
             {
                 _running[pending.Conversation] = RunTurnAsync(pending);
+                _runningIds[pending.Conversation] = pending.InboxId;
             }
         }
     }
@@ -163,6 +208,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
             lock (_running)
             {
                 _running.Remove(pending.Conversation);
+                _runningIds.Remove(pending.Conversation);
             }
 
             _signal.Notify();
@@ -227,6 +273,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
 
     private static partial class Log
     {
+        [LoggerMessage(WeSeekEventId.DispatcherDatabaseUnavailable, LogLevel.Warning, "The database does not answer; the dispatcher tries again in {Delay}")]
+        public static partial void DatabaseUnavailable(ILogger logger, Exception exception, TimeSpan delay);
+
         [LoggerMessage(WeSeekEventId.TurnStarted, LogLevel.Debug, "Turn for message {InboxId} started (attempt {Attempt})")]
         public static partial void TurnStarted(ILogger logger, long inboxId, int attempt);
 

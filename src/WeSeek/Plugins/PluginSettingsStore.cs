@@ -10,11 +10,11 @@ namespace WeSeek.Plugins;
 /// </summary>
 internal sealed class PluginSettingsStore
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly PluginOptions _options;
     private readonly TimeProvider _time;
 
-    public PluginSettingsStore(SqliteDatabase database, IOptions<PluginOptions> options, TimeProvider time)
+    public PluginSettingsStore(StoreDatabase database, IOptions<PluginOptions> options, TimeProvider time)
     {
         _database = database;
         _options = options.Value;
@@ -35,8 +35,8 @@ internal sealed class PluginSettingsStore
 
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT plugin, enabled FROM plugin_settings WHERE chat = $chat;";
-        command.Parameters.AddWithValue("$chat", chat);
+        command.CommandText = "SELECT plugin, enabled FROM plugin_settings WHERE chat = @chat;";
+        command.AddParameter("@chat", chat);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -56,13 +56,13 @@ internal sealed class PluginSettingsStore
         await using var writer = await _database.OpenWriterAsync(cancellationToken);
         await using var command = writer.Connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO plugin_settings (chat, plugin, enabled, updated_at) VALUES ($chat, $plugin, $enabled, $now)
+            INSERT INTO plugin_settings (chat, plugin, enabled, updated_at) VALUES (@chat, @plugin, @enabled, @now)
             ON CONFLICT (chat, plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at;
             """;
-        command.Parameters.AddWithValue("$chat", chat);
-        command.Parameters.AddWithValue("$plugin", plugin.ToLowerInvariant());
-        command.Parameters.AddWithValue("$enabled", enabled ? 1 : 0);
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("@chat", chat);
+        command.AddParameter("@plugin", plugin.ToLowerInvariant());
+        command.AddParameter("@enabled", enabled ? 1 : 0);
+        command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

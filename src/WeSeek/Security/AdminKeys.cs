@@ -68,11 +68,11 @@ internal sealed class AdminKeys
 {
     public const string KeyPrefix = "wsk_";
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
 
-    public AdminKeys(SqliteDatabase database, AuditLog audit, TimeProvider time)
+    public AdminKeys(StoreDatabase database, AuditLog audit, TimeProvider time)
     {
         _database = database;
         _audit = audit;
@@ -99,12 +99,12 @@ internal sealed class AdminKeys
         await using (var writer = await _database.OpenWriterAsync(cancellationToken))
         {
             await using var command = writer.Connection.CreateCommand();
-            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at, role) VALUES ($name, $prefix, $hash, $now, $role) RETURNING id;";
-            command.Parameters.AddWithValue("$role", role.Name());
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$prefix", prefix);
-            command.Parameters.AddWithValue("$hash", Hash(key));
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at, role) VALUES (@name, @prefix, @hash, @now, @role) RETURNING id;";
+            command.AddParameter("@role", role.Name());
+            command.AddParameter("@name", name);
+            command.AddParameter("@prefix", prefix);
+            command.AddParameter("@hash", Hash(key));
+            command.AddParameter("@now", now.ToUnixTimeMilliseconds());
             id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         }
 
@@ -135,7 +135,7 @@ internal sealed class AdminKeys
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT EXISTS (SELECT 1 FROM admin_keys WHERE revoked_at IS NULL);";
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))! != 0;
+        return await command.ScalarInt64Async(cancellationToken) != 0;
     }
 
     /// <summary>Revokes a key; false when no such key exists or it was already revoked.</summary>
@@ -145,9 +145,9 @@ internal sealed class AdminKeys
         await using (var writer = await _database.OpenWriterAsync(cancellationToken))
         {
             await using var command = writer.Connection.CreateCommand();
-            command.CommandText = "UPDATE admin_keys SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            command.CommandText = "UPDATE admin_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL;";
+            command.AddParameter("@id", id);
+            command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
             changed = await command.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -171,8 +171,8 @@ internal sealed class AdminKeys
         var hash = Hash(presented);
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, role FROM admin_keys WHERE hash = $hash AND revoked_at IS NULL;";
-        command.Parameters.AddWithValue("$hash", hash);
+        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, role FROM admin_keys WHERE hash = @hash AND revoked_at IS NULL;";
+        command.AddParameter("@hash", hash);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         if (!await reader.ReadAsync(cancellationToken))
         {
@@ -186,9 +186,9 @@ internal sealed class AdminKeys
         {
             await using var writer = await _database.OpenWriterAsync(cancellationToken);
             await using var touch = writer.Connection.CreateCommand();
-            touch.CommandText = "UPDATE admin_keys SET last_used_at = $now WHERE id = $id;";
-            touch.Parameters.AddWithValue("$id", info.Id);
-            touch.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            touch.CommandText = "UPDATE admin_keys SET last_used_at = @now WHERE id = @id;";
+            touch.AddParameter("@id", info.Id);
+            touch.AddParameter("@now", now.ToUnixTimeMilliseconds());
             await touch.ExecuteNonQueryAsync(cancellationToken);
         }
 

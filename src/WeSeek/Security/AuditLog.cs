@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using WeSeek.Messaging;
 using WeSeek.Storage;
 
@@ -25,7 +24,8 @@ public sealed record AuditVerification(long Records, long? BrokenId, string? Pro
 /// Records from before the chain was keyed (plain SHA-256) are accepted only before the first keyed record,
 /// whose HMAC covers their hash too. Records hold facts, never content: hashes of answers
 /// and sent texts, token counts, the redacted configuration. Appends are serialized (in process by a lock, across
-/// processes by SQLite's write lock, taken at BEGIN IMMEDIATE) so concurrent writers never fork the chain.
+/// processes by StoreDatabase.BeginSerializedAsync: SQLite's write lock, PostgreSQL's advisory lock) so concurrent
+/// writers, in this process or another instance, never fork the chain.
 /// Thread-safe.
 /// </summary>
 internal sealed class AuditLog : IDisposable
@@ -35,12 +35,12 @@ internal sealed class AuditLog : IDisposable
 
     private const string KeyedPrefix = "hmac-sha256:";
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly KeyRing _keys;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _append = new(1, 1);
 
-    public AuditLog(SqliteDatabase database, KeyRing keys, TimeProvider time)
+    public AuditLog(StoreDatabase database, KeyRing keys, TimeProvider time)
     {
         _database = database;
         _keys = keys;
@@ -57,9 +57,9 @@ internal sealed class AuditLog : IDisposable
         try
         {
             await using var connection = await _database.OpenAsync(cancellationToken);
-            // Not deferred: BEGIN IMMEDIATE takes the write lock before reading the last hash, so another
-            // process cannot append between the read and the insert.
-            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+            // The chain is this transaction's alone until commit (SQLite's write lock taken at BEGIN; an
+            // advisory lock on PostgreSQL), so another process cannot append between the read and the insert.
+            await using var transaction = await _database.BeginSerializedAsync(connection, "audit", cancellationToken);
             long lastId = 0;
             var previous = Genesis;
             await using (var last = connection.CreateCommand())
@@ -78,13 +78,13 @@ internal sealed class AuditLog : IDisposable
             await using (var insert = connection.CreateCommand())
             {
                 insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES ($id, $at, $kind, $data, $prev, $hash);";
-                insert.Parameters.AddWithValue("$id", id);
-                insert.Parameters.AddWithValue("$at", at);
-                insert.Parameters.AddWithValue("$kind", kind);
-                insert.Parameters.AddWithValue("$data", json);
-                insert.Parameters.AddWithValue("$prev", previous);
-                insert.Parameters.AddWithValue("$hash", KeyedHashOf(_keys.Current, _keys.CurrentId, previous, id, at, kind, json));
+                insert.CommandText = "INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES (@id, @at, @kind, @data, @prev, @hash);";
+                insert.AddParameter("@id", id);
+                insert.AddParameter("@at", at);
+                insert.AddParameter("@kind", kind);
+                insert.AddParameter("@data", json);
+                insert.AddParameter("@prev", previous);
+                insert.AddParameter("@hash", KeyedHashOf(_keys.Current, _keys.CurrentId, previous, id, at, kind, json));
                 await insert.ExecuteNonQueryAsync(cancellationToken);
             }
 
@@ -119,8 +119,8 @@ internal sealed class AuditLog : IDisposable
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM audit WHERE kind = $kind ORDER BY id DESC LIMIT 1;";
-        command.Parameters.AddWithValue("$kind", kind);
+        command.CommandText = "SELECT data FROM audit WHERE kind = @kind ORDER BY id DESC LIMIT 1;";
+        command.AddParameter("@kind", kind);
         return await command.ExecuteScalarAsync(cancellationToken) is string data ? JsonNode.Parse(data) as JsonObject : null;
     }
 

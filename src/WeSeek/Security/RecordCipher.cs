@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using WeSeek.Storage;
 
 namespace WeSeek.Security;
 
@@ -80,19 +81,19 @@ internal sealed class RecordCipher
         return Encoding.UTF8.GetString(plaintext);
     }
 
-    /// <summary>Adds <c>$name</c> (the encrypted text) and <c>$name_key</c> (its key id) to a command.</summary>
-    public void Bind(SqliteCommand command, string name, string plaintext, string purpose)
+    /// <summary>Adds <c>@name</c> (the encrypted text) and <c>@name_key</c> (its key id) to a command.</summary>
+    public void Bind(DbCommand command, string name, string plaintext, string purpose)
     {
         var (blob, keyId) = Encrypt(plaintext, purpose);
-        command.Parameters.Add(name, SqliteType.Blob).Value = blob;
-        command.Parameters.AddWithValue(name + "_key", keyId);
+        command.AddBinary(name, blob);
+        command.AddParameter(name + "_key", keyId);
     }
 
     /// <summary>Reads a text column and its key-id column: plaintext when the key id is NULL (rows written
     /// before encryption), decrypted otherwise.</summary>
-    public string Read(SqliteDataReader reader, int textOrdinal, int keyOrdinal, string purpose) =>
+    public string Read(DbDataReader reader, int textOrdinal, int keyOrdinal, string purpose) =>
         reader.IsDBNull(keyOrdinal)
-            ? reader.GetString(textOrdinal)
+            ? reader.GetFieldType(textOrdinal) == typeof(byte[]) ? Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(textOrdinal)) : reader.GetString(textOrdinal)
             : Decrypt(reader.GetFieldValue<byte[]>(textOrdinal), reader.GetString(keyOrdinal), purpose);
 
     // The purpose names the table and row ids; the message's own ids (the third line) are left out.

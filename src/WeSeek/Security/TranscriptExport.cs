@@ -14,10 +14,10 @@ internal sealed class TranscriptExport
     // Chinese stays readable in the file; the export is never embedded in HTML, so relaxed escaping is safe.
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
 
-    public TranscriptExport(SqliteDatabase database, RecordCipher cipher)
+    public TranscriptExport(StoreDatabase database, RecordCipher cipher)
     {
         _database = database;
         _cipher = cipher;
@@ -38,11 +38,11 @@ internal sealed class TranscriptExport
                 UNION ALL
                 SELECT i.conversation, o.channel, o.account, o.chat_id, 'out', o.id, o.inbox_id, o.seq, o.created_at,
                        o.text, o.key_id, NULL, o.state
-                FROM outbox o JOIN inbox i ON i.id = o.inbox_id)
-            WHERE $conversation IS NULL OR conversation = $conversation
+                FROM outbox o JOIN inbox i ON i.id = o.inbox_id) AS entries
+            WHERE @conversation IS NULL OR conversation = @conversation
             ORDER BY inbox_id, seq;
             """;
-        command.Parameters.AddWithValue("$conversation", (object?)conversation ?? DBNull.Value);
+        command.AddParameter("@conversation", (object?)conversation ?? DBNull.Value);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var count = 0;
         var buffer = new MemoryStream();

@@ -1,21 +1,21 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace WeSeek.Storage;
 
-/// <summary>A connection opened for writing, holding the process's write turn until disposed
-/// (<see cref="SqliteDatabase.OpenWriterAsync"/>).</summary>
+/// <summary>A connection opened for writing (<see cref="StoreDatabase.OpenWriterAsync"/>), holding the
+/// process's write turn until disposed where the provider has one (SQLite).</summary>
 internal sealed class WriteConnection : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _writeLock;
+    private readonly SemaphoreSlim? _writeLock;
     private bool _disposed;
 
-    public WriteConnection(SqliteConnection connection, SemaphoreSlim writeLock)
+    public WriteConnection(DbConnection connection, SemaphoreSlim? writeLock)
     {
         Connection = connection;
         _writeLock = writeLock;
     }
 
-    public SqliteConnection Connection { get; }
+    public DbConnection Connection { get; }
 
     public async ValueTask DisposeAsync()
     {
@@ -31,7 +31,7 @@ internal sealed class WriteConnection : IAsyncDisposable
         }
         finally
         {
-            _writeLock.Release();
+            _writeLock?.Release();
         }
     }
 }

@@ -11,7 +11,7 @@ public sealed class UnknownSettingsTests
         using var data = new TempDirectory();
         using var process = WeseekProcess.Start(
             ["serve", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--Model:Provider=remote", "--Outbox:DailyCapp=3", "--Logging:LogLevel:Default=Information"],
-            new Dictionary<string, string> { ["WESEEK__Storage__Provider"] = "postgres" });
+            new Dictionary<string, string> { ["WESEEK__Storage__Redis"] = "redis:6379" });
         try
         {
             var warnings = new List<string>();
@@ -28,7 +28,7 @@ public sealed class UnknownSettingsTests
             Assert.Equal(2, warnings.Count);
             Assert.Contains(warnings, w => w.StartsWith("Unknown setting Outbox:DailyCapp (environment variable WESEEK__Outbox__DailyCapp)", StringComparison.Ordinal)
                 && w.EndsWith("the nearest known key is Outbox:DailyCap", StringComparison.Ordinal));
-            Assert.Contains(warnings, w => w.StartsWith("Unknown setting Storage:Provider (environment variable WESEEK__Storage__Provider)", StringComparison.Ordinal));
+            Assert.Contains(warnings, w => w.StartsWith("Unknown setting Storage:Redis (environment variable WESEEK__Storage__Redis)", StringComparison.Ordinal));
             Assert.False(process.HasExited);
         }
         finally
@@ -44,11 +44,11 @@ public sealed class UnknownSettingsTests
         using var data = new TempDirectory();
 
         var (exitCode, _, error) = await WeseekProcess.RunAsync(
-            ["serve", "--strict-config", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--Model:Provider=remote", "--Storage:Provider=postgres"]);
+            ["serve", "--strict-config", "--urls", "http://127.0.0.1:0", "--data", data.Path, "--Model:Provider=remote", "--Storage:Redis=redis:6379"]);
 
         Assert.Equal(2, exitCode);
         var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), l => l.StartsWith("WeSeek cannot start", StringComparison.Ordinal));
-        Assert.Contains("Storage:Provider (environment variable WESEEK__Storage__Provider): no WeSeek option has this key", line, StringComparison.Ordinal);
+        Assert.Contains("Storage:Redis (environment variable WESEEK__Storage__Redis): no WeSeek option has this key", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 

@@ -35,7 +35,7 @@ public sealed class CommandMiddlewareTests
         await harness.RunTurnsAsync();
 
         Assert.Empty(client.Calls);
-        Assert.Contains("/reset", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.Contains("/reset", Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class CommandMiddlewareTests
         await harness.ReceiveAsync("m2", "alice", "你好");
         await harness.RunTurnsAsync();
 
-        var replies = string.Join('|', await SqliteInboxTests.OutboxTextsAsync(harness, "inbox_id = (SELECT id FROM inbox WHERE external_id = 'm2')"));
+        var replies = string.Join('|', await DurableInboxTests.OutboxTextsAsync(harness, "inbox_id = (SELECT id FROM inbox WHERE external_id = 'm2')"));
         Assert.Equal("💭 思考过程：\n想一想：用户说了「你好」|答：你好", replies);
     }
 }

@@ -43,7 +43,7 @@ public sealed class ContextWindowTests
         Assert.InRange(compactions, 1, 4);
         Assert.All(client.Calls, call => Assert.StartsWith("你是测试助手。", call[0].Text, StringComparison.Ordinal));
         Assert.All(client.Calls, call => Assert.DoesNotContain(call, m => m.Role == ChatRole.System));
-        Assert.True(await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT epoch FROM conversations") >= 1);
+        Assert.True(await DurableInboxTests.ScalarAsync<long>(harness, "SELECT epoch FROM conversations") >= 1);
     }
 
     [Fact]

@@ -62,8 +62,8 @@ public sealed class GroupWindowTests
         Assert.DoesNotContain("很久以前", prompt, StringComparison.Ordinal);
         // What no window can show any more (the answered question's window included) is erased; the rows stay
         // for duplicate detection.
-        Assert.Equal(4, await SqliteInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE kind = 'Other' AND length(text) = 0"));
-        Assert.Equal(7, await SqliteInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox"));
+        Assert.Equal(4, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE kind = 'Other' AND length(text) = 0"));
+        Assert.Equal(7, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox"));
         Assert.Equal(AcceptOutcome.Duplicate, (await core.Sink.AcceptAsync(Chatter(core, "c1", "group-1", "alice", "第1句"), CancellationToken.None)).Outcome);
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WeSeek.Feedback;
 using WeSeek.Messaging;
 using WeSeek.Security;
-using WeSeek.Storage;
+using WeSeek.Storage.Sqlite;
 using WeSeek.TestKit;
 using WeSeek.Tests.Inbox;
 
@@ -55,7 +55,7 @@ public sealed class FeedbackCaptureTests
         await harness.RunTurnsAsync();
 
         var record = Assert.Single(await ReadAsync(harness));
-        var replies = await SqliteInboxTests.OutboxTextsAsync(harness);
+        var replies = await DurableInboxTests.OutboxTextsAsync(harness);
         Assert.Equal(2, client.Calls.Count); // The rating was not a question.
         Assert.DoesNotContain(client.Calls[1], m => m.Text.Contains("差评", StringComparison.Ordinal)); // Nor is it in the next prompt.
         Assert.Contains("更正", replies[1], StringComparison.Ordinal);
@@ -80,7 +80,7 @@ public sealed class FeedbackCaptureTests
         await harness.ReceiveAsync("m4", "bob", "👍"); // Bob was never answered.
         await harness.RunTurnsAsync();
 
-        var replies = await SqliteInboxTests.OutboxTextsAsync(harness);
+        var replies = await DurableInboxTests.OutboxTextsAsync(harness);
         Assert.Equal(4, replies.Count);
         Assert.All(new[] { replies[0], replies[2], replies[3] }, r => Assert.StartsWith("没有找到 10 分钟内的回答可以评价", r, StringComparison.Ordinal));
         Assert.DoesNotContain('\n', replies[0]);
@@ -96,9 +96,7 @@ public sealed class FeedbackCaptureTests
         await harness.ReceiveAsync("m2", "alice", "👎 不应该重复我的号码");
         await harness.RunTurnsAsync();
 
-        var bytes = await File.ReadAllBytesAsync(harness.Services.GetRequiredService<SqliteDatabase>().Path, TestContext.Current.CancellationToken);
-        var wal = harness.Services.GetRequiredService<SqliteDatabase>().Path + "-wal";
-        var all = System.Text.Encoding.UTF8.GetString(bytes) + (File.Exists(wal) ? System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(wal, TestContext.Current.CancellationToken)) : "");
+        var all = SqliteFiles.ReadAllAsText(harness.Services.GetRequiredService<SqliteDatabase>().Path);
         Assert.DoesNotContain("13812345678", all, StringComparison.Ordinal);
         Assert.DoesNotContain("不应该重复", all, StringComparison.Ordinal);
         Assert.Single(await ReadAsync(harness));

@@ -47,7 +47,7 @@ public sealed class DocumentFormatTests
         await harness.RunTurnsAsync();
 
         Assert.Contains("假期制度 / 年假：员工每年享有十天带薪年假", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
-        Assert.Contains("来源：手册.docx", string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.Contains("来源：手册.docx", string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]

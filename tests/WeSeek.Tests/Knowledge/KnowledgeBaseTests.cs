@@ -93,7 +93,7 @@ public sealed class KnowledgeBaseTests
         var prompt = Assert.Single(client.Calls)[^1].Text;
         Assert.Contains("参考资料", prompt, StringComparison.Ordinal);
         Assert.Contains("（假期.md）假期制度 / 年假：", prompt, StringComparison.Ordinal);
-        var reply = string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness));
+        var reply = string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness));
         var lines = reply.Split('\n');
         var citations = lines.SkipWhile(l => !l.StartsWith("来源：", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(citations);
@@ -111,7 +111,7 @@ public sealed class KnowledgeBaseTests
         await harness.RunTurnsAsync();
 
         Assert.DoesNotContain("参考资料", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
-        Assert.DoesNotContain("来源：", string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.DoesNotContain("来源：", string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]

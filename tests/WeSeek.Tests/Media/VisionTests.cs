@@ -38,7 +38,7 @@ public sealed class VisionTests
         var prompt = Assert.Single(client.Calls)[^1].Text;
         Assert.EndsWith("这只猫是什么品种？\n\n图片描述：一只橘猫趴在键盘上。", prompt, StringComparison.Ordinal);
         Assert.Single(vision.Requests);
-        Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness));
+        Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness));
 
         // History keeps the question with its description, so a follow-up about the picture can use it.
         await harness.Sink.AcceptAsync(pictures.Text("m2", "它在干什么？"), CancellationToken.None);
@@ -61,7 +61,7 @@ public sealed class VisionTests
         await harness.RunTurnsAsync();
 
         // WeChat shows no Markdown: the composer flattened the bold as it does for the chat model's answers.
-        Assert.Equal(["图片描述：一只橘猫趴在键盘上。"], await SqliteInboxTests.OutboxTextsAsync(harness));
+        Assert.Equal(["图片描述：一只橘猫趴在键盘上。"], await DurableInboxTests.OutboxTextsAsync(harness));
         Assert.Empty(client.Calls);
     }
 
@@ -78,7 +78,7 @@ public sealed class VisionTests
         await harness.RunTurnsAsync();
 
         Assert.EndsWith("[图片]这是什么？", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
-        Assert.DoesNotContain("图片描述", string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.DoesNotContain("图片描述", string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]

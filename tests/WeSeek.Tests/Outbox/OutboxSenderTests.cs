@@ -64,7 +64,7 @@ public sealed class OutboxSenderTests
         Assert.Equal(2, harness.Channel.Sent.Count);
         var midnightBeijing = new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.FromHours(8));
         Assert.Equal(midnightBeijing, wake);
-        Assert.Equal(midnightBeijing.ToUnixTimeMilliseconds(), await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT next_attempt_at FROM outbox WHERE state = 'pending'"));
+        Assert.Equal(midnightBeijing.ToUnixTimeMilliseconds(), await DurableInboxTests.ScalarAsync<long>(harness, "SELECT next_attempt_at FROM outbox WHERE state = 'pending'"));
 
         harness.Time.SetUtcNow(midnightBeijing - TimeSpan.FromSeconds(1));
         await harness.SendDueAsync();
@@ -107,7 +107,7 @@ public sealed class OutboxSenderTests
         await harness.RunTurnsAsync();
 
         Assert.Single(client.Calls);
-        Assert.Equal("done", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox WHERE external_id = 'm2'"));
+        Assert.Equal("done", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox WHERE external_id = 'm2'"));
     }
 
     [Fact]
@@ -129,8 +129,8 @@ public sealed class OutboxSenderTests
         await harness.SendDueAsync();
 
         Assert.Single(harness.Channel.Sent);
-        Assert.Equal("sent", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
-        Assert.Equal(3L, await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT attempts FROM outbox"));
+        Assert.Equal("sent", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
+        Assert.Equal(3L, await DurableInboxTests.ScalarAsync<long>(harness, "SELECT attempts FROM outbox"));
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public sealed class OutboxSenderTests
         await harness.SendDueAsync();
 
         Assert.Empty(harness.Channel.Sent);
-        Assert.Equal("failed", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
+        Assert.Equal("failed", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
         Assert.Equal(3, harness.Channel.FailNext);
     }
 

@@ -42,7 +42,7 @@ public sealed class BurstMergeTests
         Assert.EndsWith("\n\n另一个问题", model.Calls[1].Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
         await core.SendDueAsync();
         Assert.Equal(["答：帮我看看\n这段代码\n为什么报错", "答：另一个问题"], core.Channel.Sent.Select(s => s.Message.Text));
-        Assert.Equal(0, await SqliteInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE state = 'pending'"));
+        Assert.Equal(0, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE state = 'pending'"));
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class BurstMergeTests
 
         var call = Assert.Single(model.Calls);
         Assert.EndsWith("第一句\n第二句", call.Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
-        Assert.Equal(2, await SqliteInboxTests.CountAsync(after, "SELECT COUNT(*) FROM inbox WHERE state = 'done'"));
+        Assert.Equal(2, await DurableInboxTests.CountAsync(after, "SELECT COUNT(*) FROM inbox WHERE state = 'done'"));
     }
 
     [Fact]

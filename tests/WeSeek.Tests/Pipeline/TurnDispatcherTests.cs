@@ -88,8 +88,8 @@ public sealed class TurnDispatcherTests
         await harness.RunTurnsAsync();
 
         Assert.Equal(3, client.Calls.Count);
-        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
-        Assert.Equal("答：你好", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)));
+        Assert.Equal(1, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
+        Assert.Equal("答：你好", Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness)));
     }
 
     [Fact]
@@ -107,8 +107,8 @@ public sealed class TurnDispatcherTests
         await harness.RunTurnsAsync();
 
         Assert.Equal(2, client.Calls.Count);
-        Assert.Equal("failed", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
-        Assert.StartsWith("抱歉", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.Equal("failed", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
+        Assert.StartsWith("抱歉", Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -161,13 +161,13 @@ public sealed class TurnDispatcherTests
             await harness.Dispatcher.StartAsync(CancellationToken.None);
             await blocked.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await harness.Dispatcher.StopAsync(CancellationToken.None);
-            Assert.Equal("pending", await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
+            Assert.Equal("pending", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
         }
 
         await using var restarted = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path);
         await restarted.RunTurnsAsync();
-        Assert.Equal("done", await SqliteInboxTests.ScalarAsync<string>(restarted, "SELECT state FROM inbox"));
-        Assert.Equal("答：你好", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(restarted)));
+        Assert.Equal("done", await DurableInboxTests.ScalarAsync<string>(restarted, "SELECT state FROM inbox"));
+        Assert.Equal("答：你好", Assert.Single(await DurableInboxTests.OutboxTextsAsync(restarted)));
     }
 
     private static void InterlockedMax(ref int target, int value)

@@ -49,7 +49,7 @@ public sealed class DocumentedPluginTests
         await harness.ReceiveAsync("m3", "alice", "你好");
         await harness.RunTurnsAsync();
 
-        var replies = await SqliteInboxTests.OutboxTextsAsync(harness);
+        var replies = await DurableInboxTests.OutboxTextsAsync(harness);
         Assert.Equal("今天值班的是赵磊。", replies[0]); // the harness's clock: Saturday 2026-11-28, local time UTC
         Assert.EndsWith("来源：行政部", replies[1], StringComparison.Ordinal);
         Assert.Contains("中关村大街1号", client.Calls[0][^1].Text, StringComparison.Ordinal);

@@ -30,7 +30,7 @@ public sealed class PluginMiddlewareTests
         var prompt = Assert.Single(client.Calls)[^1].Text;
         Assert.Contains("年假有几天？\n\n参考资料", prompt, StringComparison.Ordinal);
         Assert.Contains("（员工手册.md）员工每年享有十天带薪年假。", prompt, StringComparison.Ordinal);
-        var reply = string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness));
+        var reply = string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness));
         Assert.Contains("年假十天。", reply, StringComparison.Ordinal);
         Assert.EndsWith("来源：员工手册.md", reply, StringComparison.Ordinal);
     }
@@ -73,7 +73,7 @@ public sealed class PluginMiddlewareTests
         Assert.Equal(1, good.Calls);
         var prompt = Assert.Single(client.Calls)[^1].Text;
         Assert.Contains("报销需在三十天内提交。", prompt, StringComparison.Ordinal);
-        var reply = string.Join('\n', await SqliteInboxTests.OutboxTextsAsync(harness));
+        var reply = string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness));
         Assert.Contains("年假十天。", reply, StringComparison.Ordinal);
         Assert.Contains("来源：财务制度.txt", reply, StringComparison.Ordinal);
         lock (failures)
@@ -94,7 +94,7 @@ public sealed class PluginMiddlewareTests
         await harness.RunTurnsAsync();
 
         Assert.Single(client.Calls);
-        var replies = await SqliteInboxTests.OutboxTextsAsync(harness);
+        var replies = await DurableInboxTests.OutboxTextsAsync(harness);
         Assert.Equal("今天晴，25°C。", replies[0]);
         Assert.Contains("来源：a.md", replies[^1], StringComparison.Ordinal);
     }
@@ -118,7 +118,7 @@ public sealed class PluginMiddlewareTests
         Assert.Equal(1, handbook.Calls);
         Assert.DoesNotContain("参考资料", client.Calls[0][^1].Text, StringComparison.Ordinal);
         Assert.Contains("参考资料", client.Calls[1][^1].Text, StringComparison.Ordinal);
-        var list = (await SqliteInboxTests.OutboxTextsAsync(harness, "chat_id = 'alice'"))[^1];
+        var list = (await DurableInboxTests.OutboxTextsAsync(harness, "chat_id = 'alice'"))[^1];
         Assert.Contains("⛔ 关 handbook", list, StringComparison.Ordinal);
         Assert.Contains("✅ 开 weather", list, StringComparison.Ordinal);
 
@@ -162,7 +162,7 @@ public sealed class PluginMiddlewareTests
         await using var harness = await CreateAsync(Answering(), null, new FixedPlugin("handbook", "资料", "a.md"));
         await harness.ReceiveAsync("m1", "alice", "/plugins off nosuch");
         await harness.RunTurnsAsync();
-        Assert.Contains("nosuch", Assert.Single(await SqliteInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
+        Assert.Contains("nosuch", Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
     private static Task<CoreHarness> CoreHarnessWith(string directory, IDictionary<string, string?> settings, IWeSeekPlugin plugin) =>

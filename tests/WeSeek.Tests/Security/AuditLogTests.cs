@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Security;
 using WeSeek.Tests.Inbox;
 using WeSeek.Storage;
+using WeSeek.Storage.Sqlite;
 using WeSeek.TestKit;
 
 namespace WeSeek.Tests.Security;
@@ -41,8 +42,8 @@ public sealed class AuditLogTests
     {
         await using var harness = await CoreHarness.CreateAsync();
         await AppendAsync(harness, 2);
-        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => SqliteInboxTests.ScalarAsync<object?>(harness, "UPDATE audit SET data = '{}' WHERE id = 1"));
-        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => SqliteInboxTests.ScalarAsync<object?>(harness, "DELETE FROM audit WHERE id = 1"));
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => DurableInboxTests.ScalarAsync<object?>(harness, "UPDATE audit SET data = '{}' WHERE id = 1"));
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => DurableInboxTests.ScalarAsync<object?>(harness, "DELETE FROM audit WHERE id = 1"));
     }
 
     [Theory]
@@ -56,7 +57,7 @@ public sealed class AuditLogTests
         Assert.True((await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None)).IsIntact);
 
         // Someone with write access to the file drops the guards first.
-        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; " + tamper);
+        await DurableInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete; " + tamper);
 
         var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
         Assert.False(verification.IsIntact);
@@ -69,11 +70,11 @@ public sealed class AuditLogTests
     {
         await using var harness = await CoreHarness.CreateAsync();
         await AppendAsync(harness, 5);
-        var (at, prev) = (await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT at FROM audit WHERE id = 3"), await SqliteInboxTests.ScalarAsync<string>(harness, "SELECT prev_hash FROM audit WHERE id = 3"));
+        var (at, prev) = (await DurableInboxTests.ScalarAsync<long>(harness, "SELECT at FROM audit WHERE id = 3"), await DurableInboxTests.ScalarAsync<string>(harness, "SELECT prev_hash FROM audit WHERE id = 3"));
         var forged = "{\"i\":42}";
         var ring = harness.Services.GetRequiredService<KeyRing>();
         var hash = AuditLog.KeyedHashOf(ring.Current, ring.CurrentId, prev, 3, at, "test", forged);
-        await SqliteInboxTests.ScalarAsync<object?>(harness, $"DROP TRIGGER audit_no_update; UPDATE audit SET data = '{forged}', hash = '{hash}' WHERE id = 3");
+        await DurableInboxTests.ScalarAsync<object?>(harness, $"DROP TRIGGER audit_no_update; UPDATE audit SET data = '{forged}', hash = '{hash}' WHERE id = 3");
 
         var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
         Assert.Equal(4, verification.BrokenId);
@@ -88,7 +89,7 @@ public sealed class AuditLogTests
         // later record with the published formula (SHA-256 over previous | id | time | kind | data).
         await using var harness = await CoreHarness.CreateAsync();
         await AppendAsync(harness, 5);
-        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 3");
+        await DurableInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 3");
         await RehashWithoutKeyAsync(harness, from: 3);
 
         var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
@@ -104,7 +105,7 @@ public sealed class AuditLogTests
         // The downgrade: every record rewritten in the unkeyed form that records from before keying use.
         await using var harness = await CoreHarness.CreateAsync();
         await AppendAsync(harness, 4);
-        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 2");
+        await DurableInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":42}' WHERE id = 2");
         await RehashWithoutKeyAsync(harness, from: 1);
 
         var verification = await harness.Services.GetRequiredService<AuditLog>().VerifyAsync(CancellationToken.None);
@@ -122,7 +123,7 @@ public sealed class AuditLogTests
         for (var id = 1; id <= 2; id++)
         {
             var hash = AuditLog.HashOf(previous, id, 1000 + id, "legacy", "{}");
-            await SqliteInboxTests.ScalarAsync<object?>(harness, $"INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES ({id}, {1000 + id}, 'legacy', '{{}}', '{previous}', '{hash}')");
+            await DurableInboxTests.ScalarAsync<object?>(harness, $"INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES ({id}, {1000 + id}, 'legacy', '{{}}', '{previous}', '{hash}')");
             previous = hash;
         }
 
@@ -131,7 +132,7 @@ public sealed class AuditLogTests
         Assert.True((await log.VerifyAsync(CancellationToken.None)).IsIntact);
 
         // Editing a legacy record and recomputing the legacy chain changes the link the keyed record covers.
-        await SqliteInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":1}' WHERE id = 1");
+        await DurableInboxTests.ScalarAsync<object?>(harness, "DROP TRIGGER audit_no_update; UPDATE audit SET data = '{\"i\":1}' WHERE id = 1");
         await RehashWithoutKeyAsync(harness, from: 1, to: 2);
         var verification = await log.VerifyAsync(CancellationToken.None);
         Assert.Equal(3, verification.BrokenId);
@@ -142,7 +143,7 @@ public sealed class AuditLogTests
     {
         await using var harness = await CoreHarness.CreateAsync();
         // A second database object and log on the same file: another process, as far as SQLite can tell.
-        using var otherDatabase = new SqliteDatabase(harness.Services.GetRequiredService<IOptions<StorageOptions>>(), NullLogger<SqliteDatabase>.Instance);
+        await using var otherDatabase = new SqliteDatabase(harness.Services.GetRequiredService<IOptions<StorageOptions>>(), NullLogger<SqliteDatabase>.Instance);
         using var other = new AuditLog(otherDatabase, harness.Services.GetRequiredService<KeyRing>(), TimeProvider.System);
         var first = harness.Services.GetRequiredService<AuditLog>();
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
@@ -158,7 +159,7 @@ public sealed class AuditLogTests
         var verification = await first.VerifyAsync(CancellationToken.None);
         Assert.True(verification.IsIntact, verification.Problem);
         Assert.Equal(200, verification.Records);
-        Assert.Equal(200, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(DISTINCT prev_hash) FROM audit"));
+        Assert.Equal(200, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(DISTINCT prev_hash) FROM audit"));
     }
 
     [Fact]
@@ -219,15 +220,15 @@ public sealed class AuditLogTests
 
     private static async Task RehashWithoutKeyAsync(CoreHarness harness, long from, long to = long.MaxValue)
     {
-        var previous = from == 1 ? AuditLog.Genesis : await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT hash FROM audit WHERE id = {from - 1}");
-        var last = Math.Min(to, await SqliteInboxTests.ScalarAsync<long>(harness, "SELECT MAX(id) FROM audit"));
+        var previous = from == 1 ? AuditLog.Genesis : await DurableInboxTests.ScalarAsync<string>(harness, $"SELECT hash FROM audit WHERE id = {from - 1}");
+        var last = Math.Min(to, await DurableInboxTests.ScalarAsync<long>(harness, "SELECT MAX(id) FROM audit"));
         for (var id = from; id <= last; id++)
         {
-            var at = await SqliteInboxTests.ScalarAsync<long>(harness, $"SELECT at FROM audit WHERE id = {id}");
-            var kind = await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT kind FROM audit WHERE id = {id}");
-            var data = await SqliteInboxTests.ScalarAsync<string>(harness, $"SELECT data FROM audit WHERE id = {id}");
+            var at = await DurableInboxTests.ScalarAsync<long>(harness, $"SELECT at FROM audit WHERE id = {id}");
+            var kind = await DurableInboxTests.ScalarAsync<string>(harness, $"SELECT kind FROM audit WHERE id = {id}");
+            var data = await DurableInboxTests.ScalarAsync<string>(harness, $"SELECT data FROM audit WHERE id = {id}");
             var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{previous}\n{id}\n{at}\n{kind}\n{data}")));
-            await SqliteInboxTests.ScalarAsync<object?>(harness, $"UPDATE audit SET prev_hash = '{previous}', hash = '{hash}' WHERE id = {id}");
+            await DurableInboxTests.ScalarAsync<object?>(harness, $"UPDATE audit SET prev_hash = '{previous}', hash = '{hash}' WHERE id = {id}");
             previous = hash;
         }
     }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WeSeek.Conversations;
 using WeSeek.Security;
 using WeSeek.Tests.Inbox;
-using WeSeek.Storage;
+using WeSeek.Storage.Sqlite;
 using WeSeek.TestKit;
 
 namespace WeSeek.Tests.Security;
@@ -29,14 +29,14 @@ public sealed class EncryptionAtRestTests
         Assert.Equal("答：" + Text, Assert.Single(harness.Channel.Sent).Message.Text);
         var transcript = await harness.Services.GetRequiredService<ITranscriptReader>().ReadAsync(harness.Channel.Id, "alice", 10, CancellationToken.None);
         Assert.Equal([Text, "答：" + Text], transcript.Select(e => e.Text));
-        Assert.Equal(2, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM history WHERE key_id IS NOT NULL"));
-        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM inbox WHERE key_id IS NOT NULL"));
-        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox WHERE key_id IS NOT NULL"));
+        Assert.Equal(2, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM history WHERE key_id IS NOT NULL"));
+        Assert.Equal(1, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM inbox WHERE key_id IS NOT NULL"));
+        Assert.Equal(1, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox WHERE key_id IS NOT NULL"));
 
         var path = harness.Services.GetRequiredService<SqliteDatabase>().Path;
         AssertNoPlaintextInDatabase(path);
 
-        await SqliteInboxTests.ScalarAsync<long>(harness, "PRAGMA wal_checkpoint(PASSIVE)");
+        await DurableInboxTests.ScalarAsync<long>(harness, "PRAGMA wal_checkpoint(PASSIVE)");
         AssertNoPlaintextInDatabase(path);
     }
 
@@ -48,16 +48,16 @@ public sealed class EncryptionAtRestTests
         await using var harness = await CoreHarness.CreateAsync(capabilities: new WeSeek.Messaging.ChannelCapabilities { MaxTextLength = 80, MaxMessagesPerTrigger = 1 });
         await harness.ReceiveAsync("m1", "alice", longText);
         await harness.RunTurnsAsync();
-        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM continuations WHERE key_id IS NOT NULL"));
+        Assert.Equal(1, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM continuations WHERE key_id IS NOT NULL"));
 
         var path = harness.Services.GetRequiredService<SqliteDatabase>().Path;
-        await SqliteInboxTests.ScalarAsync<long>(harness, "PRAGMA wal_checkpoint(PASSIVE)");
+        await DurableInboxTests.ScalarAsync<long>(harness, "PRAGMA wal_checkpoint(PASSIVE)");
         AssertNoPlaintextInDatabase(path);
 
         // And they still read back for 「继续」.
         await harness.ReceiveAsync("m2", "alice", "继续");
         await harness.RunTurnsAsync();
-        Assert.Equal(2, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
+        Assert.Equal(2, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
     }
 
     [Fact]
@@ -100,9 +100,9 @@ public sealed class EncryptionAtRestTests
 
         var transcript = await after.Services.GetRequiredService<ITranscriptReader>().ReadAsync(after.Channel.Id, "alice", 10, CancellationToken.None);
         Assert.Equal(["旧消息", "答：旧消息", "新消息", "答：新消息"], transcript.Select(e => e.Text));
-        Assert.Equal(IdOf(Key1), await SqliteInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM inbox WHERE external_id = 'm1'"));
-        Assert.Equal(IdOf(Key2), await SqliteInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM inbox WHERE external_id = 'm2'"));
-        Assert.Equal(IdOf(Key2), await SqliteInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM history ORDER BY id DESC LIMIT 1"));
+        Assert.Equal(IdOf(Key1), await DurableInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM inbox WHERE external_id = 'm1'"));
+        Assert.Equal(IdOf(Key2), await DurableInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM inbox WHERE external_id = 'm2'"));
+        Assert.Equal(IdOf(Key2), await DurableInboxTests.ScalarAsync<string>(after, "SELECT key_id FROM history ORDER BY id DESC LIMIT 1"));
     }
 
     [Fact]
@@ -128,7 +128,7 @@ public sealed class EncryptionAtRestTests
         await using var harness = await CoreHarness.CreateAsync();
         await harness.ReceiveAsync("m1", "alice", "第一条");
         await harness.ReceiveAsync("m2", "alice", "第二条");
-        await SqliteInboxTests.ScalarAsync<object?>(harness,
+        await DurableInboxTests.ScalarAsync<object?>(harness,
             "UPDATE inbox SET text = (SELECT text FROM inbox WHERE external_id = 'm1') WHERE external_id = 'm2'");
 
         var error = await Assert.ThrowsAsync<RecordDecryptionException>(() =>
@@ -164,9 +164,9 @@ public sealed class EncryptionAtRestTests
         await harness.SendDueAsync();
 
         Assert.Equal("答：升级前的消息", Assert.Single(harness.Channel.Sent).Message.Text);
-        Assert.Equal(0, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM inbox WHERE key_id IS NOT NULL"));
-        Assert.Equal(1, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox WHERE key_id IS NOT NULL"));
-        Assert.Equal(0, await SqliteInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM history WHERE key_id IS NULL"));
+        Assert.Equal(0, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM inbox WHERE key_id IS NOT NULL"));
+        Assert.Equal(1, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM outbox WHERE key_id IS NOT NULL"));
+        Assert.Equal(0, await DurableInboxTests.CountAsync(harness, "SELECT COUNT(*) FROM history WHERE key_id IS NULL"));
     }
 
     [Fact]

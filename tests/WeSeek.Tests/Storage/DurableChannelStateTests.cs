@@ -1,13 +1,13 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WeSeek.Messaging;
-using WeSeek.Storage;
+using WeSeek.Storage.Sqlite;
 using WeSeek.TestKit;
 
 namespace WeSeek.Tests.Storage;
 
 /// <summary>The channel state store and the lease on the real SQLite database, on virtual time.</summary>
-public sealed class SqliteChannelStateTests
+public sealed class DurableChannelStateTests
 {
     private static readonly ChannelId Channel = ChannelId.From("ilink:default");
     private static readonly TimeSpan Ttl = TimeSpan.FromSeconds(90);

@@ -9,13 +9,13 @@ namespace WeSeek.Storage;
 /// that opens the same file. Values are encrypted like message bodies (AES-256-GCM, bound to their channel and
 /// key): they hold login tokens. Thread-safe.
 /// </summary>
-internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
+internal sealed class DurableChannelState : IChannelStateStore, IChannelLease
 {
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
     private readonly TimeProvider _time;
 
-    public SqliteChannelState(SqliteDatabase database, RecordCipher cipher, TimeProvider time)
+    public DurableChannelState(StoreDatabase database, RecordCipher cipher, TimeProvider time)
     {
         _database = database;
         _cipher = cipher;
@@ -29,9 +29,9 @@ internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
         ArgumentException.ThrowIfNullOrEmpty(key);
         await using var connection = await _database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT value, key_id FROM channel_state WHERE channel = $channel AND key = $key;";
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$key", key);
+        command.CommandText = "SELECT value, key_id FROM channel_state WHERE channel = @channel AND key = @key;";
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? _cipher.Read(reader, 0, 1, Purpose(channel, key)) : null;
     }
@@ -43,19 +43,19 @@ internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
         var connection = writer.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = value is null
-            ? "DELETE FROM channel_state WHERE channel = $channel AND key = $key;"
+            ? "DELETE FROM channel_state WHERE channel = @channel AND key = @key;"
             : """
-              INSERT INTO channel_state (channel, key, value, key_id, updated_at) VALUES ($channel, $key, $value, $value_key, $now)
+              INSERT INTO channel_state (channel, key, value, key_id, updated_at) VALUES (@channel, @key, @value, @value_key, @now)
               ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value, key_id = excluded.key_id, updated_at = excluded.updated_at;
               """;
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$key", key);
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@key", key);
         if (value is not null)
         {
-            _cipher.Bind(command, "$value", value, Purpose(channel, key));
+            _cipher.Bind(command, "@value", value, Purpose(channel, key));
         }
 
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -64,22 +64,22 @@ internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
         // One upsert decides the race: the row is written only when it is new, expired, or already ours.
         var now = _time.GetUtcNow();
         return await LeaseAsync("""
-            INSERT INTO leases (name, owner, expires_at) VALUES ($name, $owner, $expires)
+            INSERT INTO leases (name, owner, expires_at) VALUES (@name, @owner, @expires)
             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-            WHERE leases.expires_at <= $now OR leases.owner = excluded.owner;
+            WHERE leases.expires_at <= @now OR leases.owner = excluded.owner;
             """, name, owner, now, now + ttl, cancellationToken) > 0;
     }
 
     public async ValueTask<bool> RenewAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        return await LeaseAsync("UPDATE leases SET expires_at = $expires WHERE name = $name AND owner = $owner;", name, owner, now, now + ttl, cancellationToken) > 0;
+        return await LeaseAsync("UPDATE leases SET expires_at = @expires WHERE name = @name AND owner = @owner;", name, owner, now, now + ttl, cancellationToken) > 0;
     }
 
     public async ValueTask ReleaseAsync(string name, string owner, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        await LeaseAsync("DELETE FROM leases WHERE name = $name AND owner = $owner;", name, owner, now, now, cancellationToken);
+        await LeaseAsync("DELETE FROM leases WHERE name = @name AND owner = @owner;", name, owner, now, now, cancellationToken);
     }
 
     private async Task<int> LeaseAsync(string sql, string name, string owner, DateTimeOffset now, DateTimeOffset expires, CancellationToken cancellationToken)
@@ -90,10 +90,10 @@ internal sealed class SqliteChannelState : IChannelStateStore, IChannelLease
         var connection = writer.Connection;
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$name", name);
-        command.Parameters.AddWithValue("$owner", owner);
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$expires", expires.ToUnixTimeMilliseconds());
+        command.AddParameter("@name", name);
+        command.AddParameter("@owner", owner);
+        command.AddParameter("@now", now.ToUnixTimeMilliseconds());
+        command.AddParameter("@expires", expires.ToUnixTimeMilliseconds());
         return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -5,7 +5,7 @@ using WeSeek.TestKit;
 
 namespace WeSeek.Tests.Inbox;
 
-public sealed class SqliteInboxTests
+public sealed class DurableInboxTests
 {
     [Fact]
     public async Task Accept_ConcurrentDuplicates_StoresOnceAndAllSeeTheSameId()
@@ -101,9 +101,9 @@ public sealed class SqliteInboxTests
     internal static async Task<long> CountAsync(CoreHarness harness, string sql) => await ScalarAsync<long>(harness, sql);
 
     /// <summary>The outbox's texts (decrypted, as the sender reads them) in order; <paramref name="where"/> filters rows.</summary>
-    internal static async Task<List<string>> OutboxTextsAsync(CoreHarness harness, string where = "1")
+    internal static async Task<List<string>> OutboxTextsAsync(CoreHarness harness, string where = "1 = 1")
     {
-        var database = (SqliteDatabase)harness.Services.GetService(typeof(SqliteDatabase))!;
+        var database = (StoreDatabase)harness.Services.GetService(typeof(StoreDatabase))!;
         var cipher = (RecordCipher)harness.Services.GetService(typeof(RecordCipher))!;
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
@@ -120,7 +120,7 @@ public sealed class SqliteInboxTests
 
     internal static async Task<T> ScalarAsync<T>(CoreHarness harness, string sql)
     {
-        var database = (SqliteDatabase)harness.Services.GetService(typeof(SqliteDatabase))!;
+        var database = (StoreDatabase)harness.Services.GetService(typeof(StoreDatabase))!;
         await using var connection = await database.OpenAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -5,15 +5,15 @@ using WeSeek.Storage;
 namespace WeSeek.Conversations;
 
 /// <summary>Reads chats from the inbox and outbox tables. Thread-safe.</summary>
-internal sealed class SqliteTranscriptReader : ITranscriptReader
+internal sealed class DurableTranscriptReader : ITranscriptReader
 {
     /// <summary>Characters of the last message shown in a chat list.</summary>
     private const int PreviewLength = 80;
 
-    private readonly SqliteDatabase _database;
+    private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
 
-    public SqliteTranscriptReader(SqliteDatabase database, RecordCipher cipher)
+    public DurableTranscriptReader(StoreDatabase database, RecordCipher cipher)
     {
         _database = database;
         _cipher = cipher;
@@ -30,15 +30,15 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         command.CommandText = """
             SELECT i.chat_id, i.text, i.received_at, i.key_id, i.external_id
             FROM inbox i
-            WHERE i.channel = $channel
-              AND substr(i.chat_id, 1, length($prefix)) = $prefix
+            WHERE i.channel = @channel
+              AND substr(i.chat_id, 1, length(@prefix)) = @prefix
               AND i.id = (SELECT MAX(j.id) FROM inbox j WHERE j.channel = i.channel AND j.chat_id = i.chat_id)
             ORDER BY i.id DESC
-            LIMIT $limit;
+            LIMIT @limit;
             """;
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$limit", limit);
-        command.Parameters.AddWithValue("$prefix", chatIdPrefix);
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@limit", limit);
+        command.AddParameter("@prefix", chatIdPrefix);
         var result = new List<ChatSummary>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -60,17 +60,17 @@ internal sealed class SqliteTranscriptReader : ITranscriptReader
         command.CommandText = """
             SELECT id, from_user, text, at, inbox_id, delivered, key_id, external_id, seq FROM (
                 SELECT id, 1 AS from_user, text, received_at AS at, id AS inbox_id, 1 AS delivered, -1 AS seq, key_id, external_id
-                FROM inbox WHERE channel = $channel AND chat_id = $chat
+                FROM inbox WHERE channel = @channel AND chat_id = @chat
                 UNION ALL
-                SELECT id, 0, text, created_at, inbox_id, state = 'sent', seq, key_id, NULL
-                FROM outbox WHERE channel = $channel AND chat_id = $chat
+                SELECT id, 0, text, created_at, inbox_id, CASE WHEN state = 'sent' THEN 1 ELSE 0 END, seq, key_id, NULL
+                FROM outbox WHERE channel = @channel AND chat_id = @chat
                 ORDER BY inbox_id DESC, seq DESC
-                LIMIT $limit)
+                LIMIT @limit) AS entries
             ORDER BY inbox_id, seq;
             """;
-        command.Parameters.AddWithValue("$channel", channel.Value);
-        command.Parameters.AddWithValue("$chat", chatId);
-        command.Parameters.AddWithValue("$limit", limit);
+        command.AddParameter("@channel", channel.Value);
+        command.AddParameter("@chat", chatId);
+        command.AddParameter("@limit", limit);
         var result = new List<TranscriptEntry>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
