@@ -195,6 +195,42 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task AdminKeys_KeepTheirRole_AndKeysMadeWithoutOneAreAdmin()
+    {
+        await using var core = await CoreAsync();
+        var keys = core.Services.GetRequiredService<AdminKeys>();
+        var (viewer, _) = await keys.CreateAsync("looker", AdminRole.Viewer, CancellationToken.None);
+        var (operatorKey, _) = await keys.CreateAsync("ops", AdminRole.Operator, CancellationToken.None);
+        var (admin, _) = await keys.CreateAsync("root", CancellationToken.None);
+
+        Assert.Equal(AdminRole.Viewer, (await keys.AuthenticateAsync(viewer, CancellationToken.None))?.Role);
+        Assert.Equal(AdminRole.Operator, (await keys.AuthenticateAsync(operatorKey, CancellationToken.None))?.Role);
+        Assert.Equal(AdminRole.Admin, (await keys.AuthenticateAsync(admin, CancellationToken.None))?.Role);
+    }
+
+    [Fact]
+    public async Task Feedback_ARatingAttachesToTheLastAnswer_ALaterOneReplacesIt_AndReadsBackDecrypted()
+    {
+        await using var core = await CoreAsync(new Dictionary<string, string?> { ["Outbox:PacingInterval"] = "00:00:00" });
+        await core.ReceiveAsync("m1", "alice", "中国的首都是哪里？");
+        await core.RunTurnsAsync();
+        await core.ReceiveAsync("m2", "alice", "👎 更好的回答是：北京");
+        await core.RunTurnsAsync();
+
+        var down = Assert.Single(await Feedback.FeedbackCaptureTests.ReadAsync(core));
+        Assert.Equal(WeSeek.Feedback.FeedbackKind.Down, down.Kind);
+        Assert.Equal("更好的回答是：北京", down.Correction);
+        Assert.Equal("答：中国的首都是哪里？", down.Answer.Answer);
+        Assert.Single(((ScriptedChatClient)core.Client).Calls); // The rating was not a question.
+
+        await core.ReceiveAsync("m3", "alice", "👍");
+        await core.RunTurnsAsync();
+        var up = Assert.Single(await Feedback.FeedbackCaptureTests.ReadAsync(core));
+        Assert.Equal(WeSeek.Feedback.FeedbackKind.Up, up.Kind);
+        Assert.Equal("更好的回答是：北京", up.Correction); // A bare rating keeps the correction given before.
+    }
+
+    [Fact]
     public async Task PluginSettings_AndImageDescriptions_RoundTrip()
     {
         await using var core = await CoreAsync();
