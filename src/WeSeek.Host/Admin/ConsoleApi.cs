@@ -5,6 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Conversations;
+using WeSeek.Feedback;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
 using WeSeek.Knowledge;
@@ -49,7 +50,7 @@ internal static partial class AdminEndpoints
         api.MapGet("/conversations", async (string? q, ConsoleQueries queries, CancellationToken cancellationToken) =>
             TypedResults.Ok(await queries.ChatsAsync(q, 200, cancellationToken)));
 
-        api.MapGet("/conversations/transcript", async (string? chat, HttpContext http, ITranscriptReader transcripts, AuditLog audit, CancellationToken cancellationToken) =>
+        api.MapGet("/conversations/transcript", async (string? chat, HttpContext http, ITranscriptReader transcripts, IFeedbackStore feedback, AuditLog audit, CancellationToken cancellationToken) =>
         {
             if (ParseChat(chat) is not { } key)
             {
@@ -57,9 +58,22 @@ internal static partial class AdminEndpoints
             }
 
             var entries = await transcripts.ReadAsync(ChannelId.From(key.Channel), key.ChatId, TranscriptLimit, cancellationToken);
+            // Users' 👍/👎 on answers in this chat, with their corrections: read with the transcript, audited with it.
+            var ratings = new List<FeedbackRecord>();
+            await foreach (var rating in feedback.ReadChatAsync(ChannelId.From(key.Channel), key.ChatId, cancellationToken))
+            {
+                ratings.Add(rating);
+            }
+
             // The read is recorded before the text leaves the server.
-            var auditId = await audit.AppendAsync("admin.transcript.read", new JsonObject { ["chat"] = chat, ["key"] = KeyName(http), ["messages"] = entries.Count }, cancellationToken);
-            return TypedResults.Ok(new { chat, auditId, entries = entries.Select(e => new { fromUser = e.FromUser, text = e.Text, at = e.At, delivered = e.Delivered }) });
+            var auditId = await audit.AppendAsync("admin.transcript.read", new JsonObject { ["chat"] = chat, ["key"] = KeyName(http), ["messages"] = entries.Count, ["ratings"] = ratings.Count }, cancellationToken);
+            return TypedResults.Ok(new
+            {
+                chat,
+                auditId,
+                entries = entries.Select(e => new { fromUser = e.FromUser, text = e.Text, at = e.At, delivered = e.Delivered }),
+                feedback = ratings.Select(r => new { kind = r.Kind == FeedbackKind.Up ? "up" : "down", answer = r.Answer.Answer, correction = r.Correction, at = r.RatedAt }),
+            });
         }).RequireRole(AdminRole.Operator);
 
         api.MapGet("/conversations/export", async (string? chat, HttpContext http, TranscriptExport export, AuditLog audit, CancellationToken cancellationToken) =>

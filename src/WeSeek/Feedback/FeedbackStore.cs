@@ -43,6 +43,9 @@ internal interface IFeedbackStore
 
     /// <summary>Ratings given at or after <paramref name="since"/>, oldest first, with their answers.</summary>
     IAsyncEnumerable<FeedbackRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken);
+
+    /// <summary>One chat's ratings, oldest first, with their answers (the console's conversation view).</summary>
+    IAsyncEnumerable<FeedbackRecord> ReadChatAsync(ChannelId channel, string chatId, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -141,17 +144,27 @@ internal sealed class FeedbackStore(StoreDatabase database, RecordCipher cipher)
         return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
     }
 
-    public async IAsyncEnumerable<FeedbackRecord> ReadAsync(DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<FeedbackRecord> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken) =>
+        ReadWhereAsync("f.created_at >= @since", [("@since", since.ToUnixTimeMilliseconds())], cancellationToken);
+
+    public IAsyncEnumerable<FeedbackRecord> ReadChatAsync(ChannelId channel, string chatId, CancellationToken cancellationToken) =>
+        ReadWhereAsync("a.channel = @channel AND a.chat_id = @chat", [("@channel", channel.Value), ("@chat", chatId)], cancellationToken);
+
+    private async IAsyncEnumerable<FeedbackRecord> ReadWhereAsync(string where, (string Name, object Value)[] parameters, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.CommandText = $"""
             SELECT a.inbox_id, a.conversation, a.channel, a.chat_id, a.prompt, a.key_id, a.answer, a.answer_key, a.model, a.created_at,
                    f.kind, f.correction, f.correction_key, f.created_at
             FROM feedback f JOIN feedback_answers a ON a.inbox_id = f.inbox_id
-            WHERE f.created_at >= @since ORDER BY f.created_at, f.inbox_id;
+            WHERE {where} ORDER BY f.created_at, f.inbox_id;
             """;
-        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
+        foreach (var (name, value) in parameters)
+        {
+            command.AddParameter(name, value);
+        }
+
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -147,8 +147,10 @@ public sealed class AdminApiTests
         });
         using var http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
         (await http.GetAsync("/", Ct)).EnsureSuccessStatusCode();
-        await WebChatEndToEndTests.PostAsync(http, "c-audit", "m-1", "机密问题");
+        var posted = await WebChatEndToEndTests.PostAsync(http, "c-audit", "m-1", "机密问题");
         await WebChatEndToEndTests.WaitForRepliesAsync(http, "c-audit", 1);
+        var inboxId = (await posted.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("inboxId").GetInt64();
+        (await http.PostAsJsonAsync("/api/webchat/chats/c-audit/feedback", new { inboxId, kind = "down", correction = "更好的回答" }, Ct)).EnsureSuccessStatusCode();
         var (operatorKey, _) = await app.Services.GetRequiredService<AdminKeys>().CreateAsync("ops", AdminRole.Operator, Ct);
 
         using var list = Request(HttpMethod.Get, "/admin/api/conversations?q=c-audit", operatorKey);
@@ -160,7 +162,13 @@ public sealed class AdminApiTests
 
         Assert.EndsWith("c-audit", chat, StringComparison.Ordinal);
         Assert.Equal(["机密问题", "答：机密问题"], transcript.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("text").GetString()));
+        // The user's rating of that answer is shown with the transcript, and counted in the read's audit record.
+        var rating = Assert.Single(transcript.GetProperty("feedback").EnumerateArray());
+        Assert.Equal("down", rating.GetProperty("kind").GetString());
+        Assert.Equal("答：机密问题", rating.GetProperty("answer").GetString());
+        Assert.Equal("更好的回答", rating.GetProperty("correction").GetString());
         Assert.NotNull(audited);
+        Assert.Equal(1, (int?)audited["ratings"]);
         Assert.Equal("ops", (string?)audited["key"]);
         Assert.Equal(chat, (string?)audited["chat"]);
     }
