@@ -24,16 +24,14 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
         var keys = new List<byte[]>();
         var sources = new List<string>();
         var keyFile = options.KeyFile;
+        var generated = false;
         if (string.IsNullOrWhiteSpace(keyFile) && string.IsNullOrWhiteSpace(options.Keys))
         {
+            generated = true;
             keyFile = Path.GetFullPath(Path.Combine(dataDirectory, DefaultKeyFileName));
-            if (!File.Exists(keyFile))
+            if (!File.Exists(keyFile) && CreateKeyFile(keyFile) && logger is not null)
             {
-                CreateKeyFile(keyFile);
-                if (logger is not null)
-                {
-                    Log.KeyFileCreated(logger, keyFile);
-                }
+                Log.KeyFileCreated(logger, keyFile);
             }
         }
 
@@ -49,7 +47,8 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
                 Log.KeyFilePermissive(logger, keyFile, mode);
             }
 
-            keys.AddRange(KeyRing.Parse(File.ReadAllText(keyFile), $"{Key("KeyFile")} ({keyFile})"));
+            var text = generated ? ReadDefaultKeyFile(keyFile) : File.ReadAllText(keyFile);
+            keys.AddRange(KeyRing.Parse(text, $"{Key("KeyFile")} ({keyFile})"));
             sources.Add(keyFile);
         }
 
@@ -88,8 +87,13 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
         return (bits & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0;
     }
 
-    /// <summary>Writes a key file with one new key, readable by its owner only (0600 where the OS has modes).</summary>
-    public static void CreateKeyFile(string path)
+    /// <summary>
+    /// Writes a key file with one new key, readable by its owner only (0600 where the OS has modes); false when
+    /// another process made it first (its key is kept: the file is created exclusively). Instances sharing a data
+    /// directory start at the same moment on a first install (two `weseek serve` on one volume did): the others read
+    /// the file the first one writes, waiting for its key (<see cref="ReadDefaultKeyFile"/>).
+    /// </summary>
+    public static bool CreateKeyFile(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var streamOptions = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
@@ -98,10 +102,58 @@ internal sealed partial class KeyRingLoader : IValidateOptions<EncryptionOptions
             streamOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        using var writer = new StreamWriter(path, System.Text.Encoding.ASCII, streamOptions);
-        writer.WriteLine("# WeSeek encryption keys: one base64 AES-256 key per line, oldest first; the last one encrypts.");
-        writer.WriteLine("# Back this file up apart from the database: without it the stored messages cannot be read.");
-        writer.WriteLine(KeyRing.NewKeyLine());
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, streamOptions);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false; // Another instance is making it: its key is the installation's key.
+        }
+
+        // One write of the whole text, so a reader sees no key or the whole key.
+        var text = "# WeSeek encryption keys: one base64 AES-256 key per line, oldest first; the last one encrypts.\n" +
+            "# Back this file up apart from the database: without it the stored messages cannot be read.\n" +
+            KeyRing.NewKeyLine() + "\n";
+        using (stream)
+        {
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+
+        return true;
+    }
+
+    /// <summary>The generated key file's text. Another instance may have created it a moment ago and not written it
+    /// yet: a file without a readable key that was written in the last ten seconds is read again, for up to five.</summary>
+    private static string ReadDefaultKeyFile(string path)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var text = File.ReadAllText(path);
+            if (HoldsAKey(text) || System.Diagnostics.Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(5)
+                || TimeProvider.System.GetUtcNow().UtcDateTime - File.GetLastWriteTimeUtc(path) > TimeSpan.FromSeconds(10))
+            {
+                return text; // Complete, or not being written: its parse says what is wrong with it.
+            }
+
+            // Only in that race at first start, and the writer needs a millisecond: yield rather than block a timer.
+            Thread.Yield();
+        }
+
+        static bool HoldsAKey(string text)
+        {
+            try
+            {
+                return KeyRing.Parse(text, "").Count > 0;
+            }
+            catch (FormatException)
+            {
+                return false;
+            }
+        }
     }
 
     public ValidateOptionsResult Validate(string? name, EncryptionOptions options)

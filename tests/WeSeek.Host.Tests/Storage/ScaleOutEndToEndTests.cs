@@ -221,11 +221,18 @@ public sealed class ScaleOutEndToEndTests
             }
 
             var process = Process.Start(start)!;
+            var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
             process.OutputDataReceived += (_, _) => { };
-            process.ErrorDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && errors.Count < 50)
+                {
+                    errors.Enqueue(line);
+                }
+            };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}")));
+            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"))) { Errors = errors };
             _instances.Add(instance);
             return instance;
         }
@@ -237,7 +244,7 @@ public sealed class ScaleOutEndToEndTests
             {
                 while (true)
                 {
-                    Assert.False(instance.Process.HasExited, "weseek serve exited before it was ready.");
+                    Assert.False(instance.Process.HasExited, "weseek serve exited before it was ready: " + string.Join("\n", instance.Errors));
                     try
                     {
                         using var response = await instance.Http.GetAsync("/health/live", timeout.Token);
@@ -299,5 +306,9 @@ public sealed class ScaleOutEndToEndTests
         }
     }
 
-    private sealed record Instance(Process Process, int Port, HttpClient Http);
+    private sealed record Instance(Process Process, int Port, HttpClient Http)
+    {
+        /// <summary>What the process wrote to stderr (the first 50 lines): why it stopped, when it did.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; init; } = new();
+    }
 }
