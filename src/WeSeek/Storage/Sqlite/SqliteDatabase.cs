@@ -153,6 +153,13 @@ internal sealed partial class SqliteDatabase : StoreDatabase
         foreach (var migration in SqliteMigrations.All.Where(m => m.Version > current))
         {
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken);
+            if (await CurrentVersionAsync(connection, cancellationToken, transaction) >= migration.Version)
+            {
+                // Another process sharing the file applied it while this one waited for the write lock.
+                await transaction.RollbackAsync(cancellationToken);
+                continue;
+            }
+
             await using (var command = connection.CreateCommand())
             {
                 command.Transaction = transaction;
@@ -188,9 +195,10 @@ internal sealed partial class SqliteDatabase : StoreDatabase
         return (await CurrentVersionAsync(connection, cancellationToken), SqliteMigrations.All[^1].Version);
     }
 
-    private static async Task<int> CurrentVersionAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    private static async Task<int> CurrentVersionAsync(SqliteConnection connection, CancellationToken cancellationToken, SqliteTransaction? transaction = null)
     {
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations') THEN (SELECT COALESCE(MAX(version), 0) FROM schema_migrations) ELSE 0 END;";
         return (int)(await command.ScalarInt64Async(cancellationToken) ?? 0);
     }
