@@ -50,22 +50,8 @@ internal sealed partial class DailyCapUsage : BackgroundService
         base.Dispose();
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, _time);
-        do
-        {
-            try
-            {
-                await RefreshAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                Log.CountFailed(_logger, ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        PeriodicRefresh.RunAsync(Interval, _time, RefreshAsync, ex => Log.CountFailed(_logger, ex), stoppingToken);
 
     private static partial class Log
     {
