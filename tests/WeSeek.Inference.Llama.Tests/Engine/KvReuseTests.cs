@@ -63,10 +63,7 @@ public sealed class KvReuseTests : IAsyncLifetime
             var first = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
             history.Add(new ChatMessage(ChatRole.Assistant, first.Text));
             var historyTokens = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.RenderHistory(history)).Length;
-            for (var i = 0; i < 400 && !engine.IsIdle; i++)
-            {
-                await Task.Delay(25, TestContext.Current.CancellationToken); // The user reads; the engine decodes the answer.
-            }
+            await engine.UntilIdleAsync(TestContext.Current.CancellationToken); // The user reads; the engine decodes the answer.
 
             history.Add(new ChatMessage(ChatRole.User, "好的"));
             var second = await client.GetResponseAsync(history, greedy, TestContext.Current.CancellationToken);
@@ -139,6 +136,10 @@ public sealed class KvReuseTests : IAsyncLifetime
         {
             await TurnAsync($"lru-{i}", [new(ChatRole.User, $"用户{i}")]);
         }
+
+        // The 9th is kept, and the 1st dropped, once its request retires (just after its answer returns).
+        var engine = await _host.GetEngineAsync(TestContext.Current.CancellationToken);
+        await engine.UntilIdleAsync(TestContext.Current.CancellationToken);
 
         var first = await TurnAsync("lru-0", [new(ChatRole.User, "用户0"), new(ChatRole.Assistant, "好"), new(ChatRole.User, "再问")]);
         var last = await TurnAsync("lru-8", [new(ChatRole.User, "用户8"), new(ChatRole.Assistant, "好"), new(ChatRole.User, "再问")]);

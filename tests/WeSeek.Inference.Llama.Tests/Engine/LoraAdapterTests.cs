@@ -94,10 +94,7 @@ public sealed class LoraAdapterTests : IAsyncLifetime
         history.Add(new ChatMessage(ChatRole.User, "第二个问题"));
         var reused = await _client.GetResponseAsync(history, options, Token);
         Assert.True(reused.Usage?.CachedInputTokenCount > 0, "the second turn should reuse the first turn's cache");
-        for (var i = 0; i < 400 && !engine.IsIdle; i++)
-        {
-            await Task.Delay(25, Token); // The answer is prefilled ahead into the kept cache; then it is idle, kept.
-        }
+        await engine.UntilIdleAsync(Token); // The answer is prefilled ahead into the kept cache; then it is idle, kept.
 
         var swap = await engine.SetAdaptersAsync([new LoraAdapterOptions { Path = _adapter }], Token);
         history.Add(new ChatMessage(ChatRole.Assistant, reused.Text));
