@@ -16,7 +16,8 @@
 # BUILD_SCRIPT=1 also builds the library with tools/build-llama.sh --cuda and serves r1-7b through it with
 # GpuLayers=auto (build-script.md). CPU_SIDE=1 adds llama-server against `weseek model serve` on the synthesised 0.5B
 # on two pinned cores of this machine, both through this CUDA build with no GPU visible (the same CPU kernels), WeSeek
-# once per KV layout in CPU_LAYOUTS (cpu-<layout>.md).
+# once per KV layout in CPU_LAYOUTS (cpu-<layout>.md). CPU_ONLY=1 builds llama.cpp without CUDA and runs only that
+# (no GPU needed; a quiet machine with more cores than the two pinned).
 REPO=$1
 W=/tmp/gpu
 mkdir -p $W && cd $W
@@ -25,7 +26,9 @@ set -x
 export PATH=/usr/local/cuda/bin:$PATH DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 tar -xJf $REPO/.devgpu/bench.tar.xz
 tar -xJf $REPO/.devgpu/llama.tar.xz
-( cd llama.cpp && cmake -B build -G Ninja -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 -DBUILD_SHARED_LIBS=ON \
+CUDA_FLAGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90"; [ -n "$CPU_ONLY" ] && CUDA_FLAGS= && CPU_SIDE=1 ONLY_SERVE=1 SERVE= KV_SHAPE= BUILD_SCRIPT=
+# shellcheck disable=SC2086
+( cd llama.cpp && cmake -B build -G Ninja $CUDA_FLAGS -DBUILD_SHARED_LIBS=ON \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF \
     -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release > $W/cmake.log 2>&1 \
   && cmake --build build -j 14 --target llama-batched-bench llama-server llama > $W/build.log 2>&1; echo "build exit $?" > $W/build.done ) &
@@ -35,11 +38,12 @@ if [ -n "$BUILD_SCRIPT" ]; then
       > $W/build-script.log 2>&1; echo "build-script exit $?" > $W/build-script.done ) &
 fi
 # The model is made on the CPU backend while llama.cpp builds; the benchmark then finds it and skips synthesis.
-./bench/WeSeek.Benchmarks --suite synth --shape r1-7b > $W/synth.log 2>&1; echo "synth exit $?" > $W/synth.done
+[ -z "$CPU_ONLY" ] && { ./bench/WeSeek.Benchmarks --suite synth --shape r1-7b > $W/synth.log 2>&1; echo "synth exit $?" > $W/synth.done; }
 [ -n "$KV_SHAPE" ] && ./bench/WeSeek.Benchmarks --suite synth --shape $KV_SHAPE > $W/synth-kv.log 2>&1
 wait $BUILD_PID # Only the main build: the build-script one runs on beside the benchmarks (niced, 6 jobs).
-MODEL=$(tail -1 $W/synth.log)
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $W/gpu.txt
+MODEL=$(tail -1 $W/synth.log 2>/dev/null)
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > $W/gpu.txt || true
+lscpu > $W/cpu.txt
 if [ -z "$ONLY_SERVE" ]; then
   ./llama.cpp/build/bin/llama-batched-bench -m $MODEL -c 8192 -b 2048 -ub 512 -npp 32 -ntg 64 -npl 1,4,16,64 -ngl 99 -kvu > $W/anchor.log 2>&1
   for sampler in ${BATCH_SAMPLERS:-managed}; do

@@ -654,7 +654,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     private void AttachConversation(GenerationRequest request, string? key)
     {
-        if (key is not null && !_kept.ContainsKey(key))
+        if (key is not null && !_kept.ContainsKey(key) && _parked.TokensOf(key) is not null)
         {
             // A restored cache takes a sequence and cells: make room first, as for a new one.
             MakeRoomForASequence();
@@ -685,9 +685,18 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             kept.Conversation.Dispose();
         }
 
+        if (request.Preemptions == 0 && _perSequence && TakeOverSystemPrompt(request.Input) is { } taken)
+        {
+            request.Conversation = taken.Conversation;
+            request.Fed.AddRange(request.Input.AsSpan(0, taken.Length));
+            request.Prefilled = taken.Length;
+            request.Cached = taken.Length;
+            return;
+        }
+
         MakeRoomForASequence();
         // Not with a per-sequence layout: llama.cpp copies a sequence into another stream only whole (it asserts on
-        // a partial copy), a copy of the other conversation's whole buffer.
+        // a partial copy), a copy of the other conversation's whole buffer. That layout takes a sequence over instead.
         if (request.Preemptions == 0 && !_perSequence && SharedSystemPrompt(request.Input) is { } shared)
         {
             request.Conversation = shared.Conversation;
@@ -731,6 +740,48 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var fork = source.Conversation.Fork();
         fork.Rewind(fork.TokenCount - boundary);
         return (fork, boundary);
+    }
+
+    /// <summary>
+    /// With a per-sequence layout, a new conversation's system prompt from the idle sequence that already holds it, as
+    /// llama-server's slot selection reuses a slot's prompt: of the kept caches beginning with the same system prompt,
+    /// the least recently used is parked (a copy: its next message restores it as usual), and its sequence, cut back to
+    /// the system prompt, becomes the new conversation's. Only the operator's tokens before the first user turn stay
+    /// on it, as with <see cref="SharedSystemPrompt"/>. Null when no kept cache holds a system prompt of at least 16
+    /// tokens that this prompt starts with.
+    /// </summary>
+    private (Conversation Conversation, int Length)? TakeOverSystemPrompt(LLamaToken[] input)
+    {
+        if (_userTurnToken is not { } user || Array.IndexOf(input, user) is var boundary && boundary < 16)
+        {
+            return null;
+        }
+
+        string? sourceKey = null;
+        KeptConversation? source = null;
+        foreach (var (key, kept) in _kept)
+        {
+            if (kept.Tokens.Count > boundary && !kept.Conversation.RequiresInference && (source is null || kept.LastUsed < source.LastUsed)
+                && CommonPrefix(kept.Tokens, input) >= boundary)
+            {
+                (sourceKey, source) = (key, kept);
+            }
+        }
+
+        if (sourceKey is null || source is null)
+        {
+            return null;
+        }
+
+        Unkeep(sourceKey);
+        LlamaEngineMetrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", "taken_over"));
+        if (!sourceKey.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
+        {
+            _parked.ParkCopy(sourceKey, source.Conversation, source.Tokens, source.LastUsed, _executor.Context.NativeHandle);
+        }
+
+        source.Conversation.Rewind(source.Conversation.TokenCount - boundary);
+        return (source.Conversation, boundary);
     }
 
     /// <summary>The anonymous kept cache sharing the longest prefix with <paramref name="input"/>, when it shares

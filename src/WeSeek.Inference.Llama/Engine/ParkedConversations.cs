@@ -65,23 +65,31 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
     /// With both budgets at zero the cache is simply dropped.</summary>
     public void Park(string key, Conversation conversation, List<LLama.Native.LLamaToken> tokens, long lastUsed, SafeLLamaContextHandle context)
     {
-        Forget(key);
-        if (conversation.RequiresInference || (_options.MaxParkedInMemory == 0 && _directory is null))
-        {
-            conversation.Dispose();
-            return;
-        }
-
-        byte[] bytes;
         try
         {
-            bytes = SaveState(context, conversation.ConversationId);
+            Save(key, conversation, tokens, lastUsed, context);
         }
         finally
         {
             conversation.Dispose();
         }
+    }
 
+    /// <summary>Saves <paramref name="conversation"/>'s KV cache as <see cref="Park"/> does but leaves the sequence
+    /// as it is, for the caller to reuse (<see cref="LlamaEngine"/> hands it, cut back to the shared system prompt, to
+    /// a new conversation).</summary>
+    public void ParkCopy(string key, Conversation conversation, List<LLama.Native.LLamaToken> tokens, long lastUsed, SafeLLamaContextHandle context) =>
+        Save(key, conversation, tokens, lastUsed, context);
+
+    private void Save(string key, Conversation conversation, List<LLama.Native.LLamaToken> tokens, long lastUsed, SafeLLamaContextHandle context)
+    {
+        Forget(key);
+        if (conversation.RequiresInference || (_options.MaxParkedInMemory == 0 && _directory is null))
+        {
+            return;
+        }
+
+        var bytes = SaveState(context, conversation.ConversationId);
         var parked = new Parked(tokens, lastUsed) { Bytes = bytes, Size = bytes.Length };
         _entries[key] = parked;
         _inMemory++;

@@ -46,7 +46,11 @@ public sealed class KvLayoutTests
         var perSequence = await ConverseAsync("per-sequence");
 
         Assert.Equal(unified.Select(r => r.Text), perSequence.Select(r => r.Text));
-        // Later turns continue their kept or restored caches.
+        // A new chat starts from another's system prompt: forked in the unified pool, the idle sequence taken over
+        // (its cache parked) in the per-sequence layout; the same tokens, the system prompt and nothing more.
+        Assert.All(perSequence.Skip(1).Take(5), r => Assert.True(r.Cached > 0));
+        Assert.Equal(unified.Take(6).Select(r => r.Cached), perSequence.Take(6).Select(r => r.Cached));
+        // Later turns continue their kept or restored caches (a taken-over chat's from where it was parked).
         Assert.All(perSequence.Skip(6), r => Assert.True(r.Cached > 0));
         Assert.All(unified.Skip(6), r => Assert.True(r.Cached > 0));
     }
