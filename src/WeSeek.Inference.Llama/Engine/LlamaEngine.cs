@@ -417,7 +417,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             _deferred.Clear();
             _deferredCursor = 0;
             var blocked = false;
-            while (!blocked && _active.Count < _plan.Sequences && NextQueued() is { } request)
+            // An answer prefilled ahead progresses only in steps no message is in, so with a message waiting it would
+            // hold its sequence without moving: it stops where it is (what it decoded is kept) to free the sequence.
+            while (!blocked && (_active.Count < _plan.Sequences || (MessagesQueued() && StopAPrefillAhead())) && NextQueued() is { } request)
             {
                 if (request.Cancelled)
                 {
@@ -433,10 +435,13 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     continue;
                 }
 
-                if (request.ConversationKey is { } busyKey && _active.Exists(a => a.PrefillOnly && a.ConversationKey == busyKey))
+                if (request.ConversationKey is { } busyKey && _active.Find(a => a.PrefillOnly && a.ConversationKey == busyKey) is { } ahead
+                    && (request.PrefillOnly || !StopPrefillAhead(ahead)))
                 {
-                    // Its answer is being decoded into its cache right now: wait for that cache rather than start
-                    // a fresh one. Others behind it go on.
+                    // Its answer is being decoded into its cache right now and cannot stop this step: wait for that
+                    // cache rather than start a fresh one. Others behind it go on. (A message normally stops the
+                    // answer where it is and continues from it: it would otherwise wait until no other message is
+                    // generating, the only steps an answer ahead moves in.)
                     _deferred.Add(request);
                     continue;
                 }
@@ -545,13 +550,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     /// <summary>True when a user's message (not an answer prefilled ahead) is generating, or waits for a sequence or
     /// for cells: answers are then not prefilled ahead.</summary>
-    private bool MessagesWaiting()
-    {
-        if (_active.Exists(a => !a.PrefillOnly))
-        {
-            return true;
-        }
+    private bool MessagesWaiting() => _active.Exists(a => !a.PrefillOnly) || MessagesQueued();
 
+    /// <summary>True when a user's message waits for a sequence or for cells (queued requests may be answers to
+    /// prefill ahead too: they are counted as messages, erring on the side of the message).</summary>
+    private bool MessagesQueued()
+    {
         for (var i = _deferredCursor; i < _deferredPass.Count; i++)
         {
             if (!_deferredPass[i].PrefillOnly)
@@ -957,13 +961,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
                 if (_active.FindLast(r => r.PrefillOnly && !r.Finished && !r.Conversation!.RequiresInference) is { } ahead)
                 {
-                    ahead.Finish(ChatFinishReason.Length); // Retire keeps the part it decoded.
-                    if (ahead.ConversationKey is { } aheadKey && ahead.Fed.Count > 0)
+                    if (StopPrefillAhead(ahead))
                     {
-                        Keep(aheadKey, new KeptConversation(ahead.Conversation!, [.. ahead.Fed], ++_clock));
-                        ahead.Conversation = null;
-                        _active.Remove(ahead);
-                        Release(ahead);
                         DropLeastRecentlyUsed(except: null, "growth");
                     }
 
@@ -981,6 +980,36 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 Preempt(victim);
             }
         }
+    }
+
+    /// <summary>Stops the newest answer being prefilled ahead (<see cref="StopPrefillAhead"/>); false when none could
+    /// stop this step.</summary>
+    private bool StopAPrefillAhead() =>
+        _active.FindLast(r => r.PrefillOnly && !r.Finished && !r.Conversation!.RequiresInference) is { } ahead && StopPrefillAhead(ahead);
+
+    /// <summary>
+    /// Stops an answer being prefilled ahead where it is: what it decoded becomes its conversation's kept cache (its
+    /// next message continues from there) and its sequence is free. False when it cannot stop now (tokens of it are
+    /// in the step being decoded) or decoded nothing yet: then it is only marked finished, and retires after the step.
+    /// </summary>
+    private bool StopPrefillAhead(GenerationRequest ahead)
+    {
+        if (ahead.Finished || ahead.Conversation!.RequiresInference)
+        {
+            return false;
+        }
+
+        ahead.Finish(ChatFinishReason.Length);
+        if (ahead.ConversationKey is not { } key || ahead.Fed.Count == 0)
+        {
+            return false;
+        }
+
+        Keep(key, new KeptConversation(ahead.Conversation, [.. ahead.Fed], ++_clock));
+        ahead.Conversation = null;
+        _active.Remove(ahead);
+        Release(ahead);
+        return true;
     }
 
     private void Preempt(GenerationRequest victim)

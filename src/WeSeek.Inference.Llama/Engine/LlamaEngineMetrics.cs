@@ -51,7 +51,7 @@ internal static class LlamaEngineMetrics
         "weseek.llama.parked", "{conversation}", "Kept KV caches saved to memory when their sequence was needed.");
 
     public static readonly Counter<long> Evictions = Meter.CreateCounter<long>(
-        "weseek.llama.kv.evictions", "{conversation}", "Idle conversations' KV caches moved off their cells (parked or dropped), by reason: admission (a new message needed the cells), growth (a generating answer did), sequences, kept_limit.");
+        "weseek.llama.kv.evictions", "{conversation}", "Idle conversations' KV caches moved off their cells (parked or dropped), by reason: admission (a new message needed the cells), growth (a generating answer did), sequences, kept_limit, taken_over (a new conversation took its sequence for the system prompt it holds, per-sequence layout).");
 
     public static readonly Counter<long> Preemptions = Meter.CreateCounter<long>(
         "weseek.llama.kv.preemptions", "{request}", "Generating requests that gave their KV cells to others and waited to resume (never failed).");

@@ -60,4 +60,63 @@ public sealed class SchedulerTests : IAsyncLifetime
         var beforeB = events.TakeWhile(e => e == "a").Count();
         Assert.True(beforeB >= 10, $"Only {beforeB} of a's pieces came before b's first.");
     }
+
+    [Theory]
+    [InlineData(2)] // The answer ahead holds the last free sequence: the message could not even be admitted.
+    [InlineData(3)] // A sequence is free: the message waited for its own conversation's answer ahead.
+    public async Task AMessage_StopsItsAnswerPrefilledAhead_InsteadOfWaitingForOthersToFinish(int sequences)
+    {
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, BatchSize = 32, MaxSequences = sequences, PrefillAheadDelayMs = 0 });
+        await using (host)
+        {
+            var token = TestContext.Current.CancellationToken;
+            var engine = await host.GetEngineAsync(token);
+            using var client = new LlamaChatClient(host);
+            List<ChatMessage> history = [new(ChatRole.User, "用户A的问题")];
+            var first = await client.GetResponseAsync(history, new ChatOptions { ConversationId = "a", MaxOutputTokens = 4, Seed = 1 }, token);
+            await engine.UntilIdleAsync(token);
+
+            // A long answer to decode ahead: at 32 tokens a step it needs about 30 steps, and it moves only in steps
+            // no message is in.
+            history.Add(new ChatMessage(ChatRole.Assistant, first.Text + string.Concat(Enumerable.Repeat("这是一个很长的回答。", 30))));
+            Assert.True(engine.TryPrefillAhead(R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.RenderHistory(history)), "a"));
+            for (var i = 0; i < 2000 && engine.ActiveCount == 0; i++)
+            {
+                await Task.Delay(1, token);
+            }
+
+            var order = new ConcurrentQueue<string>();
+            var bStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var b = StreamAsync(client, "b", [new ChatMessage(ChatRole.User, "用户B的问题")], 300, order, bStarted);
+            await bStarted.Task.WaitAsync(TimeSpan.FromSeconds(30), token);
+            Assert.Equal(2, engine.ActiveCount); // B generating, A's answer ahead still on its sequence, stalled.
+
+            history.Add(new ChatMessage(ChatRole.User, "再问一句"));
+            var aCached = await StreamAsync(client, "a", history, 2, order, null);
+            await b;
+
+            // A answered while B was still generating, from what its answer ahead had decoded.
+            var events = order.ToList();
+            Assert.True(events.IndexOf("a") < events.LastIndexOf("b"), $"A's first token came after B's {events.Count(e => e == "b")} tokens.");
+            Assert.True(aCached > 0, "A's message did not continue its cache.");
+        }
+    }
+
+    private static async Task<long> StreamAsync(LlamaChatClient client, string name, List<ChatMessage> history, int tokens, ConcurrentQueue<string> order, TaskCompletionSource? started)
+    {
+        long cached = 0;
+        await foreach (var update in client.GetStreamingResponseAsync(history, new ChatOptions { ConversationId = name, MaxOutputTokens = tokens, Seed = 7 }, TestContext.Current.CancellationToken))
+        {
+            if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } usage)
+            {
+                cached = usage.Details.CachedInputTokenCount ?? 0;
+                continue;
+            }
+
+            order.Enqueue(name);
+            started?.TrySetResult();
+        }
+
+        return cached;
+    }
 }
