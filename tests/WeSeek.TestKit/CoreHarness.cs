@@ -96,8 +96,9 @@ public sealed class CoreHarness : IAsyncDisposable
     {
         for (var pass = 0; pass < 10_000; pass++)
         {
-            await Dispatcher.DispatchAvailableAsync(CancellationToken.None);
-            if (Dispatcher.Running == 0)
+            // Done when a pass starts nothing and nothing runs: a turn started in this pass may already have ended
+            // (a message that needs no model ends at once), so Running alone can read 0 with messages still pending.
+            if (await Dispatcher.DispatchAvailableAsync(CancellationToken.None) == 0 && Dispatcher.Running == 0)
             {
                 return;
             }

@@ -143,8 +143,8 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
     }
 
-    /// <summary>Starts turns for every conversation with due work, up to the concurrency limit.</summary>
-    internal async Task DispatchAvailableAsync(CancellationToken cancellationToken)
+    /// <summary>Starts turns for every conversation with due work, up to the concurrency limit; returns how many it started.</summary>
+    internal async Task<int> DispatchAvailableAsync(CancellationToken cancellationToken)
     {
         HashSet<string> busy;
         lock (_running)
@@ -155,9 +155,10 @@ internal sealed partial class TurnDispatcher : BackgroundService
         var free = _options.MaxConcurrentTurns - busy.Count;
         if (free <= 0)
         {
-            return;
+            return 0;
         }
 
+        var started = 0;
         foreach (var pending in await _store.LeaseAsync(busy, free, cancellationToken, _options.GroupBurstWindow, Held))
         {
             lock (_running)
@@ -165,7 +166,11 @@ internal sealed partial class TurnDispatcher : BackgroundService
                 _running[pending.Conversation] = RunTurnAsync(pending);
                 _runningIds[pending.Conversation] = pending.InboxId;
             }
+
+            started++;
         }
+
+        return started;
     }
 
     private async Task RunTurnAsync(PendingTurn pending)
