@@ -67,4 +67,30 @@ public sealed class WebChatPrivacyTests
         Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task OperatorNotices_AboutAWeChatAccount_ReachTheConsoleButNotTheWebChatsVisitors()
+    {
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, null);
+        var notices = app.Services.GetRequiredService<WeSeek.Operations.IOperatorNotices>();
+        // As the iLink channel words it when its session expires: the account, and the command to run on the server.
+        notices.Add("微信 (iLink) ilink/shop-main: the session expired (errcode -14). Scan again: run `weseek login weixin --account shop-main`.");
+        notices.AddForVisitors("当前模型是合成的随机权重模型，回答只是随机文字。");
+        var (key, _) = await app.Services.GetRequiredService<WeSeek.Security.AdminKeys>().CreateAsync("ops", WeSeek.Security.AdminRole.Viewer, TestContext.Current.CancellationToken);
+        using var visitor = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+
+        var visitorStatus = await visitor.GetFromJsonAsync<JsonElement>("/api/webchat/status", TestContext.Current.CancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/status");
+        request.Headers.Authorization = new("Bearer", key);
+        var consoleStatus = await (await visitor.SendAsync(request, TestContext.Current.CancellationToken)).Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        var forVisitor = string.Join("\n", visitorStatus.GetProperty("notices").EnumerateArray().Select(n => n.GetString()));
+        var forConsole = string.Join("\n", consoleStatus.GetProperty("notices").EnumerateArray().Select(n => n.GetString()));
+
+        Assert.DoesNotContain("shop-main", forVisitor, StringComparison.Ordinal);
+        Assert.DoesNotContain("weseek login", forVisitor, StringComparison.Ordinal);
+        Assert.Contains("随机权重", forVisitor, StringComparison.Ordinal);
+        Assert.Contains("shop-main", forConsole, StringComparison.Ordinal);
+        Assert.Contains("随机权重", forConsole, StringComparison.Ordinal);
+    }
 }
