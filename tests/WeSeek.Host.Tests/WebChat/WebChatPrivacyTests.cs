@@ -93,4 +93,33 @@ public sealed class WebChatPrivacyTests
         Assert.Contains("shop-main", forConsole, StringComparison.Ordinal);
         Assert.Contains("随机权重", forConsole, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task VisitorCookie_IsNeverStored_SoTheConsolesChatListAndTheDatabaseFileCannotOpenAVisitorsChats()
+    {
+        using var data = new TempDirectory();
+        await using var app = await WebChatEndToEndTests.StartAsync(data, services =>
+        {
+            services.RemoveAll<IChatClient>();
+            services.AddChatClient(ScriptedChatClient.Echo()).UseReasoningSplit();
+        });
+        using var alice = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
+        var cookie = Assert.Single((await alice.GetAsync("/", TestContext.Current.CancellationToken)).Headers.GetValues("Set-Cookie"), c => c.StartsWith("weseek_visitor=", StringComparison.Ordinal));
+        var visitor = cookie["weseek_visitor=".Length..cookie.IndexOf(';', StringComparison.Ordinal)];
+        Assert.Equal(HttpStatusCode.Accepted, (await WebChatEndToEndTests.PostAsync(alice, "alice-chat", "m-1", "我的体检报告")).StatusCode);
+        await WebChatEndToEndTests.WaitForRepliesAsync(alice, "alice-chat", 1);
+        var (key, _) = await app.Services.GetRequiredService<WeSeek.Security.AdminKeys>().CreateAsync("watcher", WeSeek.Security.AdminRole.Viewer, TestContext.Current.CancellationToken);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/conversations");
+        request.Headers.Authorization = new("Bearer", key);
+        var listed = await (await alice.SendAsync(request, TestContext.Current.CancellationToken)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        await app.StopAsync(TestContext.Current.CancellationToken);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        var raw = string.Concat(Directory.GetFiles(data.Path, "*.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
+
+        Assert.Matches("^[0-9a-f]{32}$", visitor);
+        Assert.Contains(".alice-chat", listed, StringComparison.Ordinal); // The chat is listed, under a stored id ...
+        Assert.DoesNotContain(visitor, listed, StringComparison.Ordinal); // ... that does not hold the cookie.
+        Assert.DoesNotContain(visitor, raw, StringComparison.Ordinal);
+    }
 }
