@@ -413,6 +413,7 @@ internal static partial class AdminEndpoints
                 }
             }
 
+            var startedInfo = host?.StartedWith is { } startFile ? ReadInfo(startFile) : null;
             var latest = history.Read(day: false)[^1];
             var directory = pull.Directory;
             return TypedResults.Ok(new
@@ -437,7 +438,7 @@ internal static partial class AdminEndpoints
                 retiring = host?.Retiring ?? 0,
                 // The file the engine started with, when it is not in the models directory: it can be switched back to.
                 startedWith = host?.StartedWith is { } started && Path.GetFullPath(Path.GetDirectoryName(started)!) != Path.GetFullPath(directory)
-                    ? new { name = Path.GetFileNameWithoutExtension(started), file = started, loaded = engine is not null && Path.GetFullPath(started) == Path.GetFullPath(engine.ModelPath) }
+                    ? new { name = Path.GetFileNameWithoutExtension(started), file = started, loaded = engine is not null && Path.GetFullPath(started) == Path.GetFullPath(engine.ModelPath), size = File.Exists(started) ? new FileInfo(started).Length : (long?)null, architecture = startedInfo?.Architecture, quantization = startedInfo?.Quantization }
                     : null,
                 directory,
                 local = Directory.Exists(directory)
@@ -445,6 +446,18 @@ internal static partial class AdminEndpoints
                     : [],
             });
         });
+    }
+
+    private static GgufInfo? ReadInfo(string path)
+    {
+        try
+        {
+            return GgufReader.Read(path);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null; // The page shows the file without it.
+        }
     }
 
     private static (string Channel, string Account, string ChatId)? ParseChat(string? chat)
