@@ -107,12 +107,14 @@ public sealed class BrowserHost : IAsyncLifetime
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true, Args = ["--no-sandbox"] });
     }
 
-    /// <summary>A fresh browser context (cookies, storage) at a viewport, with one page.</summary>
-    public async Task<IPage> NewPageAsync(int width, int height, string[]? permissions = null)
+    /// <summary>A fresh browser context (cookies, storage) at a viewport, with one page; light unless
+    /// <paramref name="colorScheme"/> asks for the dark scheme (prefers-color-scheme).</summary>
+    public async Task<IPage> NewPageAsync(int width, int height, string[]? permissions = null, ColorScheme colorScheme = ColorScheme.Light)
     {
         var context = await _browser!.NewContextAsync(new()
         {
             ViewportSize = new() { Width = width, Height = height }, BaseURL = BaseAddress.ToString(), Locale = "zh-CN", Permissions = permissions,
+            ColorScheme = colorScheme,
         });
         context.SetDefaultTimeout(20_000);
         return await context.NewPageAsync();

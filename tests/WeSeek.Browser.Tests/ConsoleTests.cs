@@ -107,6 +107,44 @@ public sealed partial class ConsoleTests(BrowserHost host)
     }
 
     [Fact]
+    public async Task TextSearch_AnOperatorFindsAChatByWordsInItsMessages_OpensIt_AndTheSearchIsInTheAuditLog_AndAViewerIsRefused()
+    {
+        var chat = await host.NewPageAsync(1280, 800);
+        await WebChatTests.SendAndWaitForAnswerAsync(chat, "我的订单号是 ZX-4711 请查一下");
+        await chat.Context.CloseAsync();
+
+        foreach (var (name, width, height) in BrowserHost.Viewports)
+        {
+            var page = await LogInAsync(host.OperatorKey, width, height);
+            await page.GotoAsync("/admin#conversations");
+            await page.GetByLabel("要找的文字 Text to find").FillAsync("zx-4711");
+            await page.GetByRole(AriaRole.Button, new() { Name = "搜索内容 Search text" }).ClickAsync();
+            await Assertions.Expect(page.Locator("#text-status")).ToContainTextAsync("1 个会话 chats");
+            await Assertions.Expect(page.Locator("#text-hits")).ToContainTextAsync("订单号是 ZX-4711");
+            await Assertions.Expect(page.Locator("#text-status")).ToContainTextAsync("audit #");
+            var auditId = AuditNumber().Match(await page.Locator("#text-status").InnerTextAsync()).Groups[1].Value;
+            await BrowserHost.ScreenshotAsync(page, $"conversations-text-search-{name}");
+            await BrowserHost.AssertAccessibleAsync(page, $"conversations text search ({name})");
+
+            await page.Locator("#text-hits button").First.ClickAsync();
+            await Assertions.Expect(page.Locator("#tr-log")).ToContainTextAsync("我的订单号是 ZX-4711");
+            var records = await host.App.Services.GetRequiredService<WeSeek.Host.Admin.ConsoleQueries>().AuditAsync("admin.transcript.search", null, 50, TestContext.Current.CancellationToken);
+            var record = Assert.Single(records, r => r.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == auditId);
+            Assert.Equal("ops", (string?)record.Data?["key"]);
+            Assert.Single(record.Data!["chats"]!.AsArray());
+            await page.Context.CloseAsync();
+        }
+
+        var viewer = await LogInAsync(host.ViewerKey, 1280, 800);
+        await viewer.GotoAsync("/admin#conversations");
+        await viewer.GetByLabel("要找的文字 Text to find").FillAsync("zx-4711");
+        await viewer.GetByRole(AriaRole.Button, new() { Name = "搜索内容 Search text" }).ClickAsync();
+        await Assertions.Expect(viewer.Locator("#text-status")).ToContainTextAsync("needs an operator key");
+        await Assertions.Expect(viewer.Locator("#text-hits")).Not.ToContainTextAsync("ZX-4711");
+        await viewer.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task PluginSwitch_TurnedOffInTheConsole_IsOffForThatChatOnly()
     {
         var chat = await host.NewPageAsync(1280, 800);
@@ -267,6 +305,62 @@ public sealed partial class ConsoleTests(BrowserHost host)
     }
 
     [Fact]
+    public async Task Model_SwitchedByAnAdminWithoutARestart_AnswersOnTheNewModel_ABadFileIsRefusedWithTheReason_AndAnOperatorCannot()
+    {
+        var models = Path.Combine(host.DataPath, "models");
+        Directory.CreateDirectory(models);
+        // The host's own model under another name: the same weights answer as briefly as every other test's answers
+        // (other random weights may write to the output limit before they stop, which takes minutes on a busy machine).
+        File.Copy(Path.Combine(host.DataPath, "tiny.gguf"), Path.Combine(models, "switch-target.gguf"), overwrite: true);
+        var broken = Path.Combine(models, "broken-model.gguf");
+        await File.WriteAllTextAsync(broken, "this is not a model", TestContext.Current.CancellationToken);
+        try
+        {
+            var page = await LogInAsync(host.AdminKey, 1280, 800);
+            await page.GotoAsync("/admin#model");
+            await Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("tiny.gguf");
+
+            await page.GetByRole(AriaRole.Button, new() { Name = "切换 Switch broken-model", Exact = true }).ClickAsync();
+            await Assertions.Expect(page.Locator("#switch-status")).ToContainTextAsync("Not switched, the loaded model is unchanged");
+            await Assertions.Expect(page.Locator("#switch-status")).ToContainTextAsync("The model tiny still serves.");
+            await Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("tiny.gguf");
+            await BrowserHost.ScreenshotAsync(page, "model-switch-refused");
+
+            await page.GetByRole(AriaRole.Button, new() { Name = "切换 Switch switch-target", Exact = true }).ClickAsync();
+            await Assertions.Expect(page.Locator("#switch-status")).ToContainTextAsync("Switched to switch-target", new() { Timeout = 30_000 });
+            await Assertions.Expect(page.Locator("#model-loaded")).ToContainTextAsync("switch-target.gguf");
+            await BrowserHost.ScreenshotAsync(page, "model-switched");
+            var chat = await host.NewPageAsync(1280, 800);
+            await WebChatTests.SendAndWaitForAnswerAsync(chat, "换了模型还能回答吗 after the switch");
+            await chat.Context.CloseAsync();
+            var audited = await host.App.Services.GetRequiredService<WeSeek.Security.AuditLog>().LastDataAsync("admin.model.switched", TestContext.Current.CancellationToken);
+            Assert.Equal("root", (string?)audited?["key"]);
+            Assert.EndsWith("switch-target.gguf", (string?)audited?["to"], StringComparison.Ordinal);
+            await page.Context.CloseAsync();
+
+            var phone = await LogInAsync(host.OperatorKey, 390, 844);
+            await phone.GotoAsync("/admin#model");
+            await phone.GetByRole(AriaRole.Button, new() { Name = "切换 Switch tiny", Exact = true }).ClickAsync();
+            await Assertions.Expect(phone.Locator("#switch-status")).ToContainTextAsync("needs an admin key");
+            await Assertions.Expect(phone.Locator("#model-loaded")).ToContainTextAsync("switch-target.gguf");
+            await BrowserHost.ScreenshotAsync(phone, "model-switch-operator-refused-phone");
+            await BrowserHost.AssertAccessibleAsync(phone, "model page after a refused switch (phone)");
+            await phone.Context.CloseAsync();
+        }
+        finally
+        {
+            // The other tests expect the model the host started with.
+            var engine = host.App.Services.GetRequiredService<WeSeek.Inference.Llama.Engine.LlamaEngineHost>();
+            if (engine.StartedWith is { } started && engine.LoadedEngine?.ModelPath != started)
+            {
+                await engine.SwitchModelAsync(started, TestContext.Current.CancellationToken);
+            }
+
+            File.Delete(broken);
+        }
+    }
+
+    [Fact]
     public async Task Moderation_TestingAText_ShowsTheListThatMatched()
     {
         var page = await LogInAsync(host.ViewerKey, 390, 844);
@@ -303,6 +397,31 @@ public sealed partial class ConsoleTests(BrowserHost host)
         await Assertions.Expect(page.Locator("#mod-result")).ToContainTextAsync("file-list「新词」");
         Assert.DoesNotContain("偷改", await File.ReadAllTextAsync(Path.Combine(host.DataPath, "file-list.txt")), StringComparison.Ordinal);
         await BrowserHost.ScreenshotAsync(page, "moderation-edited");
+        await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task Moderation_ABadEditIsRefusedWithTheReason_AndNothingIsSaved_AndAConfiguredListSaysWhyItIsReadOnly()
+    {
+        var file = Path.Combine(host.DataPath, "file-list.txt");
+        var before = await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken);
+        var page = await LogInAsync(host.OperatorKey, 390, 844);
+        await page.GotoAsync("/admin#moderation");
+        var configured = page.Locator("#mod-rows tr", new() { HasText = "test-list" });
+        await Assertions.Expect(configured).ToContainTextAsync("configured words are read-only here: change Moderation:Lists:test-list:Words, or give the list a File");
+        await Assertions.Expect(page.Locator("#mod-rows tr", new() { HasText = "file-list" })).ToContainTextAsync("The file is editable below");
+
+        await page.GetByLabel("每行一个词 One word per line").FillAsync("正常词\n" + new string('长', 120));
+        await page.GetByRole(AriaRole.Button, new() { Name = "保存 Save" }).ClickAsync();
+
+        await Assertions.Expect(page.Locator("#mod-saved")).ToContainTextAsync("Not saved, the list is unchanged");
+        await Assertions.Expect(page.Locator("#mod-saved")).ToContainTextAsync("longer than");
+        Assert.Equal(before, await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+        await page.GetByLabel("文本 Text").FillAsync("这里有正常词");
+        await page.GetByRole(AriaRole.Button, new() { Name = "测试 Test" }).ClickAsync();
+        await Assertions.Expect(page.Locator("#mod-result")).ToContainTextAsync("通过 Passed"); // The refused word is in no list.
+        await BrowserHost.ScreenshotAsync(page, "moderation-bad-edit-phone");
+        await BrowserHost.AssertAccessibleAsync(page, "moderation after a refused edit (phone)");
         await page.Context.CloseAsync();
     }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace WeSeek.Browser.Tests;
@@ -60,11 +61,69 @@ public sealed class WebChatTests(BrowserHost host)
         await Assertions.Expect(page.Locator("#chats")).ToContainTextAsync("退货问题");
         await BrowserHost.ScreenshotAsync(page, "webchat-renamed");
 
+        var chatId = await WaitForDeliveredAsync(page);
         await page.GetByRole(AriaRole.Button, new() { Name = "删除 Delete: 退货问题" }).ClickAsync();
         await Assertions.Expect(page.Locator("#chats")).Not.ToContainTextAsync("退货问题");
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator("#chats")).Not.ToContainTextAsync("退货问题");
+        // Gone on the server too, not only from this browser's list.
+        Assert.Equal(0, await page.EvaluateAsync<int>("async id => (await (await fetch('/api/webchat/chats/' + id + '/messages')).json()).length", chatId));
         await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task DeleteChat_AnotherVisitorNamingTheChatIsRefused_ThenItsOwnerDeletesIt_AndTheServerKeepsNoMessageOfIt()
+    {
+        var alice = await host.NewPageAsync(1280, 800);
+        alice.Dialog += async (_, dialog) => await dialog.AcceptAsync();
+        var bob = await host.NewPageAsync(390, 844);
+        await SendAndWaitForAnswerAsync(alice, "爱丽丝要删除的会话 alice deletes this");
+        var chatId = await WaitForDeliveredAsync(alice);
+        await bob.GotoAsync("/");
+
+        // The attack first: Bob's browser names Alice's chat id (copied from her screen, or guessed).
+        var bobsTry = await bob.EvaluateAsync<int>("async id => (await fetch('/api/webchat/chats/' + id, { method: 'DELETE' })).status", chatId);
+        Assert.Equal(404, bobsTry);
+        await alice.ReloadAsync();
+        await Assertions.Expect(alice.Locator("#chats")).ToContainTextAsync("爱丽丝要删除的会话");
+        await Assertions.Expect(alice.Locator(".row.user")).ToContainTextAsync("爱丽丝要删除的会话");
+
+        await alice.GetByRole(AriaRole.Button, new() { Name = "删除 Delete: 爱丽丝要删除的会话 alice deletes this" }).ClickAsync();
+        await Assertions.Expect(alice.Locator("#chats")).Not.ToContainTextAsync("爱丽丝要删除的会话");
+        await Assertions.Expect(alice.Locator(".row.user")).ToHaveCountAsync(0);
+        await BrowserHost.ScreenshotAsync(alice, "webchat-deleted");
+        Assert.Equal(0, await alice.EvaluateAsync<int>("async id => (await (await fetch('/api/webchat/chats/' + id + '/messages')).json()).length", chatId));
+        var transcripts = host.App.Services.GetRequiredService<WeSeek.Conversations.ITranscriptReader>();
+        var stored = await transcripts.ListChatsAsync(WeSeek.Messaging.ChannelId.From("webchat"), 1000, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(stored, c => c.ChatId.EndsWith("." + chatId, StringComparison.Ordinal));
+        var audited = await host.App.Services.GetRequiredService<WeSeek.Security.AuditLog>().LastDataAsync("chat.erased", TestContext.Current.CancellationToken);
+        Assert.EndsWith("." + chatId, (string?)audited?["chat"], StringComparison.Ordinal);
+        await alice.Context.CloseAsync();
+        await bob.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task WebChat_InTheDarkColorScheme_AtDesktopAndPhoneWidths_HasNoSeriousAccessibilityViolation()
+    {
+        foreach (var (name, width, height) in BrowserHost.Viewports)
+        {
+            var page = await host.NewPageAsync(width, height, colorScheme: ColorScheme.Dark);
+            await SendAndWaitForAnswerAsync(page, "深色模式 dark mode " + name);
+            Assert.Equal("rgb(17, 19, 21)", await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor")); // The dark palette is in force.
+            await BrowserHost.ScreenshotAsync(page, $"webchat-dark-{name}");
+            await BrowserHost.AssertAccessibleAsync(page, $"web chat, dark ({name})");
+            await page.Context.CloseAsync();
+        }
+    }
+
+    /// <summary>Waits until the server has marked every reply of the page's current chat sent (the page shows an
+    /// answer as it streams, a moment before); returns the chat id.</summary>
+    internal static async Task<string> WaitForDeliveredAsync(IPage page)
+    {
+        await page.WaitForFunctionAsync(
+            "async () => { const id = localStorage.getItem('weseek.current'); const h = await (await fetch('/api/webchat/chats/' + id + '/messages')).json(); return h.length > 1 && h.every(m => m.delivered); }",
+            null, new() { PollingInterval = 200 });
+        return await page.EvaluateAsync<string>("localStorage.getItem('weseek.current')");
     }
 
     [Fact]

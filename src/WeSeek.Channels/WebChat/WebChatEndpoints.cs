@@ -40,10 +40,12 @@ public static class WebChatEndpoints
             : TypedResults.Problem(detail: "The web chat has no password (WebChat:Password).", statusCode: StatusCodes.Status404NotFound));
         api.MapPost("/messages", PostMessageAsync);
         api.MapGet("/chats", ListChatsAsync);
-        // The page limits its input to maxMessageLength, so a long message is refused before it is sent.
+        // The page limits its input to maxMessageLength, so a long message is refused before it is sent. Only notices
+        // meant for visitors: the rest (a WeChat account to scan again, its backup's name) are for the console.
         api.MapGet("/status", (IOperatorNotices notices, IOptionsMonitor<WebChatOptions> current) =>
-            TypedResults.Ok(new { notices = notices.Current, maxMessageLength = current.CurrentValue.MaxMessageLength }));
+            TypedResults.Ok(new { notices = notices.ForVisitors, maxMessageLength = current.CurrentValue.MaxMessageLength }));
         api.MapGet("/chats/{chatId}/messages", ReadChatAsync);
+        api.MapDelete("/chats/{chatId}", DeleteChatAsync);
         api.MapGet("/chats/{chatId}/events", StreamEvents);
         api.MapPost("/chats/{chatId}/feedback", PostFeedbackAsync);
         return endpoints;
@@ -104,6 +106,30 @@ public static class WebChatEndpoints
 
         var entries = await transcripts.ReadAsync(WebChatChannel.ChannelId, WebChatVisitor.Of(context).Scope(chatId), options.Value.HistoryLimit, cancellationToken);
         return TypedResults.Ok(entries.Select(WebChatMessageMapper.ToJson));
+    }
+
+    /// <summary>Erases the visitor's own chat on the server. Only <c>{visitor}.{chatId}</c> can be named, so another
+    /// visitor's chat id names nothing of theirs here and is answered 404, as a chat that never existed is.</summary>
+    private static async Task<IResult> DeleteChatAsync(string chatId, HttpContext context, CancellationToken cancellationToken)
+    {
+        if (!WebChatMessageMapper.IsValidId(chatId))
+        {
+            return TypedResults.Problem(detail: "chatId must be 1-64 characters of letters, digits, '-' or '_'.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (context.RequestServices.GetService<IChatEraser>() is not { } eraser)
+        {
+            return TypedResults.Problem(detail: "This server does not erase chats.", statusCode: StatusCodes.Status501NotImplemented);
+        }
+
+        return await eraser.EraseAsync(WebChatChannel.ChannelId, WebChatVisitor.Of(context).Scope(chatId), cancellationToken) switch
+        {
+            ChatErasure.Erased => TypedResults.Ok(new { chatId, deleted = true }),
+            ChatErasure.Busy => TypedResults.Problem(
+                detail: "这个会话还在回答中，答完后再删除。This chat is still being answered: delete it once the answer has arrived. Nothing was deleted.",
+                statusCode: StatusCodes.Status409Conflict),
+            _ => TypedResults.Problem(detail: "没有这个会话 No such chat: it was never stored, or is already deleted.", statusCode: StatusCodes.Status404NotFound),
+        };
     }
 
     /// <summary>👍/👎 on one answer of the visitor's own chat, with an optional correction.</summary>

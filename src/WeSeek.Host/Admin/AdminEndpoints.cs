@@ -38,6 +38,7 @@ internal static partial class AdminEndpoints
                 context.User.Identity?.AuthenticationType == AdminKeyAuthentication.SchemeName
                 || context.Resource is HttpContext http && !http.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.RequireKey));
         services.AddSingleton<ConsoleQueries>();
+        services.AddSingleton<TranscriptSearch>();
         services.AddHttpClient();
         services.AddSingleton<ConsoleModelPull>();
         return services;

@@ -76,6 +76,39 @@ internal static partial class AdminEndpoints
             });
         }).RequireRole(AdminRole.Operator);
 
+        // Text search in transcripts: decrypted on the server, bounded (TranscriptSearch), for operators; the chats whose
+        // words were shown are in the audit log with the key's name before the answer leaves, as a transcript read is.
+        api.MapGet("/conversations/search", async (string? text, int? days, HttpContext http, TranscriptSearch search, AuditLog audit, CancellationToken cancellationToken) =>
+        {
+            if (string.IsNullOrWhiteSpace(text) || text.Trim().Length > 200)
+            {
+                return Results.Problem(detail: "Type 1-200 characters to find in the messages: ?text=…", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (days is < 1 or > TranscriptSearch.MaxDays)
+            {
+                return Results.Problem(detail: $"days must be 1-{TranscriptSearch.MaxDays}: a search looks at most that far back.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var found = await search.SearchAsync(text, days ?? 7, cancellationToken);
+            var auditId = await audit.AppendAsync("admin.transcript.search", new JsonObject
+            {
+                ["key"] = KeyName(http),
+                ["days"] = days ?? 7,
+                ["scanned"] = found.Scanned,
+                ["chats"] = new JsonArray([.. found.Chats.Select(c => (JsonNode?)JsonValue.Create(c.Chat))]),
+            }, cancellationToken);
+            return Results.Ok(new
+            {
+                auditId,
+                chats = found.Chats.Select(c => new { chat = c.Chat, hits = c.Hits.Select(h => new { fromUser = h.FromUser, at = h.At, snippet = h.Snippet }) }),
+                found.Scanned,
+                found.Since,
+                found.Truncated,
+                maxScanned = TranscriptSearch.MaxScanned,
+            });
+        }).RequireRole(AdminRole.Operator);
+
         api.MapGet("/conversations/export", async (string? chat, HttpContext http, TranscriptExport export, AuditLog audit, CancellationToken cancellationToken) =>
         {
             if (ParseChat(chat) is null)
@@ -298,9 +331,62 @@ internal static partial class AdminEndpoints
             });
         });
 
-    // 模型 Model: what is loaded, what else is on disk, and a pull with progress.
+    // 模型 Model: what is loaded, what else is on disk, a pull with progress, and a switch without a restart.
     private static void MapModel(RouteGroupBuilder api)
     {
+        // Admin only: every chat's answers change with it. Turns already running finish on the old model; messages
+        // waiting in the inbox run on the new one (LlamaEngineHost.SwitchModelAsync). A file that does not load
+        // changes nothing, and the page shows llama.cpp's reason. Both outcomes are in the audit log with the key.
+        api.MapPost("/model/switch", async (SwitchRequest? request, HttpContext http, IServiceProvider services, ConsoleModelPull pull, AuditLog audit, CancellationToken cancellationToken) =>
+        {
+            if (services.GetService<LlamaEngineHost>() is not { } host)
+            {
+                return Results.Problem(detail: "The model is a remote engine (Model:Provider=remote): switch it on that server.", statusCode: StatusCodes.Status409Conflict);
+            }
+
+            var name = request?.Name?.Trim();
+            if (string.IsNullOrEmpty(name))
+            {
+                return Results.Problem(detail: "Name the model to switch to, as the list of local models gives it: {\"name\": \"…\"}.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            string path;
+            if (host.StartedWith is { } startedWith && name == Path.GetFileNameWithoutExtension(startedWith))
+            {
+                path = startedWith; // The file the engine started with, wherever it is (Model:Llama:ModelPath).
+            }
+            else
+            {
+                try
+                {
+                    path = new ModelStore(pull.Directory).ResolveStored(name);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or FileNotFoundException)
+                {
+                    return Results.Problem(detail: ex.Message + " The loaded model is unchanged.", statusCode: StatusCodes.Status404NotFound);
+                }
+            }
+
+            if (host.LoadedEngine is { } loaded && Path.GetFullPath(loaded.ModelPath) == Path.GetFullPath(path))
+            {
+                return Results.Problem(detail: $"{name} is already the loaded model.", statusCode: StatusCodes.Status409Conflict);
+            }
+
+            ModelSwitch change;
+            try
+            {
+                change = await host.SwitchModelAsync(path, cancellationToken);
+            }
+            catch (LlamaEngineException ex)
+            {
+                await audit.AppendAsync("admin.model.switch.refused", new JsonObject { ["to"] = path, ["key"] = KeyName(http), ["reason"] = ex.Message }, cancellationToken);
+                return Results.Problem(title: "The model did not load", detail: ex.Message, statusCode: StatusCodes.Status422UnprocessableEntity);
+            }
+
+            await audit.AppendAsync("admin.model.switched", new JsonObject { ["from"] = change.From, ["to"] = change.To, ["key"] = KeyName(http) }, cancellationToken);
+            return Results.Ok(new { from = Path.GetFileNameWithoutExtension(change.From), to = Path.GetFileNameWithoutExtension(change.To), retiring = host.Retiring });
+        }).RequireRole(AdminRole.Admin);
+
         api.MapGet("/model/pull", (ConsoleModelPull pull) => TypedResults.Ok(pull.Status));
         api.MapPost("/model/pull", (PullRequest? request, ConsoleModelPull pull) =>
             string.IsNullOrWhiteSpace(request?.Name)
@@ -311,7 +397,8 @@ internal static partial class AdminEndpoints
             .RequireRole(AdminRole.Operator);
         api.MapGet("/model", (IServiceProvider services, IConfiguration configuration, ConsoleModelPull pull, MetricsHistory history) =>
         {
-            var engine = services.GetService<LlamaEngineHost>()?.LoadedEngine;
+            var host = services.GetService<LlamaEngineHost>();
+            var engine = host?.LoadedEngine;
             var options = services.GetService<IOptions<LlamaEngineOptions>>()?.Value;
             GgufInfo? info = null;
             if (engine is not null)
@@ -326,6 +413,7 @@ internal static partial class AdminEndpoints
                 }
             }
 
+            var startedInfo = host?.StartedWith is { } startFile ? ReadInfo(startFile) : null;
             var latest = history.Read(day: false)[^1];
             var directory = pull.Directory;
             return TypedResults.Ok(new
@@ -346,12 +434,30 @@ internal static partial class AdminEndpoints
                     idle = engine.IsIdle,
                     kvUsedCells = latest.KvUsedCells,
                 },
+                // Old models still finishing the turns they had when the model was switched.
+                retiring = host?.Retiring ?? 0,
+                // The file the engine started with, when it is not in the models directory: it can be switched back to.
+                startedWith = host?.StartedWith is { } started && Path.GetFullPath(Path.GetDirectoryName(started)!) != Path.GetFullPath(directory)
+                    ? new { name = Path.GetFileNameWithoutExtension(started), file = started, loaded = engine is not null && Path.GetFullPath(started) == Path.GetFullPath(engine.ModelPath), size = File.Exists(started) ? new FileInfo(started).Length : (long?)null, architecture = startedInfo?.Architecture, quantization = startedInfo?.Quantization }
+                    : null,
                 directory,
                 local = Directory.Exists(directory)
                     ? new ModelStore(directory).List().Select(m => new { m.Name, m.Size, architecture = m.Info?.Architecture, quantization = m.Info?.Quantization, loaded = engine is not null && Path.GetFullPath(m.Path) == Path.GetFullPath(engine.ModelPath) })
                     : [],
             });
         });
+    }
+
+    private static GgufInfo? ReadInfo(string path)
+    {
+        try
+        {
+            return GgufReader.Read(path);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return null; // The page shows the file without it.
+        }
     }
 
     private static (string Channel, string Account, string ChatId)? ParseChat(string? chat)
@@ -372,4 +478,6 @@ internal static partial class AdminEndpoints
     private sealed record WordListRequest(IReadOnlyList<string>? Words);
 
     private sealed record PullRequest(string? Name);
+
+    private sealed record SwitchRequest(string? Name);
 }

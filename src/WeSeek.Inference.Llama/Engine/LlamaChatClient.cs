@@ -21,7 +21,9 @@ internal sealed class LlamaChatClient : IChatClient
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var engine = await _host.GetEngineAsync(cancellationToken);
+        // Held to the last update: a model switch meanwhile lets this turn finish on the engine it started on.
+        using var lease = await _host.AcquireAsync(cancellationToken);
+        var engine = lease.Engine;
         var chat = messages as IReadOnlyList<ChatMessage> ?? [.. messages]; // Read twice: the prompt, then the history to prefill.
         var rendered = engine.Prompts.Render(chat);
         var prompt = R1PromptBuilder.Tokenize(engine.Context, rendered);

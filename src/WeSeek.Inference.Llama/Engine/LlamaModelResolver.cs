@@ -63,7 +63,7 @@ internal sealed partial class LlamaModelResolver
         {
             UsingSyntheticModel = true;
             Log.Synthetic(_logger, SyntheticBanner);
-            _notices?.Add(SyntheticBanner);
+            _notices?.AddForVisitors(SyntheticBanner); // Visitors see random text too: they are told why.
         }
 
         return path;
@@ -108,7 +108,7 @@ internal sealed partial class LlamaModelResolver
 
         UsingSyntheticModel = true;
         Log.Synthetic(_logger, SyntheticBanner);
-        _notices?.Add(SyntheticBanner);
+        _notices?.AddForVisitors(SyntheticBanner); // Visitors see random text too: they are told why.
         cancellationToken.ThrowIfCancellationRequested();
         return synthetic;
     }

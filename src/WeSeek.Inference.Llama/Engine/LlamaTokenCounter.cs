@@ -13,8 +13,10 @@ internal sealed class LlamaTokenCounter(LlamaEngineHost host) : ITokenCounter
     public int Count(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return host.LoadedEngine is { } engine
-            ? engine.Context.Tokenize(text, addBos: false, special: true).Length
+        // Held while it counts: a model switch must not dispose the tokenizer underneath.
+        using var lease = host.TryAcquire();
+        return lease is not null
+            ? lease.Engine.Context.Tokenize(text, addBos: false, special: true).Length
             : _estimate.Count(text);
     }
 }

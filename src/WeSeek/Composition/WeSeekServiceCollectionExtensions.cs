@@ -83,6 +83,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<DurableInbox>();
         services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<DurableInbox>());
         services.TryAddSingleton<ITranscriptReader, DurableTranscriptReader>();
+        services.TryAddSingleton<IChatEraser, ChatEraser>();
         services.TryAddSingleton<IReplyStreamHub, ReplyStreamHub>();
         services.TryAddSingleton<ITokenCounter, EstimatingTokenCounter>();
         services.TryAddSingleton<ChannelRegistry>();

@@ -5,7 +5,7 @@ namespace WeSeek.Logging;
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
 /// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
 /// and so do 1300-1399 (its iLink channel).
-/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4154, 5005, 5013, 6006, 6102, 7006, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
+/// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4156, 5005, 5013, 6006, 6102, 7006, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
 internal static class WeSeekEventId
 {
@@ -69,11 +69,13 @@ internal static class WeSeekEventId
     public const int LlamaParkStateRejected = 4132;
     public const int LlamaParkAbandonedRemoved = 4133;
 
-    // 4150-4169: LoRA adapters in the embedded engine.
+    // 4150-4169: LoRA adapters and model switches in the embedded engine.
     public const int LlamaAdaptersChanged = 4150;
     public const int LlamaAdapterRefused = 4151;
     public const int LlamaAdaptersReloaded = 4152;
     public const int LlamaAdapterReloadFailed = 4153;
+    public const int LlamaModelSwitched = 4154;
+    public const int LlamaModelSwitchRefused = 4155;
 
     public const int DatabaseOpened = 7000;
     public const int DatabaseMigrated = 7001;
