@@ -118,6 +118,13 @@ internal sealed partial class OutboxSender : BackgroundService
                 continue;
             }
 
+            if (channel is ILeasedChannel { HoldsLease: false })
+            {
+                // Another instance holds the channel's connection and sends its messages; a takeover is seen at
+                // the next poll.
+                continue;
+            }
+
             if (_completions.IsHeld(message.InboxId, now, out var heldUntil))
             {
                 // A channel is about to answer this message in the platform's own request (passive reply);

@@ -149,6 +149,62 @@ public sealed class ScaleOutEndToEndTests
         Assert.Equal(1, ilink.MaxConcurrentPolls);
     }
 
+    [Fact]
+    public async Task OneBotForwardConnection_IsHeldByOneInstance_AndMovesToTheSurvivor_WhenItsInstanceIsKilled()
+    {
+        const string oneBotToken = "onebot-token-0123456789";
+        await using var impl = await FakeOneBotImplementation.ListenAsync(oneBotToken);
+        await using var cluster = await Cluster.StartAsync(
+            null, "--OneBot:Enabled=true", "--OneBot:Mode=Forward", "--OneBot:ForwardUrl=" + impl.Url, "--OneBot:AccessToken=" + oneBotToken,
+            "--OneBot:LeaseTtl=00:00:04", "--OneBot:LeaseRetryInterval=00:00:00.200", "--OneBot:ReconnectDelay=00:00:00.050",
+            "--OneBot:MaxReconnectDelay=00:00:00.200", "--Outbox:PacingInterval=00:00:00");
+        var a = cluster.Start();
+        var b = cluster.Start();
+        await Cluster.WaitReadyAsync(a, b);
+        var holder = await cluster.LeaseHolderAsync("onebot:", a, b);
+        await WaitUntilAsync(() => impl.IsConnected);
+
+        // Every reply goes out on the one connection, whichever instance ran the turn.
+        for (var i = 0; i < 4; i++)
+        {
+            await impl.SendPrivateMessageAsync("wxid_ann", "before-" + i, "问" + i);
+        }
+
+        await WaitUntilAsync(() => impl.Actions.Count == 4);
+        Assert.Equal(1, impl.Connections);
+        Assert.Equal(1, impl.MaxOpenConnections);
+
+        var survivor = holder == a ? b : a;
+        holder.Process.Kill(entireProcessTree: true);
+        await holder.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(survivor, await cluster.LeaseHolderAsync("onebot:", survivor));
+        await WaitUntilAsync(() => impl.Connections == 2 && impl.IsConnected);
+
+        await impl.SendPrivateMessageAsync("wxid_ann", "after", "还在吗");
+        await WaitUntilAsync(() => impl.Actions.Count == 5);
+        Assert.Equal("回答：还在吗", impl.Actions[4]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
+        Assert.Equal(1, impl.MaxOpenConnections);
+        // Marked sent once the implementation's answer is back, a moment after it recorded the request.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE state = 'sent'") < 5)
+        {
+            await Task.Delay(50, patience.Token);
+        }
+
+        Assert.Equal(5, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox"));
+        // The instance without the connection left the replies to the holder instead of failing them.
+        Assert.Equal(0, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE error IS NOT NULL OR attempts <> 1"));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            await Task.Delay(50, patience.Token);
+        }
+    }
+
     /// <summary>The shared parts (database, data directory with the key file, fake WeChat, fake model) and the
     /// <c>weseek serve</c> processes started on them.</summary>
     private sealed class Cluster : IAsyncDisposable
@@ -166,7 +222,10 @@ public sealed class ScaleOutEndToEndTests
         public string[] StorageArgs => [$"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}"];
 
         /// <summary>Waits until one of <paramref name="instances"/> holds the iLink lease (its owner names the process id).</summary>
-        public async Task<Instance> LeaseHolderAsync(params Instance[] instances)
+        public Task<Instance> LeaseHolderAsync(params Instance[] instances) => LeaseHolderAsync("ilink:", instances);
+
+        /// <summary>Waits until one of <paramref name="instances"/> holds a lease whose name starts with <paramref name="prefix"/>.</summary>
+        public async Task<Instance> LeaseHolderAsync(string prefix, params Instance[] instances)
         {
             using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
@@ -174,7 +233,8 @@ public sealed class ScaleOutEndToEndTests
                 await using (var connection = new NpgsqlConnection(_database))
                 {
                     await connection.OpenAsync(patience.Token);
-                    await using var command = new NpgsqlCommand("SELECT owner FROM leases WHERE expires_at > (extract(epoch from now()) * 1000)::bigint;", connection);
+                    await using var command = new NpgsqlCommand("SELECT owner FROM leases WHERE name LIKE @prefix AND expires_at > (extract(epoch from now()) * 1000)::bigint;", connection);
+                    command.Parameters.AddWithValue("prefix", prefix + "%");
                     if (await command.ExecuteScalarAsync(patience.Token) is string owner
                         && instances.FirstOrDefault(i => owner.Contains($":{i.Process.Id}:", StringComparison.Ordinal)) is { } holder)
                     {
