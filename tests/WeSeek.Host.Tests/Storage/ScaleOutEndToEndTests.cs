@@ -205,6 +205,61 @@ public sealed class ScaleOutEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task DatabaseGoneForSeconds_WhileMessagesArrive_NothingAcknowledgedIsLost_TheTurnIsRetried_AndReadinessDropsAndReturns()
+    {
+        var atTheModel = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var cluster = await Cluster.StartAsync(
+            model => model.BeforeAnswer = async cancellationToken =>
+            {
+                atTheModel.TrySetResult();
+                await answer.Task.WaitAsync(cancellationToken);
+            },
+            "--OfficialAccount:PassiveReplyBudget=00:00:00", "--Outbox:PacingInterval=00:00:00");
+        // The instance reaches PostgreSQL through a relay the test cuts: the server stays up for everyone else.
+        var direct = new NpgsqlConnectionStringBuilder(cluster.ConnectionString);
+        await using var proxy = await LoopbackTcpProxy.StartAsync(direct.Host!, direct.Port);
+        var a = cluster.Start(connectionString: new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Port = proxy.Port }.ConnectionString);
+        await Cluster.WaitReadyAsync(a);
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.OK);
+
+        // Acknowledged before the outage; its turn is at the model when the database goes away.
+        using (var first = await Cluster.PostAsync(a, "o-user1", "第一", msgId: 1))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        await atTheModel.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        await proxy.CutAsync();
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.ServiceUnavailable);
+
+        // Arriving while the database is away: not stored, so not acknowledged (WeChat delivers it again).
+        using (var second = await Cluster.PostAsync(a, "o-user2", "第二", msgId: 2))
+        {
+            Assert.False(second.IsSuccessStatusCode, $"a callback was acknowledged while the database was away ({second.StatusCode})");
+        }
+
+        // The model answers; the turn cannot store its answer, and fails.
+        answer.SetResult();
+        await a.WaitForOutputAsync("Turn for message 1 failed");
+        Assert.Empty(cluster.WeChat.SentTexts);
+
+        proxy.Restore();
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.OK);
+        using (var again = await Cluster.PostAsync(a, "o-user2", "第二", msgId: 2))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        await cluster.WaitForSentAsync(2);
+        Assert.Equal(["回答：第一", "回答：第二"], cluster.WeChat.SentTexts.Order());
+        // The first turn ran again after the outage: its first answer was never stored.
+        Assert.Equal(2, cluster.Model.Requests.Count(r => r.ToJsonString(Relaxed).Contains("第一", StringComparison.Ordinal)));
+        Assert.Equal(2, await cluster.ScalarAsync("SELECT COUNT(*) FROM inbox WHERE state = 'done'"));
+        Assert.Equal(2, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"));
+    }
+
     /// <summary>The shared parts (database, data directory with the key file, fake WeChat, fake model) and the
     /// <c>weseek serve</c> processes started on them.</summary>
     private sealed class Cluster : IAsyncDisposable
@@ -219,6 +274,9 @@ public sealed class ScaleOutEndToEndTests
         public FakeWeChatServer WeChat { get; private set; } = null!;
 
         /// <summary>The data directory and database, for a verb run against the cluster's store.</summary>
+        /// <summary>The database's connection string (straight to the server).</summary>
+        public string ConnectionString => _database;
+
         public string[] StorageArgs => [$"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}"];
 
         /// <summary>Waits until one of <paramref name="instances"/> holds the iLink lease (its owner names the process id).</summary>
@@ -261,14 +319,14 @@ public sealed class ScaleOutEndToEndTests
             return cluster;
         }
 
-        public Instance Start(int? port = null)
+        public Instance Start(int? port = null, string? connectionString = null)
         {
             port ??= TestHttp.FreePort();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             string[] args =
             [
                 Path.Combine(AppContext.BaseDirectory, "weseek.dll"), "serve", "--urls", $"http://127.0.0.1:{port}",
-                $"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}",
+                $"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={connectionString ?? _database}",
                 "--Model:Provider=remote", $"--Model:Remote:BaseUrl={Model.BaseUrl}",
                 "--OfficialAccount:Accounts:demo:Token=" + Token, "--OfficialAccount:Accounts:demo:EncodingAesKey=" + AesKey,
                 "--OfficialAccount:Accounts:demo:AppId=" + AppId, "--OfficialAccount:Accounts:demo:AppSecret=secret",
@@ -282,7 +340,14 @@ public sealed class ScaleOutEndToEndTests
 
             var process = Process.Start(start)!;
             var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            process.OutputDataReceived += (_, _) => { };
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && output.Count < 10_000)
+                {
+                    output.Enqueue(line);
+                }
+            };
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is { } line && errors.Count < 50)
@@ -292,7 +357,7 @@ public sealed class ScaleOutEndToEndTests
             };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"))) { Errors = errors };
+            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"))) { Errors = errors, Output = output };
             _instances.Add(instance);
             return instance;
         }
@@ -319,6 +384,24 @@ public sealed class ScaleOutEndToEndTests
 
                     await Task.Delay(100, timeout.Token);
                 }
+            }
+        }
+
+        /// <summary>Waits until <c>/health/ready</c> answers <paramref name="status"/>.</summary>
+        public static async Task WaitForReadinessAsync(Instance instance, HttpStatusCode status)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (true)
+            {
+                using (var response = await instance.Http.GetAsync("/health/ready", timeout.Token))
+                {
+                    if (response.StatusCode == status)
+                    {
+                        return;
+                    }
+                }
+
+                await Task.Delay(100, timeout.Token);
             }
         }
 
@@ -370,5 +453,19 @@ public sealed class ScaleOutEndToEndTests
     {
         /// <summary>What the process wrote to stderr (the first 50 lines): why it stopped, when it did.</summary>
         public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; init; } = new();
+
+        /// <summary>What the process wrote to stdout (its log; the first 10,000 lines).</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; init; } = new();
+
+        /// <summary>Waits until a line of the log contains <paramref name="text"/>.</summary>
+        public async Task WaitForOutputAsync(string text)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (!Output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                Assert.False(Process.HasExited, "weseek serve exited: " + string.Join("\n", Errors));
+                await Task.Delay(50, timeout.Token);
+            }
+        }
     }
 }
