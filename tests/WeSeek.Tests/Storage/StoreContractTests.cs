@@ -340,6 +340,31 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task TwoInstances_AppendingToTheAuditLogAtOnce_KeepOneChain_ThatVerifiesFromEither()
+    {
+        var (a, b, data) = await TwoInstancesAsync();
+        await using (a)
+        await using (b)
+        using (data)
+        {
+            // Two stores, two in-process locks: only the database keeps the appends of the two in one sequence.
+            var auditA = a.Services.GetRequiredService<AuditLog>();
+            var auditB = b.Services.GetRequiredService<AuditLog>();
+            var before = (await auditA.VerifyAsync(CancellationToken.None)).Records;
+            var ids = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(() =>
+                (i % 2 == 0 ? auditA : auditB).AppendAsync("test", new JsonObject { ["i"] = i }, CancellationToken.None))));
+
+            Assert.Equal(60, ids.Distinct().Count());
+            foreach (var audit in new[] { auditA, auditB })
+            {
+                var verification = await audit.VerifyAsync(CancellationToken.None);
+                Assert.True(verification.IsIntact, verification.Problem);
+                Assert.Equal(before + 60, verification.Records);
+            }
+        }
+    }
+
+    [Fact]
     public async Task TwoInstances_ALeasedTurnIsNotRunElsewhere_UntilTheLeaseRunsOut_ThenTheLateFinisherStoresNothing()
     {
         var (a, b, data) = await TwoInstancesAsync(new Dictionary<string, string?> { ["Dispatcher:LeaseTime"] = "00:00:30" });
