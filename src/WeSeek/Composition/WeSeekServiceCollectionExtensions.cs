@@ -23,6 +23,7 @@ using WeSeek.Plugins;
 using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.Storage.Postgres;
+using WeSeek.Storage.Sql;
 using WeSeek.Storage.Sqlite;
 using WeSeek.Streaming;
 
@@ -57,7 +58,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<MediaOptions>(configuration, "Media");
         services.AddSection<VisionOptions>(configuration, "Vision");
         services.AddHttpClient(ImageDescriber.HttpClientName);
-        services.TryAddSingleton<ImageDescriptionCache>();
+        services.TryAddSingleton<IImageDescriptionStore, ImageDescriptionCache>();
         services.TryAddSingleton<ImageDescriber>();
         services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
@@ -76,7 +77,8 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<TurnStore>();
         services.TryAddSingleton<GroupWindow>();
         services.TryAddSingleton<OutboxStore>();
-        services.TryAddSingleton<ConversationStore>();
+        services.TryAddSingleton<IConversationStore, ConversationStore>();
+        services.TryAddSingleton<IContinuationStore, ContinuationStore>();
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<OutboxSignal>();
         services.TryAddSingleton<DailyCapCalendar>();
@@ -98,9 +100,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<MetricsHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.TryAddSingleton<PluginCatalog>();
-        services.TryAddSingleton<PluginSettingsStore>();
+        services.TryAddSingleton<IPluginSettingsStore, PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
-        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, WeSeek.Feedback.FeedbackStore>();
+        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, FeedbackStore>();
         services.TryAddSingleton<WeSeek.Feedback.IAnswerFeedback, WeSeek.Feedback.AnswerFeedbackService>();
         AddChannelStateServices(services);
 
@@ -140,6 +142,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         AddRecordCipher(services, configuration);
         AddStoreDatabase(services);
+        services.TryAddSingleton<IAuditStore, AuditStore>();
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<TranscriptExport>();

@@ -342,7 +342,7 @@ internal sealed class TurnStore
 
             if (continuation is not null)
             {
-                await continuation.StoreAsync(connection, transaction, _cipher, turn.Conversation, turn.InboxId, now, cancellationToken);
+                await WeSeek.Storage.Sql.ContinuationStore.WriteAsync(connection, transaction, _cipher, continuation, turn.Conversation, turn.InboxId, now, cancellationToken);
             }
 
             // A group's unanswered chatter is kept only as long as a window may show it.

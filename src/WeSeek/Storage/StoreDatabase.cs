@@ -39,6 +39,16 @@ internal abstract class StoreDatabase : IAsyncDisposable
     /// <see cref="StorageStartupException"/> with one line that names the setting to fix.</summary>
     public abstract Task EnsureReadyAsync(CancellationToken cancellationToken);
 
+    /// <summary>Opens a connection and runs a query that reads the schema (the readiness probe). Throws when the
+    /// database does not answer.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM inbox WHERE id = 0;";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
     /// <summary>The schema version the database is at (0 for none), and the newest this build knows.</summary>
     public abstract Task<(int Current, int Latest)> SchemaVersionAsync(CancellationToken cancellationToken);
 

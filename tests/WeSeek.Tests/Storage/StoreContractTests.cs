@@ -70,7 +70,7 @@ public abstract class StoreContractTests
         Assert.Equal(["答：问题1", "答：问题2", "答：问题3"], core.Channel.Sent.Select(s => s.Message.Text));
         var calls = ((ScriptedChatClient)core.Client).Calls;
         Assert.Contains(calls[2], m => m.Text == "答：问题1");
-        var state = await core.Services.GetRequiredService<ConversationStore>().LoadAsync(ConversationKeys.For(core.Channel.Message("x", "alice", ""), GroupContextScope.Shared), CancellationToken.None);
+        var state = await core.Services.GetRequiredService<IConversationStore>().LoadAsync(ConversationKeys.For(core.Channel.Message("x", "alice", ""), GroupContextScope.Shared), CancellationToken.None);
         Assert.Equal(6, state.Window.Count);
         Assert.Equal("问题1", state.Window[0].Content);
     }
@@ -234,14 +234,14 @@ public abstract class StoreContractTests
     public async Task PluginSettings_AndImageDescriptions_RoundTrip()
     {
         await using var core = await CoreAsync();
-        var plugins = core.Services.GetRequiredService<PluginSettingsStore>();
+        var plugins = core.Services.GetRequiredService<IPluginSettingsStore>();
         await plugins.SetAsync("wechat/bot/alice", "weather", false, CancellationToken.None);
         await plugins.SetAsync("wechat/bot/alice", "weather", true, CancellationToken.None);
         await plugins.SetAsync("wechat/bot/alice", "sql", false, CancellationToken.None);
         Assert.Equal(2, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM plugin_settings WHERE chat = 'wechat/bot/alice'"));
         Assert.Equal(1, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM plugin_settings WHERE enabled = 0"));
 
-        var images = core.Services.GetRequiredService<ImageDescriptionCache>();
+        var images = core.Services.GetRequiredService<IImageDescriptionStore>();
         Assert.Null(await images.FindAsync("abc", CancellationToken.None));
         await images.StoreAsync("abc", "一只猫", "vision", CancellationToken.None);
         await images.StoreAsync("abc", "一只猫", "vision", CancellationToken.None);
