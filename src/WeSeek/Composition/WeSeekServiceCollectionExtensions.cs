@@ -74,9 +74,9 @@ public static class WeSeekServiceCollectionExtensions
         services.AddHttpClient(ExternalModeration.HttpClientName);
         services.AddSecurity(configuration);
 
-        services.TryAddSingleton<TurnStore>();
+        services.TryAddSingleton<ITurnStore, TurnStore>();
         services.TryAddSingleton<GroupWindow>();
-        services.TryAddSingleton<OutboxStore>();
+        services.TryAddSingleton<IOutboxStore, OutboxStore>();
         services.TryAddSingleton<IConversationStore, ConversationStore>();
         services.TryAddSingleton<IContinuationStore, ContinuationStore>();
         services.TryAddSingleton<DispatchSignal>();

@@ -116,7 +116,7 @@ public abstract class StoreContractTests
         // Three pieces, a cap of two: the third waits for tomorrow (Beijing).
         Assert.Equal(2, core.Channel.Sent.Count);
         Assert.Equal(TimeSpan.FromSeconds(1.5), core.Channel.Sent[1].At - core.Channel.Sent[0].At);
-        var store = core.Services.GetRequiredService<OutboxStore>();
+        var store = core.Services.GetRequiredService<IOutboxStore>();
         Assert.Equal(2, await store.SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
     }
 
@@ -135,7 +135,7 @@ public abstract class StoreContractTests
         Assert.Equal("答：你好", claimed.Text);
         await core.SendDueAsync();
         Assert.Empty(core.Channel.Sent);
-        Assert.Equal(1, await core.Services.GetRequiredService<OutboxStore>().SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
+        Assert.Equal(1, await core.Services.GetRequiredService<IOutboxStore>().SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
     }
 
     [Fact]
@@ -374,8 +374,8 @@ public abstract class StoreContractTests
         {
             await a.ReceiveAsync("m1", "alice", "一");
             await a.ReceiveAsync("m2", "alice", "二");
-            var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
-            var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+            var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
+            var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
             // A leases m1 and then "dies" (never completes, never renews).
             var leased = Assert.Single(await storeA.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
             Assert.Empty(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
@@ -427,7 +427,7 @@ public abstract class StoreContractTests
                 }
             }
 
-            Assert.Equal(3, await a.Services.GetRequiredService<OutboxStore>().SentCountAsync(a.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
+            Assert.Equal(3, await a.Services.GetRequiredService<IOutboxStore>().SentCountAsync(a.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
         }
     }
 }
@@ -489,8 +489,8 @@ public sealed class PostgresStoreContractTests : StoreContractTests
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
         await using var a = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
         await using var b = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
-        var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
-        var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+        var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
+        var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
         await a.ReceiveAsync("m1", "alice", "一");
         await a.RunTurnsAsync();
 

@@ -6,27 +6,12 @@ using WeSeek.Messaging;
 using WeSeek.Outbox;
 using WeSeek.Security;
 using Microsoft.Extensions.Options;
-using WeSeek.Storage;
+using WeSeek.Pipeline;
 
-namespace WeSeek.Pipeline;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>A stored inbound message ready for a turn.</summary>
-internal sealed record PendingTurn(long InboxId, string Conversation, int Attempts, InboundMessage Message)
-{
-    /// <summary>Later messages of the same burst folded into <see cref="Message"/>; done when this turn is.</summary>
-    public IReadOnlyList<long> Merged { get; init; } = [];
-}
-
-/// <summary>A message to append to a conversation's history when its turn completes.</summary>
-internal sealed record HistoryAppend(string Role, string Content, int Tokens);
-
-/// <summary>
-/// The dispatcher's side of the inbox. A turn's results (replies, history, the inbox state) are written in
-/// one transaction by <see cref="CompleteAsync"/>: either all of it is stored or none, so a crash during a
-/// turn means the turn runs again after restart, and never that a reply is stored twice (the outbox key is
-/// (inbox id, sequence)). Thread-safe.
-/// </summary>
-internal sealed class TurnStore
+/// <summary><see cref="ITurnStore"/> on the tables <c>inbox</c>, <c>outbox</c>, <c>history</c> and <c>continuations</c>, in SQL both providers run. Thread-safe.</summary>
+internal sealed class TurnStore : ITurnStore
 {
     private readonly StoreDatabase _database;
     private readonly TimeProvider _time;

@@ -1,32 +1,11 @@
 using WeSeek.Messaging;
+using WeSeek.Outbox;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Outbox;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>A pending outbox row with its bookkeeping.</summary>
-/// <summary>A pending reply, its attempts so far, when it may next be tried, and when its message was stored.</summary>
-internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt, DateTimeOffset ReceivedAt, string? TraceParent = null)
-{
-    /// <summary>Until when a channel, on any instance, waits to answer this message passively.</summary>
-    public DateTimeOffset HeldUntil { get; init; }
-}
-
-/// <summary>What <see cref="OutboxStore.ClaimForSendAsync"/> found.</summary>
-internal enum SendClaim
-{
-    /// <summary>This instance sends it now.</summary>
-    Claimed,
-
-    /// <summary>Sent, claimed for a passive reply, or being sent by another instance.</summary>
-    Taken,
-
-    /// <summary>The account's daily cap is reached (counted across every instance).</summary>
-    CapReached,
-}
-
-/// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
-internal sealed class OutboxStore
+/// <summary><see cref="IOutboxStore"/> in the tables <c>outbox</c> and <c>send_counts</c>, in SQL both providers run. Thread-safe.</summary>
+internal sealed class OutboxStore : IOutboxStore
 {
     private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
