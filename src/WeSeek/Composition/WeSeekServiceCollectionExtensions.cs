@@ -82,6 +82,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<OutboxSignal>();
         services.TryAddSingleton<DailyCapCalendar>();
+        services.TryAddSingleton<IInboxStore, InboxStore>();
         services.TryAddSingleton<DurableInbox>();
         services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<DurableInbox>());
         services.TryAddSingleton<ITranscriptReader, DurableTranscriptReader>();

@@ -1,7 +1,6 @@
 using System.Data.Common;
 using WeSeek.Composition;
 using WeSeek.Conversations;
-using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
 using WeSeek.Security;
@@ -60,7 +59,7 @@ internal sealed class TurnStore : ITurnStore
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", DurableInbox.MessageColumns)}, i.leased_by, i.leased_until,
+                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", InboxStore.MessageColumns)}, i.leased_by, i.leased_until,
                        h.instance, s.seen_at
                 FROM inbox i
                 LEFT JOIN conversation_hosts h ON h.conversation = i.conversation
@@ -95,7 +94,7 @@ internal sealed class TurnStore : ITurnStore
                     continue;
                 }
 
-                var message = DurableInbox.ReadMessage(reader, 5, _cipher);
+                var message = InboxStore.ReadMessage(reader, 5, _cipher);
                 var receivedAt = reader.GetInt64(4);
                 if (burstMs > 0 && message.IsGroup && message.Kind != MessageKind.Other && receivedAt + burstMs > now)
                 {
@@ -214,7 +213,7 @@ internal sealed class TurnStore : ITurnStore
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT id, {DurableInbox.MessageColumns} FROM inbox
+            SELECT id, {InboxStore.MessageColumns} FROM inbox
             WHERE state = 'pending' AND channel = @channel AND account = @account AND chat_id = @chat AND sender_id = @sender
               AND is_group = 1 AND id > @id AND received_at <= @until
             ORDER BY id;
@@ -231,7 +230,7 @@ internal sealed class TurnStore : ITurnStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var message = DurableInbox.ReadMessage(reader, 1, _cipher);
+            var message = InboxStore.ReadMessage(reader, 1, _cipher);
             merged.Add(reader.GetInt64(0));
             if (!string.IsNullOrWhiteSpace(message.Text))
             {

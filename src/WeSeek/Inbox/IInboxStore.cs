@@ -1,0 +1,27 @@
+using WeSeek.Messaging;
+
+namespace WeSeek.Inbox;
+
+/// <summary>One message to store, with the conversation it belongs to.</summary>
+internal sealed record InboxRow(InboundMessage Message, string Conversation);
+
+/// <summary>
+/// The inbox's rows: messages stored once each (a platform's retry, to any instance, is a duplicate), held for a
+/// passive reply where the channel waits for one, and counted for quotas. Bodies are encrypted at rest.
+/// Thread-safe.
+/// </summary>
+internal interface IInboxStore
+{
+    /// <summary>
+    /// Stores <paramref name="batch"/> in one transaction, committed before it returns: each message is
+    /// <see cref="AcceptOutcome.Stored"/>, or a <see cref="AcceptOutcome.Duplicate"/> of the row already there
+    /// (whose passive-reply hold is extended to this delivery's). <paramref name="beforeCommit"/> hears each
+    /// result (by its index in the batch) before any other reader can see the rows.
+    /// </summary>
+    Task<IReadOnlyList<AcceptResult>> StoreAsync(IReadOnlyList<InboxRow> batch, DateTimeOffset now, Action<int, AcceptResult>? beforeCommit, CancellationToken cancellationToken);
+
+    /// <summary>Messages of <paramref name="channel"/> whose <paramref name="column"/> (sender_id or chat_id) is
+    /// <paramref name="value"/>, stored since <paramref name="since"/>, up to and including <paramref name="upTo"/>;
+    /// only in the chat <paramref name="chatId"/> when given.</summary>
+    Task<long> CountSinceAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, string? chatId, CancellationToken cancellationToken);
+}
