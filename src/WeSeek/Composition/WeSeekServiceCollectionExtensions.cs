@@ -145,6 +145,7 @@ public static class WeSeekServiceCollectionExtensions
         AddStoreDatabase(services);
         services.TryAddSingleton<IAuditStore, AuditStore>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<IAdminKeyStore, AdminKeyStore>();
         services.TryAddSingleton<AdminKeys>();
         services.TryAddSingleton<TranscriptExport>();
         services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));

@@ -1,3 +1,4 @@
+using WeSeek.Conversations;
 using WeSeek.Messaging;
 
 namespace WeSeek.Inbox;
@@ -24,4 +25,16 @@ internal interface IInboxStore
     /// <paramref name="value"/>, stored since <paramref name="since"/>, up to and including <paramref name="upTo"/>;
     /// only in the chat <paramref name="chatId"/> when given.</summary>
     Task<long> CountSinceAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, string? chatId, CancellationToken cancellationToken);
+
+    /// <summary>The newest group messages of <paramref name="message"/>'s group before <paramref name="beforeInboxId"/>
+    /// (at most <paramref name="limit"/>, looking at no more than the latest <paramref name="scan"/>), received
+    /// since <paramref name="since"/>, that are not questions of <paramref name="conversation"/>, oldest first.</summary>
+    Task<IReadOnlyList<GroupLine>> ReadGroupWindowAsync(InboundMessage message, long beforeInboxId, string conversation, DateTimeOffset since, int limit, int scan, CancellationToken cancellationToken);
+
+    /// <summary>True when the message's turn is finished (done or failed), false while it is pending or unknown.</summary>
+    Task<bool> IsFinishedAsync(long inboxId, CancellationToken cancellationToken);
+
+    /// <summary>Ends the message's passive-reply hold, so that every instance's sender takes what was not claimed,
+    /// and tells the other instances. False when there was no hold.</summary>
+    Task<bool> ReleaseHoldAsync(long inboxId, CancellationToken cancellationToken);
 }

@@ -66,6 +66,13 @@ internal interface IOutboxStore
     /// counted at its claim (<paramref name="refundDay"/>) is taken off the day's count again.</summary>
     Task MarkFailedAttemptAsync(OutboundMessage message, string error, DateTimeOffset? retryAt, string? refundDay, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Claims up to <paramref name="max"/> of a chat's pending replies that no sender holds, marks them sent with
+    /// <paramref name="platformId"/> and counts them against <paramref name="day"/>, in one transaction (a
+    /// passive reply). Returns them, and when the messages of the first parts among them were received.
+    /// </summary>
+    Task<(IReadOnlyList<OutboundMessage> Claimed, IReadOnlyList<DateTimeOffset> FirstReceivedAt)> ClaimPassiveAsync(ChannelId channel, string accountId, string chatId, int max, DateTimeOffset now, string day, string platformId, CancellationToken cancellationToken);
+
     /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
     Task DeferAsync(long outboxId, DateTimeOffset until, CancellationToken cancellationToken);
 }

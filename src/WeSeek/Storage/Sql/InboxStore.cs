@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using WeSeek.Conversations;
 using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Security;
@@ -127,6 +128,102 @@ internal sealed class InboxStore(StoreDatabase database, RecordCipher cipher) : 
         }
 
         return results;
+    }
+
+    public async Task<bool> IsFinishedAsync(long inboxId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT state FROM inbox WHERE id = @id;";
+        command.AddParameter("@id", inboxId);
+        return await command.ExecuteScalarAsync(cancellationToken) is string state && state != "pending";
+    }
+
+    public async Task<bool> ReleaseHoldAsync(long inboxId, CancellationToken cancellationToken)
+    {
+        await using var writer = await database.OpenWriterAsync(cancellationToken);
+        await using var command = writer.Connection.CreateCommand();
+        command.CommandText = "UPDATE inbox SET held_until = 0 WHERE id = @id AND held_until > 0;";
+        command.AddParameter("@id", inboxId);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await database.NotifyAsync(writer.Connection, null, StoreSignal.HoldReleased, inboxId, cancellationToken);
+        return true;
+    }
+
+    public async Task<IReadOnlyList<GroupLine>> ReadGroupWindowAsync(InboundMessage message, long beforeInboxId, string conversation, DateTimeOffset since, int limit, int scan, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, sender_id, text, key_id, external_id FROM inbox
+            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND id < @id
+              AND id >= COALESCE((SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND id < @id
+                                  ORDER BY id DESC LIMIT 1 OFFSET @scan), 0)
+              AND received_at >= @since AND NOT (conversation = @conversation AND kind <> 'Other')
+              AND length(text) > 0
+            ORDER BY id DESC
+            LIMIT @limit;
+            """;
+        command.AddParameter("@channel", message.Channel.Value);
+        command.AddParameter("@chat", message.ChatId);
+        command.AddParameter("@account", message.AccountId);
+        command.AddParameter("@id", beforeInboxId);
+        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
+        command.AddParameter("@conversation", conversation);
+        command.AddParameter("@limit", limit);
+        command.AddParameter("@scan", scan);
+        var lines = new List<GroupLine>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var text = cipher.Read(reader, 2, 3, RecordCipher.InboxText(message.Channel.Value, reader.GetString(4)));
+            if (!string.IsNullOrWhiteSpace(text))
+            {
+                lines.Add(new GroupLine(reader.GetInt64(0), reader.GetString(1), text.Trim()));
+            }
+        }
+
+        lines.Reverse();
+        return lines;
+    }
+
+    /// <summary>
+    /// Erases (in <paramref name="transaction"/>, the completing turn's) the bodies of this group's unanswered messages that no window
+    /// can show any more: older than <paramref name="since"/>, or with <paramref name="keep"/>
+    /// group messages after them before the oldest question still waiting (whose window must stay whole).
+    /// The rows stay, so a re-delivered message is still recognised as a duplicate. Indexed (inbox_group_chatter,
+    /// inbox_pending, inbox_chat) so that the work is bounded by the window, not by the group's history.
+    /// </summary>
+    public static async Task PruneGroupChatterAsync(StoreDatabase database, DbConnection connection, DbTransaction transaction, InboundMessage message, DateTimeOffset since, int keep, CancellationToken cancellationToken)
+    {
+        if (!message.IsGroup)
+        {
+            return;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            UPDATE inbox {database.IndexedBy("inbox_group_chatter")} SET text = '', key_id = NULL
+            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND kind = 'Other'
+              AND state <> 'pending' AND length(text) > 0
+              AND (received_at < @since OR id <= COALESCE(
+                (SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1
+                   AND id < COALESCE((SELECT MIN(id) FROM inbox {database.IndexedBy("inbox_pending")}
+                                      WHERE state = 'pending' AND channel = @channel AND chat_id = @chat AND account = @account
+                                        AND is_group = 1 AND kind <> 'Other'), 9223372036854775807)
+                 ORDER BY id DESC LIMIT 1 OFFSET @keep), -1));
+            """;
+        command.AddParameter("@channel", message.Channel.Value);
+        command.AddParameter("@chat", message.ChatId);
+        command.AddParameter("@account", message.AccountId);
+        command.AddParameter("@since", since.ToUnixTimeMilliseconds());
+        command.AddParameter("@keep", keep);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<long> CountSinceAsync(ChannelId channel, string column, string value, DateTimeOffset since, long upTo, string? chatId, CancellationToken cancellationToken)

@@ -326,11 +326,12 @@ internal sealed class TurnStore : ITurnStore
 
             if (continuation is not null)
             {
-                await WeSeek.Storage.Sql.ContinuationStore.WriteAsync(connection, transaction, _cipher, continuation, turn.Conversation, turn.InboxId, now, cancellationToken);
+                await ContinuationStore.WriteAsync(connection, transaction, _cipher, continuation, turn.Conversation, turn.InboxId, now, cancellationToken);
             }
 
             // A group's unanswered chatter is kept only as long as a window may show it.
-            await _groups.PruneAsync(connection, transaction, turn.Message, cancellationToken);
+            var (since, keep) = _groups.PruneLimits();
+            await InboxStore.PruneGroupChatterAsync(_database, connection, transaction, turn.Message, since, keep, cancellationToken);
             if (_database.Shared)
             {
                 // This instance's engine now holds the conversation's KV cache.
