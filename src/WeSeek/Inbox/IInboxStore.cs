@@ -1,5 +1,6 @@
 using WeSeek.Conversations;
 using WeSeek.Messaging;
+using WeSeek.Security;
 
 namespace WeSeek.Inbox;
 
@@ -30,6 +31,13 @@ internal interface IInboxStore
     /// (at most <paramref name="limit"/>, looking at no more than the latest <paramref name="scan"/>), received
     /// since <paramref name="since"/>, that are not questions of <paramref name="conversation"/>, oldest first.</summary>
     Task<IReadOnlyList<GroupLine>> ReadGroupWindowAsync(InboundMessage message, long beforeInboxId, string conversation, DateTimeOffset since, int limit, int scan, CancellationToken cancellationToken);
+
+    /// <summary>Messages stored and not answered yet, by channel.</summary>
+    Task<IReadOnlyList<(string Channel, long Count)>> PendingByChannelAsync(CancellationToken cancellationToken);
+
+    /// <summary>Every stored message, or those of one conversation: each inbound message, then the replies to it;
+    /// their texts decrypted when <paramref name="decrypt"/>.</summary>
+    IAsyncEnumerable<TranscriptLine> ReadTranscriptAsync(string? conversation, bool decrypt, CancellationToken cancellationToken);
 
     /// <summary>True when the message's turn is finished (done or failed), false while it is pending or unknown.</summary>
     Task<bool> IsFinishedAsync(long inboxId, CancellationToken cancellationToken);

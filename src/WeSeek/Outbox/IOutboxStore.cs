@@ -73,6 +73,9 @@ internal interface IOutboxStore
     /// </summary>
     Task<(IReadOnlyList<OutboundMessage> Claimed, IReadOnlyList<DateTimeOffset> FirstReceivedAt)> ClaimPassiveAsync(ChannelId channel, string accountId, string chatId, int max, DateTimeOffset now, string day, string platformId, CancellationToken cancellationToken);
 
+    /// <summary>Replies not sent yet, by channel.</summary>
+    Task<IReadOnlyList<(string Channel, long Count)>> PendingByChannelAsync(CancellationToken cancellationToken);
+
     /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
     Task DeferAsync(long outboxId, DateTimeOffset until, CancellationToken cancellationToken);
 }

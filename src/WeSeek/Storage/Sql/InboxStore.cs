@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using WeSeek.Conversations;
 using WeSeek.Inbox;
@@ -128,6 +129,57 @@ internal sealed class InboxStore(StoreDatabase database, RecordCipher cipher) : 
         }
 
         return results;
+    }
+
+    public async Task<IReadOnlyList<(string Channel, long Count)>> PendingByChannelAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT channel, COUNT(*) FROM inbox WHERE state = 'pending' GROUP BY channel;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<(string Channel, long Count)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return counts;
+    }
+
+    public async IAsyncEnumerable<TranscriptLine> ReadTranscriptAsync(string? conversation, bool decrypt, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT conversation, channel, account, chat_id, direction, id, inbox_id, seq, at, text, key_id, external_id, state FROM (
+                SELECT conversation, channel, account, chat_id, 'in' AS direction, id, id AS inbox_id, -1 AS seq, received_at AS at,
+                       text, key_id, external_id, state
+                FROM inbox
+                UNION ALL
+                SELECT i.conversation, o.channel, o.account, o.chat_id, 'out', o.id, o.inbox_id, o.seq, o.created_at,
+                       o.text, o.key_id, NULL, o.state
+                FROM outbox o JOIN inbox i ON i.id = o.inbox_id) AS entries
+            WHERE @conversation IS NULL OR conversation = @conversation
+            ORDER BY inbox_id, seq;
+            """;
+        command.AddParameter("@conversation", (object?)conversation ?? DBNull.Value);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var inbound = reader.GetString(4) == "in";
+            string? text = null;
+            if (decrypt)
+            {
+                var purpose = inbound
+                    ? RecordCipher.InboxText(reader.GetString(1), reader.GetString(11))
+                    : RecordCipher.OutboxText(reader.GetInt64(6), reader.GetInt64(7));
+                text = cipher.Read(reader, 9, 10, purpose);
+            }
+
+            yield return new TranscriptLine(
+                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), inbound, reader.GetInt64(5), reader.GetInt64(6), reader.GetInt64(7),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)), reader.GetString(12), reader.IsDBNull(10) ? null : reader.GetString(10), text);
+        }
     }
 
     public async Task<bool> IsFinishedAsync(long inboxId, CancellationToken cancellationToken)

@@ -303,6 +303,21 @@ internal sealed class OutboxStore : IOutboxStore
         return (claimed, received);
     }
 
+    public async Task<IReadOnlyList<(string Channel, long Count)>> PendingByChannelAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT channel, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY channel;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<(string Channel, long Count)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return counts;
+    }
+
     /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
     public async Task DeferAsync(long outboxId, DateTimeOffset until, CancellationToken cancellationToken)
     {
