@@ -147,6 +147,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<AuditLog>();
         services.TryAddSingleton<IAdminKeyStore, AdminKeyStore>();
         services.TryAddSingleton<AdminKeys>();
+        services.TryAddSingleton<IInboxStore, InboxStore>();
         services.TryAddSingleton<TranscriptExport>();
         services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));
         services.AddHealthChecks()
