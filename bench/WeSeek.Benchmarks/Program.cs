@@ -27,6 +27,7 @@ using WeSeek.Inference.Llama.Models;
 //   … -- --suite callbacks [--seconds 5] [--concurrency 32] [--rate 2000] [--rounds 2] [--turns on|off] (公众号 callbacks vs bare Kestrel)
 //   … -- --suite callbacks-storage [--seconds 5] [--rounds 2] [--rate 1000] [--turns on|off] (公众号 callbacks: SQLite vs PostgreSQL ×1, ×2)
 //   … -- --suite moderation [--job short|default]       (BenchmarkDotNet: a 2,000-character message against 10,000 words)
+//   … -- --suite kb-reopen [--documents 200] [--passages 10] [--rounds 50]   (a search after another instance added a document)
 //   … -- --suite adapter-swap [--shape 0.5b] [--streams 4] [--tokens 48] [--rank 16]   (a LoRA hot swap under generation)
 var suite = Arg("--suite", "engine");
 if (suite == "gpu-memory")
@@ -63,6 +64,11 @@ if (suite == "model-serve")
     await using var server = WeSeek.Host.Commands.ModelServeCommand.Build(passed);
     await server.RunAsync();
     return 0;
+}
+
+if (suite == "kb-reopen")
+{
+    return WeSeek.Benchmarks.KnowledgeReopenBenchmark.Run(Arg);
 }
 
 if (suite == "callbacks-storage")

@@ -4,7 +4,7 @@ namespace WeSeek.Channels;
 /// Log event ids of WeSeek.Channels, which cannot see the core's registry (<c>WeSeek.Logging.WeSeekEventId</c>
 /// in src/WeSeek): that registry reserves 1100-1199 for the ids here. 1000-1099 stay the host's channel ids.
 /// Next free id: 1109. 1150-1199 are 企业微信's (WeCom/; next free 1156). 1200-1299 are the OneBot 12 channel's
-/// (next free 1214). 1300-1399 are the iLink channel's (next free 1320).
+/// (next free 1217). 1300-1399 are the iLink channel's (next free 1320).
 /// </summary>
 internal static class ChannelEventId
 {
@@ -64,4 +64,7 @@ internal static class ChannelEventId
     public const int OneBotSelfInfo = 1211;
     public const int OneBotActionFailed = 1212;
     public const int OneBotStatusUpdate = 1213;
+    public const int OneBotWaitingForLease = 1214;
+    public const int OneBotLeaseAcquired = 1215;
+    public const int OneBotLeaseLost = 1216;
 }

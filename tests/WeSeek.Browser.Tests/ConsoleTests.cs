@@ -160,7 +160,7 @@ public sealed partial class ConsoleTests(BrowserHost host)
         await kb.UncheckAsync();
         await Assertions.Expect(page.Locator("#tr-status")).ToContainTextAsync("kb: 已关闭 off");
 
-        var settings = host.App.Services.GetRequiredService<PluginSettingsStore>();
+        var settings = host.App.Services.GetRequiredService<IPluginSettingsStore>();
         var catalog = host.App.Services.GetRequiredService<PluginCatalog>();
         Assert.False((await settings.GetAsync(chatKey, catalog.Plugins, default))["kb"]);
         Assert.True((await settings.GetAsync("webchat/local/someone-else", catalog.Plugins, default))["kb"]);

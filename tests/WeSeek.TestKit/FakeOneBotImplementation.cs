@@ -61,6 +61,12 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
     /// <summary>WebSockets accepted in forward mode.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>The most forward-mode WebSockets that were open at once.</summary>
+    public int MaxOpenConnections { get { lock (_errors) { return _maxOpen; } } }
+
+    private int _open;
+    private int _maxOpen;
+
     /// <summary>The forward-mode URL (<c>ws://127.0.0.1:port/</c>).</summary>
     public Uri? Url { get; private set; }
 
@@ -191,8 +197,21 @@ public sealed class FakeOneBotImplementation : IAsyncDisposable
 
             var socket = await context.WebSockets.AcceptWebSocketAsync();
             Interlocked.Increment(ref fake._connections);
-            await fake.AttachAsync(socket);
-            await fake._reader;
+            var open = Interlocked.Increment(ref fake._open);
+            lock (fake._errors)
+            {
+                fake._maxOpen = Math.Max(fake._maxOpen, open);
+            }
+
+            try
+            {
+                await fake.AttachAsync(socket);
+                await fake._reader;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref fake._open);
+            }
         });
         await app.StartAsync();
         fake._server = app;

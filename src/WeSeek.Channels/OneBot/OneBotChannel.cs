@@ -15,13 +15,18 @@ namespace WeSeek.Channels.OneBot;
 /// same socket, correlated by <c>echo</c>; a failed or unanswered action fails the send and the outbox retries.
 /// In a group the bot answers only when mentioned, called by the prefix or a keyword, quoting and mentioning the
 /// asker. After <c>meta.connect</c> it asks <c>get_self_info</c> for its own id unless configured (events need not
-/// carry <c>self</c>); <c>get_status</c> answers <see cref="GetStatusAsync"/> for the health endpoint.
+/// carry <c>self</c>); <c>get_status</c> answers <see cref="GetStatusAsync"/> for the health endpoint. In forward
+/// mode the connection is held under a lease (<see cref="IChannelLease"/>), so that of several instances on one
+/// database exactly one connects to the implementation (and sends), and another takes over when it dies.
 /// </summary>
-internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
+internal sealed partial class OneBotChannel : IChannel, ILeasedChannel, IAsyncDisposable
 {
     private const int MaxRemembered = 4096;
     private readonly OneBotOptions _options;
     private readonly IChannelStateStore _store;
+    private readonly IChannelLease _lease;
+    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private volatile bool _leaseHeld;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, OneBotInbound> _asked = new();
@@ -38,10 +43,11 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     // Groups already logged as not allowed: logged once each, so a busy group off the list does not flood the log.
     private readonly ConcurrentDictionary<string, byte> _ignoredGroups = new(StringComparer.Ordinal);
 
-    public OneBotChannel(OneBotOptions options, IChannelStateStore store, TimeProvider time, ILogger logger)
+    public OneBotChannel(OneBotOptions options, IChannelStateStore store, IChannelLease lease, TimeProvider time, ILogger logger)
     {
         _options = options;
         _store = store;
+        _lease = lease;
         _time = time;
         _logger = logger;
         Capabilities = new ChannelCapabilities { MaxTextLength = options.MaxTextLength, MaxTextBytes = 0 };
@@ -52,6 +58,14 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
     public ChannelId Id => ChannelId;
 
     public ChannelCapabilities Capabilities { get; }
+
+    /// <summary>True in reverse mode (the implementation chooses the instance it connects to), and in forward mode
+    /// while this instance holds the connection's lease.</summary>
+    public bool HoldsLease => _options.Mode != OneBotMode.Forward || _leaseHeld;
+
+    /// <summary>The lease of the forward connection: one per implementation URL.</summary>
+    internal static string LeaseName(Uri forwardUrl) =>
+        "onebot:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(forwardUrl.AbsoluteUri)))[..32];
 
     /// <summary>True while an implementation is connected.</summary>
     public bool IsConnected => _current is { IsOpen: true };
@@ -417,39 +431,149 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
     private async Task RunForwardAsync(CancellationToken stopping)
     {
+        var leaseName = LeaseName(_options.ForwardUrl!);
         var failures = 0;
-        while (!stopping.IsCancellationRequested)
+        var waitingLogged = false;
+        try
         {
-            try
+            while (!stopping.IsCancellationRequested)
             {
-                using var socket = new ClientWebSocket();
-                if (!string.IsNullOrEmpty(_options.AccessToken))
+                try
                 {
-                    socket.Options.SetRequestHeader("Authorization", "Bearer " + _options.AccessToken);
+                    if (!await HoldLeaseAsync(leaseName, stopping))
+                    {
+                        if (!waitingLogged)
+                        {
+                            Log.WaitingForLease(_logger, _options.LeaseRetryInterval);
+                            waitingLogged = true;
+                        }
+
+                        await Task.Delay(_options.LeaseRetryInterval, _time, stopping);
+                        continue;
+                    }
+
+                    waitingLogged = false;
+                    using var socket = new ClientWebSocket();
+                    if (!string.IsNullOrEmpty(_options.AccessToken))
+                    {
+                        socket.Options.SetRequestHeader("Authorization", "Bearer " + _options.AccessToken);
+                    }
+
+                    await socket.ConnectAsync(_options.ForwardUrl!, stopping);
+                    failures = 0;
+                    using var held = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+                    var renewing = RenewWhileConnectedAsync(leaseName, held);
+                    try
+                    {
+                        await RunConnectionAsync(socket, null, held.Token);
+                    }
+                    finally
+                    {
+                        await held.CancelAsync();
+                        await renewing;
+                    }
+
+                    if (!_leaseHeld)
+                    {
+                        // Another instance holds the connection now: wait for the lease, not for a backoff.
+                        continue;
+                    }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+                {
+                    Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), ex.Message);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The lease store failed (the database went away): try again after the backoff.
+                    Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), "the lease could not be read: " + ex.Message);
                 }
 
-                await socket.ConnectAsync(_options.ForwardUrl!, stopping);
-                failures = 0;
-                await RunConnectionAsync(socket, null, stopping);
+                failures++;
+                try
+                {
+                    await Task.Delay(Backoff(failures), _time, stopping);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        }
+        finally
+        {
+            if (_leaseHeld)
             {
-                return;
+                _leaseHeld = false;
+                try
+                {
+                    // Another instance need not wait for the lease to run out.
+                    await _lease.ReleaseAsync(leaseName, _owner, CancellationToken.None);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), "the lease could not be released: " + ex.Message);
+                }
             }
-            catch (Exception ex) when (ex is WebSocketException or HttpRequestException or IOException)
+        }
+    }
+
+    /// <summary>Takes the forward connection's lease, or renews it when held; false when another instance holds it.</summary>
+    private async Task<bool> HoldLeaseAsync(string leaseName, CancellationToken stopping)
+    {
+        if (_leaseHeld)
+        {
+            if (await _lease.RenewAsync(leaseName, _owner, _options.LeaseTtl, stopping))
             {
-                Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), ex.Message);
+                return true;
             }
 
-            failures++;
-            try
+            _leaseHeld = false;
+            Log.LeaseLost(_logger);
+            return false;
+        }
+
+        if (!await _lease.TryAcquireAsync(leaseName, _owner, _options.LeaseTtl, stopping))
+        {
+            return false;
+        }
+
+        _leaseHeld = true;
+        Log.LeaseAcquired(_logger);
+        return true;
+    }
+
+    /// <summary>Renews the lease every third of its time while the connection is open; when it is lost (another
+    /// instance took it after it ran out), closes the connection here by cancelling <paramref name="held"/>.</summary>
+    private async Task RenewWhileConnectedAsync(string leaseName, CancellationTokenSource held)
+    {
+        var token = held.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
             {
-                await Task.Delay(Backoff(failures), _time, stopping);
+                await Task.Delay(_options.LeaseTtl / 3, _time, token);
+                try
+                {
+                    if (!await HoldLeaseAsync(leaseName, token))
+                    {
+                        await held.CancelAsync();
+                        return;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The database is away: no other instance can take the lease meanwhile; try again.
+                    Log.ConnectFailed(_logger, _options.ForwardUrl!.GetLeftPart(UriPartial.Path), "the lease could not be renewed: " + ex.Message);
+                }
             }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
         }
     }
 
@@ -502,5 +626,14 @@ internal sealed partial class OneBotChannel : IChannel, IAsyncDisposable
 
         [LoggerMessage(ChannelEventId.OneBotConnectFailed, LogLevel.Warning, "OneBot: connecting to {Url} failed: {Reason}")]
         public static partial void ConnectFailed(ILogger logger, string url, string reason);
+
+        [LoggerMessage(ChannelEventId.OneBotWaitingForLease, LogLevel.Information, "OneBot: another instance holds the forward connection; waiting for its lease (trying every {Interval})")]
+        public static partial void WaitingForLease(ILogger logger, TimeSpan interval);
+
+        [LoggerMessage(ChannelEventId.OneBotLeaseAcquired, LogLevel.Information, "OneBot: this instance now holds the forward connection (lease taken)")]
+        public static partial void LeaseAcquired(ILogger logger);
+
+        [LoggerMessage(ChannelEventId.OneBotLeaseLost, LogLevel.Warning, "OneBot: the forward connection's lease was taken by another instance; disconnecting here")]
+        public static partial void LeaseLost(ILogger logger);
     }
 }

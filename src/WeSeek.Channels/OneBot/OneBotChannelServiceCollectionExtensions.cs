@@ -18,7 +18,7 @@ public static class OneBotChannelServiceCollectionExtensions
         configuration.GetValue<bool>("OneBot:Enabled");
 
     /// <summary>Adds the channel <c>onebot</c> (section <c>OneBot</c>); in reverse mode map its endpoint with
-    /// <c>MapOneBot()</c>. Needs the core's <see cref="IChannelStateStore"/>.</summary>
+    /// <c>MapOneBot()</c>. Needs the core's <see cref="IChannelStateStore"/> and <see cref="IChannelLease"/>.</summary>
     public static IWeSeekBuilder AddOneBot(this IWeSeekBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -27,7 +27,7 @@ public static class OneBotChannelServiceCollectionExtensions
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OneBotOptions>, OptionsValidator>());
         builder.Services.TryAddSingleton(sp => new OneBotChannel(
             sp.GetRequiredService<IOptions<OneBotOptions>>().Value, sp.GetRequiredService<IChannelStateStore>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.OneBot")));
+            sp.GetRequiredService<IChannelLease>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.OneBot")));
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<OneBotChannel>());
         builder.Services.AddHealthChecks().AddCheck<OneBotHealthCheck>("onebot", tags: [ChannelHealth.Tag]);
         return builder;

@@ -72,4 +72,15 @@ public sealed class OneBotOptions
     /// <summary>Longest wait between reconnections in Forward mode. Default 60 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the forward connection's lease lasts without renewal: with several instances on one
+    /// database only the holder connects to the implementation, renewing every third of this, and another takes
+    /// over within this time (plus <see cref="LeaseRetryInterval"/>) when it dies. Default 30 s: a few of the
+    /// implementation's heartbeats, and short next to WeChat users' patience.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")]
+    public TimeSpan LeaseTtl { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often an instance without the forward connection's lease tries to take it. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan LeaseRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -121,7 +121,7 @@ internal static partial class AdminEndpoints
             notices = notices.Current,
         });
 
-    private static async Task<IResult> PluginsAsync(string? chat, PluginCatalog catalog, PluginSettingsStore settings, CancellationToken cancellationToken)
+    private static async Task<IResult> PluginsAsync(string? chat, PluginCatalog catalog, IPluginSettingsStore settings, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(chat))
         {
@@ -132,7 +132,7 @@ internal static partial class AdminEndpoints
         return TypedResults.Ok(catalog.Plugins.Select(p => new { name = p.Name, description = p.Description, enabled = states[p.Name] }));
     }
 
-    private static async Task<IResult> SetPluginAsync(string name, string? chat, bool? enabled, PluginCatalog catalog, PluginSettingsStore settings, CancellationToken cancellationToken)
+    private static async Task<IResult> SetPluginAsync(string name, string? chat, bool? enabled, PluginCatalog catalog, IPluginSettingsStore settings, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(chat) || enabled is null)
         {

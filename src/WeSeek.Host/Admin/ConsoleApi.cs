@@ -123,7 +123,7 @@ internal static partial class AdminEndpoints
             return Results.File(Encoding.UTF8.GetBytes(text.ToString()), "application/x-ndjson; charset=utf-8", file);
         }).RequireRole(AdminRole.Operator);
 
-        api.MapPost("/conversations/reset", async (string? chat, ConversationStore store, CancellationToken cancellationToken) =>
+        api.MapPost("/conversations/reset", async (string? chat, IConversationStore store, CancellationToken cancellationToken) =>
         {
             if (ParseChat(chat) is null)
             {

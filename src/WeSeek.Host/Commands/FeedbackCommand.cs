@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using WeSeek.Feedback;
 using WeSeek.Security;
 using WeSeek.Storage;
+using WeSeek.Storage.Sql;
 
 namespace WeSeek.Host.Commands;
 

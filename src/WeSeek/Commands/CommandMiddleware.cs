@@ -24,15 +24,15 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
         👍 或 👎 — 评价刚才的回答；/差评 更好的回答 — 告诉我应该怎么答
         """;
 
-    private readonly ConversationStore _store;
+    private readonly IConversationStore _store;
     private readonly PluginCatalog _plugins;
-    private readonly PluginSettingsStore _pluginSettings;
+    private readonly IPluginSettingsStore _pluginSettings;
     private readonly ILogger<CommandMiddleware> _logger;
 
     private readonly PluginOptions _pluginOptions;
     private readonly TimeProvider _time;
 
-    public CommandMiddleware(ConversationStore store, PluginCatalog plugins, PluginSettingsStore pluginSettings, IOptions<PluginOptions> pluginOptions, TimeProvider time, ILogger<CommandMiddleware> logger)
+    public CommandMiddleware(IConversationStore store, PluginCatalog plugins, IPluginSettingsStore pluginSettings, IOptions<PluginOptions> pluginOptions, TimeProvider time, ILogger<CommandMiddleware> logger)
     {
         _store = store;
         _plugins = plugins;
@@ -94,7 +94,7 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
 
     private async Task<string> PluginsAsync(Turn turn, string argument)
     {
-        var chat = PluginSettingsStore.ChatKey(turn.Message);
+        var chat = IPluginSettingsStore.ChatKey(turn.Message);
         var parts = argument.Split((char[]?)null, 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length == 0)
         {
@@ -149,7 +149,7 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
     /// the plugin time limit; a failure answers politely and is logged and counted like a plugin failure.</summary>
     private async Task<bool> RunPluginCommandAsync(Turn turn, IWeSeekPlugin plugin, PluginCommand command, string argument)
     {
-        var states = await _pluginSettings.GetAsync(PluginSettingsStore.ChatKey(turn.Message), _plugins.Plugins, turn.Aborted);
+        var states = await _pluginSettings.GetAsync(IPluginSettingsStore.ChatKey(turn.Message), _plugins.Plugins, turn.Aborted);
         if (!states[plugin.Name])
         {
             return false;

@@ -1,48 +1,19 @@
-using System.Text.Json;
-using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
-using WeSeek.Security;
-using WeSeek.Storage;
 
 namespace WeSeek.Composition;
 
 /// <summary>
-/// What a turn does to its conversation's waiting pages; stored by the outbox step in the turn's own
-/// transaction, so a page is neither lost nor sent twice when a turn runs again after a crash.
+/// What a turn does to its conversation's waiting pages; stored with the turn's completion, in its unit of work
+/// (<see cref="IContinuationStore"/>), so a page is neither lost nor sent twice when a turn runs again after a crash.
 /// </summary>
 /// <param name="Pages">The pages still waiting for 「继续」, in order; empty clears them.</param>
 internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> Pages)
 {
     /// <summary>What the encrypted pages are bound to (associated data): the message whose answer they are.</summary>
     public static string Purpose(long inboxId) => $"continuations.pages\n{inboxId}";
-
-    /// <summary>Writes the change inside <paramref name="transaction"/>.</summary>
-    public async Task StoreAsync(DbConnection connection, DbTransaction transaction, RecordCipher cipher, string conversation, long inboxId, long now, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        if (Pages.Count == 0)
-        {
-            command.CommandText = "DELETE FROM continuations WHERE conversation = @conversation;";
-        }
-        else
-        {
-            command.CommandText = """
-                INSERT INTO continuations (conversation, pages, key_id, inbox_id, created_at) VALUES (@conversation, @pages, @pages_key, @inbox, @now)
-                ON CONFLICT (conversation) DO UPDATE SET pages = excluded.pages, key_id = excluded.key_id, inbox_id = excluded.inbox_id, created_at = excluded.created_at;
-                """;
-            // The pages are answer text: encrypted like every stored message body.
-            cipher.Bind(command, "@pages", JsonSerializer.Serialize(Pages), Purpose(inboxId));
-            command.AddParameter("@inbox", inboxId);
-            command.AddParameter("@now", now);
-        }
-
-        command.AddParameter("@conversation", conversation);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
 }
 
 /// <summary>
@@ -53,16 +24,14 @@ internal sealed record ContinuationFeature(IReadOnlyList<IReadOnlyList<string>> 
 /// </summary>
 internal sealed partial class ContinuationMiddleware : ITurnMiddleware
 {
-    private readonly StoreDatabase _database;
-    private readonly RecordCipher _cipher;
+    private readonly IContinuationStore _store;
     private readonly TimeProvider _time;
     private readonly ComposerOptions _options;
     private readonly ILogger<ContinuationMiddleware> _logger;
 
-    public ContinuationMiddleware(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
+    public ContinuationMiddleware(IContinuationStore store, TimeProvider time, IOptionsSnapshot<ComposerOptions> options, ILogger<ContinuationMiddleware> logger)
     {
-        _database = database;
-        _cipher = cipher;
+        _store = store;
         _time = time;
         _options = options.Value;
         _logger = logger;
@@ -95,18 +64,8 @@ internal sealed partial class ContinuationMiddleware : ITurnMiddleware
             || trimmed.Equals("／continue", StringComparison.OrdinalIgnoreCase);
     }
 
-    private async Task<IReadOnlyList<IReadOnlyList<string>>?> LoadAsync(string conversation, CancellationToken cancellationToken)
-    {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT pages, key_id, inbox_id FROM continuations WHERE conversation = @conversation AND created_at > @oldest;";
-        command.AddParameter("@conversation", conversation);
-        command.AddParameter("@oldest", (_time.GetUtcNow() - _options.ContinuationLifetime).ToUnixTimeMilliseconds());
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        return await reader.ReadAsync(cancellationToken)
-            ? JsonSerializer.Deserialize<List<List<string>>>(_cipher.Read(reader, 0, 1, ContinuationFeature.Purpose(reader.GetInt64(2))))
-            : null;
-    }
+    private Task<IReadOnlyList<IReadOnlyList<string>>?> LoadAsync(string conversation, CancellationToken cancellationToken) =>
+        _store.LoadAsync(conversation, _time.GetUtcNow() - _options.ContinuationLifetime, cancellationToken);
 
     private static partial class Log
     {

@@ -23,6 +23,7 @@ using WeSeek.Plugins;
 using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.Storage.Postgres;
+using WeSeek.Storage.Sql;
 using WeSeek.Storage.Sqlite;
 using WeSeek.Streaming;
 
@@ -57,7 +58,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<MediaOptions>(configuration, "Media");
         services.AddSection<VisionOptions>(configuration, "Vision");
         services.AddHttpClient(ImageDescriber.HttpClientName);
-        services.TryAddSingleton<ImageDescriptionCache>();
+        services.TryAddSingleton<IImageDescriptionStore, ImageDescriptionCache>();
         services.TryAddSingleton<ImageDescriber>();
         services.AddSection<QuotaOptions>(configuration, "Quota");
         services.AddSection<ModerationOptions>(configuration, "Moderation");
@@ -73,13 +74,15 @@ public static class WeSeekServiceCollectionExtensions
         services.AddHttpClient(ExternalModeration.HttpClientName);
         services.AddSecurity(configuration);
 
-        services.TryAddSingleton<TurnStore>();
+        services.TryAddSingleton<ITurnStore, TurnStore>();
         services.TryAddSingleton<GroupWindow>();
-        services.TryAddSingleton<OutboxStore>();
-        services.TryAddSingleton<ConversationStore>();
+        services.TryAddSingleton<IOutboxStore, OutboxStore>();
+        services.TryAddSingleton<IConversationStore, ConversationStore>();
+        services.TryAddSingleton<IContinuationStore, ContinuationStore>();
         services.TryAddSingleton<DispatchSignal>();
         services.TryAddSingleton<OutboxSignal>();
         services.TryAddSingleton<DailyCapCalendar>();
+        services.TryAddSingleton<IInboxStore, InboxStore>();
         services.TryAddSingleton<DurableInbox>();
         services.TryAddSingleton<IInboundSink>(sp => sp.GetRequiredService<DurableInbox>());
         services.TryAddSingleton<ITranscriptReader, DurableTranscriptReader>();
@@ -99,9 +102,9 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<MetricsHistory>();
         services.AddHostedService(sp => sp.GetRequiredService<MetricsHistory>());
         services.TryAddSingleton<PluginCatalog>();
-        services.TryAddSingleton<PluginSettingsStore>();
+        services.TryAddSingleton<IPluginSettingsStore, PluginSettingsStore>();
         services.TryAddSingleton<IReplyClaims, OutboxReplyClaims>();
-        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, WeSeek.Feedback.FeedbackStore>();
+        services.TryAddSingleton<WeSeek.Feedback.IFeedbackStore, FeedbackStore>();
         services.TryAddSingleton<WeSeek.Feedback.IAnswerFeedback, WeSeek.Feedback.AnswerFeedbackService>();
         AddChannelStateServices(services);
 
@@ -141,8 +144,11 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         AddRecordCipher(services, configuration);
         AddStoreDatabase(services);
+        services.TryAddSingleton<IAuditStore, AuditStore>();
         services.TryAddSingleton<AuditLog>();
+        services.TryAddSingleton<IAdminKeyStore, AdminKeyStore>();
         services.TryAddSingleton<AdminKeys>();
+        services.TryAddSingleton<IInboxStore, InboxStore>();
         services.TryAddSingleton<TranscriptExport>();
         services.AddHostedService(sp => new ConfigurationAudit(configuration, sp.GetRequiredService<AuditLog>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ConfigurationAudit>>()));
         services.AddHealthChecks()

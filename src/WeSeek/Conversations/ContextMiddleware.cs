@@ -24,7 +24,7 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
     private static readonly System.Text.CompositeFormat TooLongReply =
         System.Text.CompositeFormat.Parse("这条消息太长了（约 {0} 个 token，一条消息最多约 {1} 个），我没法一次读完。请缩短，或分几次发送。");
 
-    private readonly ConversationStore _store;
+    private readonly IConversationStore _store;
     private readonly GroupWindow _group;
     private readonly ITokenCounter _tokens;
     private readonly ContextOptions _options;
@@ -32,7 +32,7 @@ internal sealed partial class ContextMiddleware : ITurnMiddleware
     private readonly TimeProvider _time;
     private readonly ILogger<ContextMiddleware> _logger;
 
-    public ContextMiddleware(ConversationStore store, GroupWindow group, ITokenCounter tokens, IOptionsSnapshot<ContextOptions> options, IOptionsSnapshot<ModelOptions> model, TimeProvider time, ILogger<ContextMiddleware> logger)
+    public ContextMiddleware(IConversationStore store, GroupWindow group, ITokenCounter tokens, IOptionsSnapshot<ContextOptions> options, IOptionsSnapshot<ModelOptions> model, TimeProvider time, ILogger<ContextMiddleware> logger)
     {
         _store = store;
         _group = group;

@@ -1,9 +1,7 @@
 using System.Text;
-using System.Data.Common;
 using Microsoft.Extensions.Options;
+using WeSeek.Inbox;
 using WeSeek.Messaging;
-using WeSeek.Security;
-using WeSeek.Storage;
 
 namespace WeSeek.Conversations;
 
@@ -22,15 +20,13 @@ internal sealed record GroupLine(long InboxId, string SenderId, string Text);
 /// </summary>
 internal sealed class GroupWindow
 {
-    private readonly StoreDatabase _database;
-    private readonly RecordCipher _cipher;
+    private readonly IInboxStore _store;
     private readonly TimeProvider _time;
     private readonly IOptionsMonitor<ContextOptions> _options;
 
-    public GroupWindow(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> options)
+    public GroupWindow(IInboxStore store, TimeProvider time, IOptionsMonitor<ContextOptions> options)
     {
-        _database = database;
-        _cipher = cipher;
+        _store = store;
         _time = time;
         _options = options;
     }
@@ -45,41 +41,11 @@ internal sealed class GroupWindow
             return [];
         }
 
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, sender_id, text, key_id, external_id FROM inbox
-            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND id < @id
-              AND id >= COALESCE((SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND id < @id
-                                  ORDER BY id DESC LIMIT 1 OFFSET @scan), 0)
-              AND received_at >= @since AND NOT (conversation = @conversation AND kind <> 'Other')
-              AND length(text) > 0
-            ORDER BY id DESC
-            LIMIT @limit;
-            """;
-        command.AddParameter("@channel", message.Channel.Value);
-        command.AddParameter("@chat", message.ChatId);
-        command.AddParameter("@account", message.AccountId);
-        command.AddParameter("@id", inboxId);
-        command.AddParameter("@since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
-        command.AddParameter("@conversation", conversation);
-        command.AddParameter("@limit", options.GroupWindowMessages);
-        // Only the group's latest messages are looked at, however long its history: enough for the window
-        // even when the asker's own questions (in their history already) are many of them.
-        command.AddParameter("@scan", (4 * options.GroupWindowMessages) + 64);
-        var lines = new List<GroupLine>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            var text = _cipher.Read(reader, 2, 3, RecordCipher.InboxText(message.Channel.Value, reader.GetString(4)));
-            if (!string.IsNullOrWhiteSpace(text))
-            {
-                lines.Add(new GroupLine(reader.GetInt64(0), reader.GetString(1), text.Trim()));
-            }
-        }
-
-        lines.Reverse();
-        return lines;
+        return await _store.ReadGroupWindowAsync(
+            message, inboxId, conversation, _time.GetUtcNow() - options.GroupWindowMaxAge, options.GroupWindowMessages,
+            // Only the group's latest messages are looked at, however long its history: enough for the window
+            // even when the asker's own questions (in their history already) are many of them.
+            (4 * options.GroupWindowMessages) + 64, cancellationToken);
     }
 
     /// <summary>
@@ -123,38 +89,13 @@ internal sealed class GroupWindow
     private static string Flatten(string text) => text.ReplaceLineEndings(" ");
 
     /// <summary>
-    /// Erases (in <paramref name="transaction"/>) the bodies of this group's unanswered messages that no window
-    /// can show any more: older than the age limit, or with <see cref="ContextOptions.GroupWindowMessages"/>
-    /// group messages after them before the oldest question still waiting (whose window must stay whole).
-    /// The rows stay, so a re-delivered message is still recognised as a duplicate. Indexed (inbox_group_chatter,
-    /// inbox_pending, inbox_chat) so that the work is bounded by the window, not by the group's history.
+    /// What a completed turn in a group erases (in its unit of work, <see cref="Pipeline.ITurnStore.CompleteAsync"/>): the bodies of
+    /// the group's unanswered messages older than <c>Since</c>, or with <c>Keep</c> group messages after them
+    /// before the oldest question still waiting (whose window must stay whole).
     /// </summary>
-    public async Task PruneAsync(DbConnection connection, DbTransaction transaction, InboundMessage message, CancellationToken cancellationToken)
+    public (DateTimeOffset Since, int Keep) PruneLimits()
     {
-        if (!message.IsGroup)
-        {
-            return;
-        }
-
         var options = _options.CurrentValue;
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"""
-            UPDATE inbox {_database.IndexedBy("inbox_group_chatter")} SET text = '', key_id = NULL
-            WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1 AND kind = 'Other'
-              AND state <> 'pending' AND length(text) > 0
-              AND (received_at < @since OR id <= COALESCE(
-                (SELECT id FROM inbox WHERE channel = @channel AND chat_id = @chat AND account = @account AND is_group = 1
-                   AND id < COALESCE((SELECT MIN(id) FROM inbox {_database.IndexedBy("inbox_pending")}
-                                      WHERE state = 'pending' AND channel = @channel AND chat_id = @chat AND account = @account
-                                        AND is_group = 1 AND kind <> 'Other'), 9223372036854775807)
-                 ORDER BY id DESC LIMIT 1 OFFSET @keep), -1));
-            """;
-        command.AddParameter("@channel", message.Channel.Value);
-        command.AddParameter("@chat", message.ChatId);
-        command.AddParameter("@account", message.AccountId);
-        command.AddParameter("@since", (_time.GetUtcNow() - options.GroupWindowMaxAge).ToUnixTimeMilliseconds());
-        command.AddParameter("@keep", options.GroupWindowMessages);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        return (_time.GetUtcNow() - options.GroupWindowMaxAge, options.GroupWindowMessages);
     }
 }

@@ -14,10 +14,7 @@ internal sealed class StorageHealthCheck : IHealthCheck
     {
         try
         {
-            await using var connection = await _database.OpenAsync(cancellationToken);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM inbox WHERE id = 0;";
-            await command.ExecuteScalarAsync(cancellationToken);
+            await _database.PingAsync(cancellationToken);
             return HealthCheckResult.Healthy("The database answers.");
         }
         catch (Exception ex) when (ex is System.Data.Common.DbException or IOException or UnauthorizedAccessException or InvalidOperationException)

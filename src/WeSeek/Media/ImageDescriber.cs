@@ -15,7 +15,7 @@ namespace WeSeek.Media;
 /// <summary>
 /// Describes images with the configured OpenAI-compatible vision endpoint (<see cref="VisionOptions"/>): the image
 /// goes as a data-URL image part beside <see cref="VisionOptions.Prompt"/>, and the answer is cached by the image's
-/// SHA-256 (<see cref="ImageDescriptionCache"/>). Every call to the endpoint is in the audit log (<c>vision.call</c>:
+/// SHA-256 (<see cref="IImageDescriptionStore"/>). Every call to the endpoint is in the audit log (<c>vision.call</c>:
 /// hashes of the image and the description, never either). A failure or timeout is logged and counted
 /// (<c>weseek.vision.failures</c>) and gives null: the turn then answers from the text. Thread-safe.
 /// </summary>
@@ -24,13 +24,13 @@ internal sealed partial class ImageDescriber : IDisposable
     public const string HttpClientName = "WeSeek.Vision";
 
     private readonly VisionOptions _options;
-    private readonly ImageDescriptionCache _cache;
+    private readonly IImageDescriptionStore _cache;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly ILogger<ImageDescriber> _logger;
     private readonly Lazy<IChatClient> _client;
 
-    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
+    public ImageDescriber(IOptions<VisionOptions> options, IImageDescriptionStore cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
     {
         _options = options.Value;
         _cache = cache;

@@ -17,7 +17,7 @@ internal sealed partial class DailyCapUsage : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
-    private readonly OutboxStore _store;
+    private readonly IOutboxStore _store;
     private readonly DailyCapCalendar _calendar;
     private readonly TimeProvider _time;
     private readonly ILogger<DailyCapUsage> _logger;
@@ -25,7 +25,7 @@ internal sealed partial class DailyCapUsage : BackgroundService
     private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<(string Channel, string Account, long Count)> _current = [];
 
-    public DailyCapUsage(OutboxStore store, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<DailyCapUsage> logger)
+    public DailyCapUsage(IOutboxStore store, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<DailyCapUsage> logger)
     {
         _store = store;
         _calendar = calendar;

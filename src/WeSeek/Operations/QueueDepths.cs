@@ -2,7 +2,8 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using WeSeek.Composition;
-using WeSeek.Storage;
+using WeSeek.Inbox;
+using WeSeek.Outbox;
 
 namespace WeSeek.Operations;
 
@@ -23,7 +24,8 @@ internal sealed partial class QueueDepths : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
 
-    private readonly StoreDatabase _database;
+    private readonly IInboxStore _inbox;
+    private readonly IOutboxStore _outbox;
     private readonly ChannelRegistry _channels;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueDepths> _logger;
@@ -32,9 +34,10 @@ internal sealed partial class QueueDepths : BackgroundService
     private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<QueueDepth> _current = [];
 
-    public QueueDepths(StoreDatabase database, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
+    public QueueDepths(IInboxStore inbox, IOutboxStore outbox, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
     {
-        _database = database;
+        _inbox = inbox;
+        _outbox = outbox;
         _channels = channels;
         _time = time;
         _logger = logger;
@@ -52,18 +55,8 @@ internal sealed partial class QueueDepths : BackgroundService
     public async Task<IReadOnlyList<QueueDepth>> RefreshAsync(CancellationToken cancellationToken)
     {
         var depths = new List<QueueDepth>();
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT 'inbox', channel, COUNT(*) FROM inbox WHERE state = 'pending' GROUP BY channel
-            UNION ALL
-            SELECT 'outbox', channel, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY channel;
-            """;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            depths.Add(new QueueDepth(reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
-        }
+        depths.AddRange((await _inbox.PendingByChannelAsync(cancellationToken)).Select(d => new QueueDepth("inbox", d.Channel, d.Count)));
+        depths.AddRange((await _outbox.PendingByChannelAsync(cancellationToken)).Select(d => new QueueDepth("outbox", d.Channel, d.Count)));
 
         // Every channel's queues, empty ones at 0, rather than series that come and go.
         var known = _channels.All.Select(c => c.Id.Value).Concat(_current.Select(d => d.Channel)).Distinct(StringComparer.Ordinal);

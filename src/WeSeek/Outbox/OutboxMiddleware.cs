@@ -15,11 +15,11 @@ namespace WeSeek.Outbox;
 /// </summary>
 internal sealed partial class OutboxMiddleware : ITurnMiddleware
 {
-    private readonly TurnStore _store;
+    private readonly ITurnStore _store;
     private readonly OutboxSignal _signal;
     private readonly ILogger<OutboxMiddleware> _logger;
 
-    public OutboxMiddleware(TurnStore store, OutboxSignal signal, ILogger<OutboxMiddleware> logger)
+    public OutboxMiddleware(ITurnStore store, OutboxSignal signal, ILogger<OutboxMiddleware> logger)
     {
         _store = store;
         _signal = signal;

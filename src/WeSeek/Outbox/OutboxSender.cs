@@ -28,7 +28,7 @@ namespace WeSeek.Outbox;
 /// </remarks>
 internal sealed partial class OutboxSender : BackgroundService
 {
-    private readonly OutboxStore _store;
+    private readonly IOutboxStore _store;
     private readonly ChannelRegistry _channels;
     private readonly OutboxSignal _signal;
     private readonly OutboxOptions _options;
@@ -40,7 +40,7 @@ internal sealed partial class OutboxSender : BackgroundService
     private readonly AuditLog _audit;
     private readonly Dictionary<(ChannelId, string, string), DateTimeOffset> _lastSent = [];
 
-    public OutboxSender(OutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate, AuditLog audit)
+    public OutboxSender(IOutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate, AuditLog audit)
     {
         _audit = audit;
         _completions = completions;
@@ -115,6 +115,13 @@ internal sealed partial class OutboxSender : BackgroundService
             if (!channel.Capabilities.Push)
             {
                 // Claimed by the channel when the user writes again; never sent, never given up.
+                continue;
+            }
+
+            if (channel is ILeasedChannel { HoldsLease: false })
+            {
+                // Another instance holds the channel's connection and sends its messages; a takeover is seen at
+                // the next poll.
                 continue;
             }
 

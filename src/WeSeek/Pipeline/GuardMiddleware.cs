@@ -16,7 +16,7 @@ namespace WeSeek.Pipeline;
 /// </summary>
 internal sealed partial class GuardMiddleware : ITurnMiddleware
 {
-    private readonly OutboxStore _outbox;
+    private readonly IOutboxStore _outbox;
     private readonly ChannelRegistry _channels;
     private readonly DailyCapCalendar _calendar;
     private readonly OutboxOptions _options;
@@ -26,7 +26,7 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
     private readonly QuotaOptions _quota;
     private readonly DurableInbox _inbox;
 
-    public GuardMiddleware(OutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
+    public GuardMiddleware(IOutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
     {
         _quota = quota.Value;
         _inbox = inbox;

@@ -20,7 +20,7 @@ namespace WeSeek.Pipeline;
 /// </summary>
 internal sealed partial class TurnDispatcher : BackgroundService
 {
-    private readonly TurnStore _store;
+    private readonly ITurnStore _store;
     private readonly DispatchSignal _signal;
     private readonly IServiceScopeFactory _scopes;
     private readonly TurnDelegate _pipeline;
@@ -36,7 +36,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
     private DateTimeOffset? _heldUntil;
 
     public TurnDispatcher(
-        TurnStore store,
+        ITurnStore store,
         DispatchSignal signal,
         IServiceScopeFactory scopes,
         TurnPipeline pipeline,

@@ -16,12 +16,12 @@ namespace WeSeek.Plugins;
 internal sealed partial class PluginMiddleware : ITurnMiddleware
 {
     private readonly PluginCatalog _catalog;
-    private readonly PluginSettingsStore _settings;
+    private readonly IPluginSettingsStore _settings;
     private readonly PluginOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PluginMiddleware> _logger;
 
-    public PluginMiddleware(PluginCatalog catalog, PluginSettingsStore settings, IOptionsSnapshot<PluginOptions> options, TimeProvider time, ILogger<PluginMiddleware> logger)
+    public PluginMiddleware(PluginCatalog catalog, IPluginSettingsStore settings, IOptionsSnapshot<PluginOptions> options, TimeProvider time, ILogger<PluginMiddleware> logger)
     {
         _catalog = catalog;
         _settings = settings;
@@ -40,7 +40,7 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
             return;
         }
 
-        var states = await _settings.GetAsync(PluginSettingsStore.ChatKey(turn.Message), _catalog.Plugins, turn.Aborted);
+        var states = await _settings.GetAsync(IPluginSettingsStore.ChatKey(turn.Message), _catalog.Plugins, turn.Aborted);
         var intent = turn.Features.Get<Intents.IntentFeature>();
         var enabled = _catalog.Plugins
             .Where(p => states[p.Name])

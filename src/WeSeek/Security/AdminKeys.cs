@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using WeSeek.Storage;
 
 namespace WeSeek.Security;
 
@@ -60,7 +59,7 @@ public static class AdminRoles
 }
 
 /// <summary>
-/// Admin API keys, stored as SHA-256 hashes in SQLite (table <c>admin_keys</c>): a stolen database opens nothing.
+/// Admin API keys, stored as SHA-256 hashes (<see cref="IAdminKeyStore"/>): a stolen database opens nothing.
 /// A key is <c>wsk_</c> and 43 characters of base64url (256 random bits), so a plain SHA-256 is enough; a slow
 /// password hash only helps keys a person chose. Creating and revoking a key is audited. Thread-safe.
 /// </summary>
@@ -68,13 +67,13 @@ internal sealed class AdminKeys
 {
     public const string KeyPrefix = "wsk_";
 
-    private readonly StoreDatabase _database;
+    private readonly IAdminKeyStore _store;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
 
-    public AdminKeys(StoreDatabase database, AuditLog audit, TimeProvider time)
+    public AdminKeys(IAdminKeyStore store, AuditLog audit, TimeProvider time)
     {
-        _database = database;
+        _store = store;
         _audit = audit;
         _time = time;
     }
@@ -95,68 +94,27 @@ internal sealed class AdminKeys
         var key = KeyPrefix + System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var prefix = key[..(KeyPrefix.Length + 6)];
         var now = _time.GetUtcNow();
-        long id;
-        await using (var writer = await _database.OpenWriterAsync(cancellationToken))
-        {
-            await using var command = writer.Connection.CreateCommand();
-            command.CommandText = "INSERT INTO admin_keys (name, prefix, hash, created_at, role) VALUES (@name, @prefix, @hash, @now, @role) RETURNING id;";
-            command.AddParameter("@role", role.Name());
-            command.AddParameter("@name", name);
-            command.AddParameter("@prefix", prefix);
-            command.AddParameter("@hash", Hash(key));
-            command.AddParameter("@now", now.ToUnixTimeMilliseconds());
-            id = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
-        }
-
+        var id = await _store.AddAsync(name, prefix, Hash(key), role, now, cancellationToken);
         await _audit.AppendAsync("admin.key.created", new JsonObject { ["id"] = id, ["name"] = name, ["prefix"] = prefix, ["role"] = role.Name() }, cancellationToken);
         return (key, new AdminKeyInfo(id, name, prefix, now, null, null, role));
     }
 
     /// <summary>Every key, newest first, revoked ones included.</summary>
-    public async Task<IReadOnlyList<AdminKeyInfo>> ListAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, revoked_at, role FROM admin_keys ORDER BY id DESC;";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var keys = new List<AdminKeyInfo>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            keys.Add(new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value,
-                reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), reader.IsDBNull(5) ? null : At(reader.GetInt64(5)), AdminRoles.Parse(reader.GetString(6))));
-        }
-
-        return keys;
-    }
+    public Task<IReadOnlyList<AdminKeyInfo>> ListAsync(CancellationToken cancellationToken) => _store.ListAsync(cancellationToken);
 
     /// <summary>Whether any key can open the admin API (one that is not revoked).</summary>
-    public async Task<bool> AnyActiveAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT EXISTS (SELECT 1 FROM admin_keys WHERE revoked_at IS NULL);";
-        return await command.ScalarInt64Async(cancellationToken) != 0;
-    }
+    public Task<bool> AnyActiveAsync(CancellationToken cancellationToken) => _store.AnyActiveAsync(cancellationToken);
 
     /// <summary>Revokes a key; false when no such key exists or it was already revoked.</summary>
     public async Task<bool> RevokeAsync(long id, CancellationToken cancellationToken)
     {
-        int changed;
-        await using (var writer = await _database.OpenWriterAsync(cancellationToken))
-        {
-            await using var command = writer.Connection.CreateCommand();
-            command.CommandText = "UPDATE admin_keys SET revoked_at = @now WHERE id = @id AND revoked_at IS NULL;";
-            command.AddParameter("@id", id);
-            command.AddParameter("@now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            changed = await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        if (changed > 0)
+        var changed = await _store.RevokeAsync(id, _time.GetUtcNow(), cancellationToken);
+        if (changed)
         {
             await _audit.AppendAsync("admin.key.revoked", new JsonObject { ["id"] = id }, cancellationToken);
         }
 
-        return changed > 0;
+        return changed;
     }
 
     /// <summary>The active key a presented secret matches, or null; records when it was last used.</summary>
@@ -168,34 +126,20 @@ internal sealed class AdminKeys
         }
 
         // Looked up by hash: the comparison is on digests of the input, so its timing tells nothing about a key.
-        var hash = Hash(presented);
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, name, prefix, created_at, last_used_at, role FROM admin_keys WHERE hash = @hash AND revoked_at IS NULL;";
-        command.AddParameter("@hash", hash);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        if (await _store.FindActiveAsync(Hash(presented), cancellationToken) is not { } info)
         {
             return null;
         }
 
-        var info = new AdminKeyInfo(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), At(reader.GetInt64(3))!.Value, reader.IsDBNull(4) ? null : At(reader.GetInt64(4)), null, AdminRoles.Parse(reader.GetString(5)));
         var now = _time.GetUtcNow();
         // Last use at minute resolution: one write a minute per key at most, not one per request.
         if (info.LastUsedAt is not { } last || now - last > TimeSpan.FromMinutes(1))
         {
-            await using var writer = await _database.OpenWriterAsync(cancellationToken);
-            await using var touch = writer.Connection.CreateCommand();
-            touch.CommandText = "UPDATE admin_keys SET last_used_at = @now WHERE id = @id;";
-            touch.AddParameter("@id", info.Id);
-            touch.AddParameter("@now", now.ToUnixTimeMilliseconds());
-            await touch.ExecuteNonQueryAsync(cancellationToken);
+            await _store.TouchAsync(info.Id, now, cancellationToken);
         }
 
         return info;
     }
 
     internal static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    private static DateTimeOffset? At(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
 }

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using WeSeek.Messaging;
-using WeSeek.Storage;
 
 namespace WeSeek.Security;
 
@@ -24,8 +23,8 @@ public sealed record AuditVerification(long Records, long? BrokenId, string? Pro
 /// Records from before the chain was keyed (plain SHA-256) are accepted only before the first keyed record,
 /// whose HMAC covers their hash too. Records hold facts, never content: hashes of answers
 /// and sent texts, token counts, the redacted configuration. Appends are serialized (in process by a lock, across
-/// processes by StoreDatabase.BeginSerializedAsync: SQLite's write lock, PostgreSQL's advisory lock) so concurrent
-/// writers, in this process or another instance, never fork the chain.
+/// processes by <see cref="IAuditStore.AppendAsync"/>) so concurrent writers, in this process or another instance,
+/// never fork the chain.
 /// Thread-safe.
 /// </summary>
 internal sealed class AuditLog : IDisposable
@@ -35,14 +34,14 @@ internal sealed class AuditLog : IDisposable
 
     private const string KeyedPrefix = "hmac-sha256:";
 
-    private readonly StoreDatabase _database;
+    private readonly IAuditStore _store;
     private readonly KeyRing _keys;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _append = new(1, 1);
 
-    public AuditLog(StoreDatabase database, KeyRing keys, TimeProvider time)
+    public AuditLog(IAuditStore store, KeyRing keys, TimeProvider time)
     {
-        _database = database;
+        _store = store;
         _keys = keys;
         _time = time;
     }
@@ -56,40 +55,13 @@ internal sealed class AuditLog : IDisposable
         await _append.WaitAsync(cancellationToken);
         try
         {
-            await using var connection = await _database.OpenAsync(cancellationToken);
-            // The chain is this transaction's alone until commit (SQLite's write lock taken at BEGIN; an
-            // advisory lock on PostgreSQL), so another process cannot append between the read and the insert.
-            await using var transaction = await _database.BeginSerializedAsync(connection, "audit", cancellationToken);
-            long lastId = 0;
-            var previous = Genesis;
-            await using (var last = connection.CreateCommand())
+            var record = await _store.AppendAsync(last =>
             {
-                last.Transaction = transaction;
-                last.CommandText = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1;";
-                await using var reader = await last.ExecuteReaderAsync(cancellationToken);
-                if (await reader.ReadAsync(cancellationToken))
-                {
-                    lastId = reader.GetInt64(0);
-                    previous = reader.GetString(1);
-                }
-            }
-
-            var id = lastId + 1;
-            await using (var insert = connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT INTO audit (id, at, kind, data, prev_hash, hash) VALUES (@id, @at, @kind, @data, @prev, @hash);";
-                insert.AddParameter("@id", id);
-                insert.AddParameter("@at", at);
-                insert.AddParameter("@kind", kind);
-                insert.AddParameter("@data", json);
-                insert.AddParameter("@prev", previous);
-                insert.AddParameter("@hash", KeyedHashOf(_keys.Current, _keys.CurrentId, previous, id, at, kind, json));
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return id;
+                var id = (last?.Id ?? 0) + 1;
+                var previous = last?.Hash ?? Genesis;
+                return new AuditRecord(id, at, kind, json, previous, KeyedHashOf(_keys.Current, _keys.CurrentId, previous, id, at, kind, json));
+            }, cancellationToken);
+            return record.Id;
         }
         finally
         {
@@ -117,30 +89,19 @@ internal sealed class AuditLog : IDisposable
     /// <summary>The data of the newest record of <paramref name="kind"/>, if any.</summary>
     public async Task<JsonObject?> LastDataAsync(string kind, CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM audit WHERE kind = @kind ORDER BY id DESC LIMIT 1;";
-        command.AddParameter("@kind", kind);
-        return await command.ExecuteScalarAsync(cancellationToken) is string data ? JsonNode.Parse(data) as JsonObject : null;
+        return await _store.LastDataAsync(kind, cancellationToken) is { } data ? JsonNode.Parse(data) as JsonObject : null;
     }
 
     /// <summary>Walks the chain from the first record and names the first one that does not fit.</summary>
     public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await _database.OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, at, kind, data, prev_hash, hash FROM audit ORDER BY id;";
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         long count = 0;
         long expectedId = 1;
         var previous = Genesis;
         var keyedSeen = false;
         (long Id, long Count)? unkeyedRun = null;
-        while (await reader.ReadAsync(cancellationToken))
+        await foreach (var (id, at, kind, data, prev, hash) in _store.ReadAllAsync(cancellationToken))
         {
-            var id = reader.GetInt64(0);
-            var hash = reader.GetString(5);
-            var (at, kind, data, prev) = (reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4));
             if (hash.StartsWith(KeyedPrefix, StringComparison.Ordinal))
             {
                 var keyId = hash.Length > KeyedPrefix.Length + 16 ? hash.Substring(KeyedPrefix.Length, 16) : "";

@@ -13,6 +13,9 @@ namespace WeSeek.Storage;
 /// </summary>
 internal abstract class StoreDatabase : IAsyncDisposable
 {
+    private readonly SemaphoreSlim _initLock = new(1, 1);
+    private volatile bool _initialized;
+
     /// <summary>Which engine this is.</summary>
     public abstract StorageProvider Provider { get; }
 
@@ -35,9 +38,44 @@ internal abstract class StoreDatabase : IAsyncDisposable
     public abstract Task<DbTransaction> BeginSerializedAsync(DbConnection connection, string sequence, CancellationToken cancellationToken);
 
     /// <summary>Opens the database, brings its schema to this build's version (or refuses one that is newer, or
-    /// older when migrations are not automatic), and checks that it can be written. Throws
-    /// <see cref="StorageStartupException"/> with one line that names the setting to fix.</summary>
-    public abstract Task EnsureReadyAsync(CancellationToken cancellationToken);
+    /// older when migrations are not automatic), and checks that it can be written, once per process: callers
+    /// after the first success return at once, concurrent first callers wait for one attempt, and a failed
+    /// attempt is tried again by the next caller. Throws <see cref="StorageStartupException"/> with one line that
+    /// names the setting to fix.</summary>
+    public async Task EnsureReadyAsync(CancellationToken cancellationToken)
+    {
+        if (_initialized)
+        {
+            return;
+        }
+
+        await _initLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_initialized)
+            {
+                await InitializeAsync(cancellationToken);
+                _initialized = true;
+            }
+        }
+        finally
+        {
+            _initLock.Release();
+        }
+    }
+
+    /// <summary>The provider's part of <see cref="EnsureReadyAsync"/>, run until it succeeds once.</summary>
+    protected abstract Task InitializeAsync(CancellationToken cancellationToken);
+
+    /// <summary>Opens a connection and runs a query that reads the schema (the readiness probe). Throws when the
+    /// database does not answer.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM inbox WHERE id = 0;";
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
 
     /// <summary>The schema version the database is at (0 for none), and the newest this build knows.</summary>
     public abstract Task<(int Current, int Latest)> SchemaVersionAsync(CancellationToken cancellationToken);
@@ -59,7 +97,12 @@ internal abstract class StoreDatabase : IAsyncDisposable
     /// on PostgreSQL, whose planner chooses from statistics.</summary>
     public virtual string IndexedBy(string index) => "";
 
-    public abstract ValueTask DisposeAsync();
+    public virtual ValueTask DisposeAsync()
+    {
+        _initLock.Dispose();
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
 }
 
 /// <summary>The engines WeSeek can keep its state in (<c>Storage:Provider</c>).</summary>

@@ -149,6 +149,117 @@ public sealed class ScaleOutEndToEndTests
         Assert.Equal(1, ilink.MaxConcurrentPolls);
     }
 
+    [Fact]
+    public async Task OneBotForwardConnection_IsHeldByOneInstance_AndMovesToTheSurvivor_WhenItsInstanceIsKilled()
+    {
+        const string oneBotToken = "onebot-token-0123456789";
+        await using var impl = await FakeOneBotImplementation.ListenAsync(oneBotToken);
+        await using var cluster = await Cluster.StartAsync(
+            null, "--OneBot:Enabled=true", "--OneBot:Mode=Forward", "--OneBot:ForwardUrl=" + impl.Url, "--OneBot:AccessToken=" + oneBotToken,
+            "--OneBot:LeaseTtl=00:00:04", "--OneBot:LeaseRetryInterval=00:00:00.200", "--OneBot:ReconnectDelay=00:00:00.050",
+            "--OneBot:MaxReconnectDelay=00:00:00.200", "--Outbox:PacingInterval=00:00:00");
+        var a = cluster.Start();
+        var b = cluster.Start();
+        await Cluster.WaitReadyAsync(a, b);
+        var holder = await cluster.LeaseHolderAsync("onebot:", a, b);
+        await WaitUntilAsync(() => impl.IsConnected);
+
+        // Every reply goes out on the one connection, whichever instance ran the turn.
+        for (var i = 0; i < 4; i++)
+        {
+            await impl.SendPrivateMessageAsync("wxid_ann", "before-" + i, "问" + i);
+        }
+
+        await WaitUntilAsync(() => impl.Actions.Count == 4);
+        Assert.Equal(1, impl.Connections);
+        Assert.Equal(1, impl.MaxOpenConnections);
+
+        var survivor = holder == a ? b : a;
+        holder.Process.Kill(entireProcessTree: true);
+        await holder.Process.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(survivor, await cluster.LeaseHolderAsync("onebot:", survivor));
+        await WaitUntilAsync(() => impl.Connections == 2 && impl.IsConnected);
+
+        await impl.SendPrivateMessageAsync("wxid_ann", "after", "还在吗");
+        await WaitUntilAsync(() => impl.Actions.Count == 5);
+        Assert.Equal("回答：还在吗", impl.Actions[4]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
+        Assert.Equal(1, impl.MaxOpenConnections);
+        // Marked sent once the implementation's answer is back, a moment after it recorded the request.
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE state = 'sent'") < 5)
+        {
+            await Task.Delay(50, patience.Token);
+        }
+
+        Assert.Equal(5, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox"));
+        // The instance without the connection left the replies to the holder instead of failing them.
+        Assert.Equal(0, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE error IS NOT NULL OR attempts <> 1"));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            await Task.Delay(50, patience.Token);
+        }
+    }
+
+    [Fact]
+    public async Task DatabaseGoneForSeconds_WhileMessagesArrive_NothingAcknowledgedIsLost_TheTurnIsRetried_AndReadinessDropsAndReturns()
+    {
+        var atTheModel = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var cluster = await Cluster.StartAsync(
+            model => model.BeforeAnswer = async cancellationToken =>
+            {
+                atTheModel.TrySetResult();
+                await answer.Task.WaitAsync(cancellationToken);
+            },
+            "--OfficialAccount:PassiveReplyBudget=00:00:00", "--Outbox:PacingInterval=00:00:00");
+        // The instance reaches PostgreSQL through a relay the test cuts: the server stays up for everyone else.
+        var direct = new NpgsqlConnectionStringBuilder(cluster.ConnectionString);
+        await using var proxy = await LoopbackTcpProxy.StartAsync(direct.Host!, direct.Port);
+        var a = cluster.Start(connectionString: new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Port = proxy.Port }.ConnectionString);
+        await Cluster.WaitReadyAsync(a);
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.OK);
+
+        // Acknowledged before the outage; its turn is at the model when the database goes away.
+        using (var first = await Cluster.PostAsync(a, "o-user1", "第一", msgId: 1))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        await atTheModel.Task.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+        await proxy.CutAsync();
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.ServiceUnavailable);
+
+        // Arriving while the database is away: not stored, so not acknowledged (WeChat delivers it again).
+        using (var second = await Cluster.PostAsync(a, "o-user2", "第二", msgId: 2))
+        {
+            Assert.False(second.IsSuccessStatusCode, $"a callback was acknowledged while the database was away ({second.StatusCode})");
+        }
+
+        // The model answers; the turn cannot store its answer, and fails.
+        answer.SetResult();
+        await a.WaitForOutputAsync("Turn for message 1 failed");
+        Assert.Empty(cluster.WeChat.SentTexts);
+
+        proxy.Restore();
+        await Cluster.WaitForReadinessAsync(a, HttpStatusCode.OK);
+        using (var again = await Cluster.PostAsync(a, "o-user2", "第二", msgId: 2))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        await cluster.WaitForSentAsync(2);
+        Assert.Equal(["回答：第一", "回答：第二"], cluster.WeChat.SentTexts.Order());
+        // The first turn ran again after the outage: its first answer was never stored.
+        Assert.Equal(2, cluster.Model.Requests.Count(r => r.ToJsonString(Relaxed).Contains("第一", StringComparison.Ordinal)));
+        Assert.Equal(2, await cluster.ScalarAsync("SELECT COUNT(*) FROM inbox WHERE state = 'done'"));
+        Assert.Equal(2, await cluster.ScalarAsync("SELECT COUNT(*) FROM outbox WHERE state = 'sent'"));
+    }
+
     /// <summary>The shared parts (database, data directory with the key file, fake WeChat, fake model) and the
     /// <c>weseek serve</c> processes started on them.</summary>
     private sealed class Cluster : IAsyncDisposable
@@ -163,10 +274,16 @@ public sealed class ScaleOutEndToEndTests
         public FakeWeChatServer WeChat { get; private set; } = null!;
 
         /// <summary>The data directory and database, for a verb run against the cluster's store.</summary>
+        /// <summary>The database's connection string (straight to the server).</summary>
+        public string ConnectionString => _database;
+
         public string[] StorageArgs => [$"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}"];
 
         /// <summary>Waits until one of <paramref name="instances"/> holds the iLink lease (its owner names the process id).</summary>
-        public async Task<Instance> LeaseHolderAsync(params Instance[] instances)
+        public Task<Instance> LeaseHolderAsync(params Instance[] instances) => LeaseHolderAsync("ilink:", instances);
+
+        /// <summary>Waits until one of <paramref name="instances"/> holds a lease whose name starts with <paramref name="prefix"/>.</summary>
+        public async Task<Instance> LeaseHolderAsync(string prefix, params Instance[] instances)
         {
             using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
@@ -174,7 +291,8 @@ public sealed class ScaleOutEndToEndTests
                 await using (var connection = new NpgsqlConnection(_database))
                 {
                     await connection.OpenAsync(patience.Token);
-                    await using var command = new NpgsqlCommand("SELECT owner FROM leases WHERE expires_at > (extract(epoch from now()) * 1000)::bigint;", connection);
+                    await using var command = new NpgsqlCommand("SELECT owner FROM leases WHERE name LIKE @prefix AND expires_at > (extract(epoch from now()) * 1000)::bigint;", connection);
+                    command.Parameters.AddWithValue("prefix", prefix + "%");
                     if (await command.ExecuteScalarAsync(patience.Token) is string owner
                         && instances.FirstOrDefault(i => owner.Contains($":{i.Process.Id}:", StringComparison.Ordinal)) is { } holder)
                     {
@@ -201,14 +319,14 @@ public sealed class ScaleOutEndToEndTests
             return cluster;
         }
 
-        public Instance Start(int? port = null)
+        public Instance Start(int? port = null, string? connectionString = null)
         {
             port ??= TestHttp.FreePort();
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             string[] args =
             [
                 Path.Combine(AppContext.BaseDirectory, "weseek.dll"), "serve", "--urls", $"http://127.0.0.1:{port}",
-                $"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={_database}",
+                $"--Storage:DataDirectory={_data.Path}", "--Storage:Provider=postgres", $"--Storage:ConnectionString={connectionString ?? _database}",
                 "--Model:Provider=remote", $"--Model:Remote:BaseUrl={Model.BaseUrl}",
                 "--OfficialAccount:Accounts:demo:Token=" + Token, "--OfficialAccount:Accounts:demo:EncodingAesKey=" + AesKey,
                 "--OfficialAccount:Accounts:demo:AppId=" + AppId, "--OfficialAccount:Accounts:demo:AppSecret=secret",
@@ -222,7 +340,14 @@ public sealed class ScaleOutEndToEndTests
 
             var process = Process.Start(start)!;
             var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
-            process.OutputDataReceived += (_, _) => { };
+            var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is { } line && output.Count < 10_000)
+                {
+                    output.Enqueue(line);
+                }
+            };
             process.ErrorDataReceived += (_, e) =>
             {
                 if (e.Data is { } line && errors.Count < 50)
@@ -232,7 +357,7 @@ public sealed class ScaleOutEndToEndTests
             };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
-            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"))) { Errors = errors };
+            var instance = new Instance(process, port.Value, TestHttp.CreateClient(new Uri($"http://127.0.0.1:{port}"))) { Errors = errors, Output = output };
             _instances.Add(instance);
             return instance;
         }
@@ -259,6 +384,24 @@ public sealed class ScaleOutEndToEndTests
 
                     await Task.Delay(100, timeout.Token);
                 }
+            }
+        }
+
+        /// <summary>Waits until <c>/health/ready</c> answers <paramref name="status"/>.</summary>
+        public static async Task WaitForReadinessAsync(Instance instance, HttpStatusCode status)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (true)
+            {
+                using (var response = await instance.Http.GetAsync("/health/ready", timeout.Token))
+                {
+                    if (response.StatusCode == status)
+                    {
+                        return;
+                    }
+                }
+
+                await Task.Delay(100, timeout.Token);
             }
         }
 
@@ -310,5 +453,19 @@ public sealed class ScaleOutEndToEndTests
     {
         /// <summary>What the process wrote to stderr (the first 50 lines): why it stopped, when it did.</summary>
         public System.Collections.Concurrent.ConcurrentQueue<string> Errors { get; init; } = new();
+
+        /// <summary>What the process wrote to stdout (its log; the first 10,000 lines).</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; init; } = new();
+
+        /// <summary>Waits until a line of the log contains <paramref name="text"/>.</summary>
+        public async Task WaitForOutputAsync(string text)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (!Output.Any(line => line.Contains(text, StringComparison.Ordinal)))
+            {
+                Assert.False(Process.HasExited, "weseek serve exited: " + string.Join("\n", Errors));
+                await Task.Delay(50, timeout.Token);
+            }
+        }
     }
 }

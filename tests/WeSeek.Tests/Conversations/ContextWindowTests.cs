@@ -1,6 +1,8 @@
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using WeSeek.Conversations;
 using WeSeek.TestKit;
-using WeSeek.Tests.Inbox;
+using WeSeek.Tests.Storage;
 
 namespace WeSeek.Tests.Conversations;
 
@@ -43,7 +45,8 @@ public sealed class ContextWindowTests
         Assert.InRange(compactions, 1, 4);
         Assert.All(client.Calls, call => Assert.StartsWith("你是测试助手。", call[0].Text, StringComparison.Ordinal));
         Assert.All(client.Calls, call => Assert.DoesNotContain(call, m => m.Role == ChatRole.System));
-        Assert.True(await DurableInboxTests.ScalarAsync<long>(harness, "SELECT epoch FROM conversations") >= 1);
+        var conversation = (await harness.TranscriptAsync())[0].Conversation;
+        Assert.True((await harness.Services.GetRequiredService<IConversationStore>().LoadAsync(conversation, CancellationToken.None)).Epoch >= 1);
     }
 
     [Fact]

@@ -100,10 +100,7 @@ public sealed class FeedbackCaptureTests
         Assert.DoesNotContain("13812345678", all, StringComparison.Ordinal);
         Assert.DoesNotContain("不应该重复", all, StringComparison.Ordinal);
         Assert.Single(await ReadAsync(harness));
-        await using var connection = await harness.Services.GetRequiredService<SqliteDatabase>().OpenAsync(CancellationToken.None);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT data FROM audit WHERE kind = 'feedback';";
-        var audit = (string)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
+        var audit = (await harness.Services.GetRequiredService<AuditLog>().LastDataAsync("feedback", CancellationToken.None))!.ToJsonString();
         Assert.Contains("\"kind\":\"down\"", audit, StringComparison.Ordinal);
         Assert.Contains("correctionSha256", audit, StringComparison.Ordinal);
         Assert.DoesNotContain("不应该", audit, StringComparison.Ordinal);

@@ -2,6 +2,7 @@ using WeSeek.Messaging;
 using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.TestKit;
+using WeSeek.Tests.Storage;
 
 namespace WeSeek.Tests.Inbox;
 
@@ -24,7 +25,7 @@ public sealed class DurableInboxTests
             Assert.Single(group.Select(r => r.Item2.InboxId).Distinct());
         }
 
-        Assert.Equal(20, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+        Assert.Equal(20, (await harness.TranscriptAsync()).Count(l => l.Inbound));
     }
 
     [Fact]
@@ -37,7 +38,7 @@ public sealed class DurableInboxTests
 
         Assert.All(results, r => Assert.Equal(AcceptOutcome.Stored, r.Outcome));
         Assert.Equal(600, results.Select(r => r.InboxId).Distinct().Count());
-        Assert.Equal(600, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+        Assert.Equal(600, (await harness.TranscriptAsync()).Count(l => l.Inbound));
     }
 
     [Fact]
@@ -52,7 +53,7 @@ public sealed class DurableInboxTests
 
         Assert.Equal(AcceptOutcome.Duplicate, again.Outcome);
         Assert.Single(((ScriptedChatClient)harness.Client).Calls);
-        Assert.Equal(1, await CountAsync(harness, "SELECT COUNT(*) FROM outbox"));
+        Assert.Single(await harness.TranscriptAsync(), l => !l.Inbound);
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public sealed class DurableInboxTests
 
         Assert.Equal(AcceptOutcome.Rejected, result.Outcome);
         Assert.False(result.IsAccepted);
-        Assert.Equal(0, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+        Assert.Empty(await harness.TranscriptAsync());
     }
 
     [Fact]
@@ -88,7 +89,7 @@ public sealed class DurableInboxTests
         var result = await harness.ReceiveAsync("big", "alice", new string('字', 16_001));
 
         Assert.Equal(AcceptOutcome.Rejected, result.Outcome);
-        Assert.Equal(0, await CountAsync(harness, "SELECT COUNT(*) FROM inbox"));
+        Assert.Empty(await harness.TranscriptAsync());
     }
 
     [Fact]

@@ -1,6 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
 using WeSeek.Messaging;
+using WeSeek.Outbox;
 using WeSeek.TestKit;
 using WeSeek.Tests.Inbox;
+using WeSeek.Tests.Storage;
 
 namespace WeSeek.Tests.Outbox;
 
@@ -64,7 +67,7 @@ public sealed class OutboxSenderTests
         Assert.Equal(2, harness.Channel.Sent.Count);
         var midnightBeijing = new DateTimeOffset(2026, 11, 29, 0, 0, 0, TimeSpan.FromHours(8));
         Assert.Equal(midnightBeijing, wake);
-        Assert.Equal(midnightBeijing.ToUnixTimeMilliseconds(), await DurableInboxTests.ScalarAsync<long>(harness, "SELECT next_attempt_at FROM outbox WHERE state = 'pending'"));
+        Assert.Equal(midnightBeijing, Assert.Single(await harness.Services.GetRequiredService<IOutboxStore>().GetHeadsAsync(limit: 512, CancellationToken.None)).NextAttemptAt);
 
         harness.Time.SetUtcNow(midnightBeijing - TimeSpan.FromSeconds(1));
         await harness.SendDueAsync();
@@ -107,7 +110,7 @@ public sealed class OutboxSenderTests
         await harness.RunTurnsAsync();
 
         Assert.Single(client.Calls);
-        Assert.Equal("done", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox WHERE external_id = 'm2'"));
+        Assert.Equal("done", (await harness.TranscriptAsync()).Last(l => l.Inbound).State);
     }
 
     [Fact]
@@ -129,7 +132,7 @@ public sealed class OutboxSenderTests
         await harness.SendDueAsync();
 
         Assert.Single(harness.Channel.Sent);
-        Assert.Equal("sent", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
+        Assert.Equal("sent", Assert.Single(await harness.TranscriptAsync(), l => !l.Inbound).State);
         Assert.Equal(3L, await DurableInboxTests.ScalarAsync<long>(harness, "SELECT attempts FROM outbox"));
     }
 
@@ -148,7 +151,7 @@ public sealed class OutboxSenderTests
         await harness.SendDueAsync();
 
         Assert.Empty(harness.Channel.Sent);
-        Assert.Equal("failed", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM outbox"));
+        Assert.Equal("failed", Assert.Single(await harness.TranscriptAsync(), l => !l.Inbound).State);
         Assert.Equal(3, harness.Channel.FailNext);
     }
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Time.Testing;
 using WeSeek.Messaging;
 using WeSeek.TestKit;
-using WeSeek.Tests.Inbox;
+using WeSeek.Tests.Storage;
 
 namespace WeSeek.Tests.Pipeline;
 
@@ -42,7 +42,7 @@ public sealed class BurstMergeTests
         Assert.EndsWith("\n\n另一个问题", model.Calls[1].Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
         await core.SendDueAsync();
         Assert.Equal(["答：帮我看看\n这段代码\n为什么报错", "答：另一个问题"], core.Channel.Sent.Select(s => s.Message.Text));
-        Assert.Equal(0, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM inbox WHERE state = 'pending'"));
+        Assert.DoesNotContain(await core.TranscriptAsync(), l => l.Inbound && l.State == "pending");
     }
 
     [Fact]
@@ -65,7 +65,7 @@ public sealed class BurstMergeTests
 
         var call = Assert.Single(model.Calls);
         Assert.EndsWith("第一句\n第二句", call.Last(m => m.Role == ChatRole.User).Text, StringComparison.Ordinal);
-        Assert.Equal(2, await DurableInboxTests.CountAsync(after, "SELECT COUNT(*) FROM inbox WHERE state = 'done'"));
+        Assert.Equal(2, (await after.TranscriptAsync()).Count(l => l.Inbound && l.State == "done"));
     }
 
     [Fact]

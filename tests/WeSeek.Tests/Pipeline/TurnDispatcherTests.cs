@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Pipeline;
 using WeSeek.TestKit;
 using WeSeek.Tests.Inbox;
+using WeSeek.Tests.Storage;
 
 namespace WeSeek.Tests.Pipeline;
 
@@ -107,7 +108,7 @@ public sealed class TurnDispatcherTests
         await harness.RunTurnsAsync();
 
         Assert.Equal(2, client.Calls.Count);
-        Assert.Equal("failed", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
+        Assert.Equal("failed", Assert.Single(await harness.TranscriptAsync(), l => l.Inbound).State);
         Assert.StartsWith("抱歉", Assert.Single(await DurableInboxTests.OutboxTextsAsync(harness)), StringComparison.Ordinal);
     }
 
@@ -161,7 +162,7 @@ public sealed class TurnDispatcherTests
             await harness.Dispatcher.StartAsync(CancellationToken.None);
             await blocked.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await harness.Dispatcher.StopAsync(CancellationToken.None);
-            Assert.Equal("pending", await DurableInboxTests.ScalarAsync<string>(harness, "SELECT state FROM inbox"));
+            Assert.Equal("pending", Assert.Single(await harness.TranscriptAsync(), l => l.Inbound).State);
         }
 
         await using var restarted = await CoreHarness.CreateAsync(settings: settings, dataDirectory: data.Path);

@@ -144,7 +144,7 @@ public sealed class AuditLogTests
         await using var harness = await CoreHarness.CreateAsync();
         // A second database object and log on the same file: another process, as far as SQLite can tell.
         await using var otherDatabase = new SqliteDatabase(harness.Services.GetRequiredService<IOptions<StorageOptions>>(), NullLogger<SqliteDatabase>.Instance);
-        using var other = new AuditLog(otherDatabase, harness.Services.GetRequiredService<KeyRing>(), TimeProvider.System);
+        using var other = new AuditLog(new WeSeek.Storage.Sql.AuditStore(otherDatabase), harness.Services.GetRequiredService<KeyRing>(), TimeProvider.System);
         var first = harness.Services.GetRequiredService<AuditLog>();
         var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
         {

@@ -70,7 +70,7 @@ public abstract class StoreContractTests
         Assert.Equal(["答：问题1", "答：问题2", "答：问题3"], core.Channel.Sent.Select(s => s.Message.Text));
         var calls = ((ScriptedChatClient)core.Client).Calls;
         Assert.Contains(calls[2], m => m.Text == "答：问题1");
-        var state = await core.Services.GetRequiredService<ConversationStore>().LoadAsync(ConversationKeys.For(core.Channel.Message("x", "alice", ""), GroupContextScope.Shared), CancellationToken.None);
+        var state = await core.Services.GetRequiredService<IConversationStore>().LoadAsync(ConversationKeys.For(core.Channel.Message("x", "alice", ""), GroupContextScope.Shared), CancellationToken.None);
         Assert.Equal(6, state.Window.Count);
         Assert.Equal("问题1", state.Window[0].Content);
     }
@@ -94,7 +94,7 @@ public abstract class StoreContractTests
         await second.SendDueAsync();
 
         Assert.Equal(["答：一", "答：二"], second.Channel.Sent.Select(s => s.Message.Text).Order());
-        Assert.Equal(0, await DurableInboxTests.CountAsync(second, "SELECT COUNT(*) FROM inbox WHERE state = 'pending'"));
+        Assert.DoesNotContain(await second.TranscriptAsync(), l => l.Inbound && l.State == "pending");
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public abstract class StoreContractTests
         // Three pieces, a cap of two: the third waits for tomorrow (Beijing).
         Assert.Equal(2, core.Channel.Sent.Count);
         Assert.Equal(TimeSpan.FromSeconds(1.5), core.Channel.Sent[1].At - core.Channel.Sent[0].At);
-        var store = core.Services.GetRequiredService<OutboxStore>();
+        var store = core.Services.GetRequiredService<IOutboxStore>();
         Assert.Equal(2, await store.SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
     }
 
@@ -135,7 +135,7 @@ public abstract class StoreContractTests
         Assert.Equal("答：你好", claimed.Text);
         await core.SendDueAsync();
         Assert.Empty(core.Channel.Sent);
-        Assert.Equal(1, await core.Services.GetRequiredService<OutboxStore>().SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
+        Assert.Equal(1, await core.Services.GetRequiredService<IOutboxStore>().SentCountAsync(core.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
     }
 
     [Fact]
@@ -234,14 +234,14 @@ public abstract class StoreContractTests
     public async Task PluginSettings_AndImageDescriptions_RoundTrip()
     {
         await using var core = await CoreAsync();
-        var plugins = core.Services.GetRequiredService<PluginSettingsStore>();
+        var plugins = core.Services.GetRequiredService<IPluginSettingsStore>();
         await plugins.SetAsync("wechat/bot/alice", "weather", false, CancellationToken.None);
         await plugins.SetAsync("wechat/bot/alice", "weather", true, CancellationToken.None);
         await plugins.SetAsync("wechat/bot/alice", "sql", false, CancellationToken.None);
         Assert.Equal(2, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM plugin_settings WHERE chat = 'wechat/bot/alice'"));
         Assert.Equal(1, await DurableInboxTests.CountAsync(core, "SELECT COUNT(*) FROM plugin_settings WHERE enabled = 0"));
 
-        var images = core.Services.GetRequiredService<ImageDescriptionCache>();
+        var images = core.Services.GetRequiredService<IImageDescriptionStore>();
         Assert.Null(await images.FindAsync("abc", CancellationToken.None));
         await images.StoreAsync("abc", "一只猫", "vision", CancellationToken.None);
         await images.StoreAsync("abc", "一只猫", "vision", CancellationToken.None);
@@ -340,6 +340,31 @@ public abstract class StoreContractTests
     }
 
     [Fact]
+    public async Task TwoInstances_AppendingToTheAuditLogAtOnce_KeepOneChain_ThatVerifiesFromEither()
+    {
+        var (a, b, data) = await TwoInstancesAsync();
+        await using (a)
+        await using (b)
+        using (data)
+        {
+            // Two stores, two in-process locks: only the database keeps the appends of the two in one sequence.
+            var auditA = a.Services.GetRequiredService<AuditLog>();
+            var auditB = b.Services.GetRequiredService<AuditLog>();
+            var before = (await auditA.VerifyAsync(CancellationToken.None)).Records;
+            var ids = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(() =>
+                (i % 2 == 0 ? auditA : auditB).AppendAsync("test", new JsonObject { ["i"] = i }, CancellationToken.None))));
+
+            Assert.Equal(60, ids.Distinct().Count());
+            foreach (var audit in new[] { auditA, auditB })
+            {
+                var verification = await audit.VerifyAsync(CancellationToken.None);
+                Assert.True(verification.IsIntact, verification.Problem);
+                Assert.Equal(before + 60, verification.Records);
+            }
+        }
+    }
+
+    [Fact]
     public async Task TwoInstances_ALeasedTurnIsNotRunElsewhere_UntilTheLeaseRunsOut_ThenTheLateFinisherStoresNothing()
     {
         var (a, b, data) = await TwoInstancesAsync(new Dictionary<string, string?> { ["Dispatcher:LeaseTime"] = "00:00:30" });
@@ -349,8 +374,8 @@ public abstract class StoreContractTests
         {
             await a.ReceiveAsync("m1", "alice", "一");
             await a.ReceiveAsync("m2", "alice", "二");
-            var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
-            var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+            var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
+            var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
             // A leases m1 and then "dies" (never completes, never renews).
             var leased = Assert.Single(await storeA.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
             Assert.Empty(await storeB.LeaseAsync(new HashSet<string>(), 8, CancellationToken.None));
@@ -368,7 +393,7 @@ public abstract class StoreContractTests
             Assert.False(await storeA.CompleteAsync(leased, ["迟到的答案"], [], failed: false, error: null, CancellationToken.None));
             await a.SendDueAsync();
             Assert.Empty(a.Channel.Sent);
-            Assert.Equal(2, await DurableInboxTests.CountAsync(a, "SELECT COUNT(*) FROM outbox"));
+            Assert.Equal(2, (await a.TranscriptAsync()).Count(l => !l.Inbound));
         }
     }
 
@@ -402,7 +427,7 @@ public abstract class StoreContractTests
                 }
             }
 
-            Assert.Equal(3, await a.Services.GetRequiredService<OutboxStore>().SentCountAsync(a.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
+            Assert.Equal(3, await a.Services.GetRequiredService<IOutboxStore>().SentCountAsync(a.Channel.Id, "acct", "2026-11-28", CancellationToken.None));
         }
     }
 }
@@ -464,8 +489,8 @@ public sealed class PostgresStoreContractTests : StoreContractTests
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(CoreHarness.Start);
         await using var a = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
         await using var b = await CoreHarness.CreateAsync(dataDirectory: data.Path, postgres: database, time: time);
-        var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
-        var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.TurnStore>();
+        var storeA = a.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
+        var storeB = b.Services.GetRequiredService<WeSeek.Pipeline.ITurnStore>();
         await a.ReceiveAsync("m1", "alice", "一");
         await a.RunTurnsAsync();
 

@@ -24,8 +24,6 @@ internal sealed partial class PostgresDatabase : StoreDatabase
     private readonly ILogger<PostgresDatabase> _logger;
     private readonly bool _autoMigrate;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _initLock = new(1, 1);
-    private volatile bool _initialized;
 
     public PostgresDatabase(IOptions<StorageOptions> options, ILogger<PostgresDatabase> logger, TimeProvider time)
     {
@@ -73,11 +71,7 @@ internal sealed partial class PostgresDatabase : StoreDatabase
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        if (!_initialized)
-        {
-            await EnsureReadyAsync(cancellationToken);
-        }
-
+        await EnsureReadyAsync(cancellationToken);
         return await _dataSource.OpenConnectionAsync(cancellationToken);
     }
 
@@ -133,48 +127,29 @@ internal sealed partial class PostgresDatabase : StoreDatabase
         _ => false,
     };
 
-    public override async Task EnsureReadyAsync(CancellationToken cancellationToken)
+    protected override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        if (_initialized)
-        {
-            return;
-        }
-
-        await _initLock.WaitAsync(cancellationToken);
         try
         {
-            if (_initialized)
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+            await using (var check = connection.CreateCommand())
             {
-                return;
-            }
-
-            try
-            {
-                await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-                await using (var check = connection.CreateCommand())
+                check.CommandText = "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery();";
+                if (await check.ExecuteScalarAsync(cancellationToken) is true)
                 {
-                    check.CommandText = "SELECT current_setting('transaction_read_only') = 'on' OR pg_is_in_recovery();";
-                    if (await check.ExecuteScalarAsync(cancellationToken) is true)
-                    {
-                        throw new StorageStartupException(
-                            $"the PostgreSQL database at {Location} is read-only (a standby, or default_transaction_read_only): point {Setting} (environment variable {SchemaCheck.Environment(Setting)}) at the primary.");
-                    }
+                    throw new StorageStartupException(
+                        $"the PostgreSQL database at {Location} is read-only (a standby, or default_transaction_read_only): point {Setting} (environment variable {SchemaCheck.Environment(Setting)}) at the primary.");
                 }
-
-                await MigrateAsync(connection, _autoMigrate, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not StorageStartupException and not OperationCanceledException && Describe(ex) is { } reason)
-            {
-                throw new StorageStartupException($"cannot use the PostgreSQL database at {Location}: {reason}. Check {Setting} (environment variable {SchemaCheck.Environment(Setting)}).", ex);
             }
 
-            Log.Opened(_logger, Location);
-            _initialized = true;
+            await MigrateAsync(connection, _autoMigrate, cancellationToken);
         }
-        finally
+        catch (Exception ex) when (ex is not StorageStartupException and not OperationCanceledException && Describe(ex) is { } reason)
         {
-            _initLock.Release();
+            throw new StorageStartupException($"cannot use the PostgreSQL database at {Location}: {reason}. Check {Setting} (environment variable {SchemaCheck.Environment(Setting)}).", ex);
         }
+
+        Log.Opened(_logger, Location);
     }
 
     /// <summary>One line for the errors an operator fixes in the connection string or the server; null for others.</summary>
@@ -261,7 +236,7 @@ internal sealed partial class PostgresDatabase : StoreDatabase
     public override async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync();
-        _initLock.Dispose();
+        await base.DisposeAsync();
     }
 
     private static partial class Log

@@ -18,9 +18,7 @@ internal sealed partial class SqliteDatabase : StoreDatabase
     private readonly int _busyTimeoutMs;
     private readonly bool _autoMigrate;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _initLock = new(1, 1);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private volatile bool _initialized;
 
     public SqliteDatabase(IOptions<StorageOptions> options, ILogger<SqliteDatabase> logger, TimeProvider? time = null)
     {
@@ -49,11 +47,7 @@ internal sealed partial class SqliteDatabase : StoreDatabase
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        if (!_initialized)
-        {
-            await EnsureReadyAsync(cancellationToken);
-        }
-
+        await EnsureReadyAsync(cancellationToken);
         return await OpenRawAsync(cancellationToken);
     }
 
@@ -99,42 +93,23 @@ internal sealed partial class SqliteDatabase : StoreDatabase
         return connection;
     }
 
-    public override async Task EnsureReadyAsync(CancellationToken cancellationToken)
+    protected override async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        if (_initialized)
-        {
-            return;
-        }
-
-        await _initLock.WaitAsync(cancellationToken);
         try
         {
-            if (_initialized)
-            {
-                return;
-            }
-
-            try
-            {
-                await using var connection = await OpenRawAsync(cancellationToken);
-                RestrictToOwner(Path);
-                await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
-                await MigrateAsync(connection, _autoMigrate, cancellationToken);
-            }
-            catch (SqliteException ex) when (ex.SqliteErrorCode is 8 or 14 or 26)
-            {
-                // SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOTADB: a start-up problem the operator fixes.
-                throw new StorageStartupException(
-                    $"the database {Path} cannot be used ({ex.Message.TrimEnd('.')}): check Storage:DataDirectory (environment variable WESEEK__Storage__DataDirectory, or --data DIR) and the file's permissions.", ex);
-            }
-
-            Log.Opened(_logger, Path);
-            _initialized = true;
+            await using var connection = await OpenRawAsync(cancellationToken);
+            RestrictToOwner(Path);
+            await ExecuteAsync(connection, "PRAGMA journal_mode=WAL;", cancellationToken);
+            await MigrateAsync(connection, _autoMigrate, cancellationToken);
         }
-        finally
+        catch (SqliteException ex) when (ex.SqliteErrorCode is 8 or 14 or 26)
         {
-            _initLock.Release();
+            // SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_NOTADB: a start-up problem the operator fixes.
+            throw new StorageStartupException(
+                $"the database {Path} cannot be used ({ex.Message.TrimEnd('.')}): check Storage:DataDirectory (environment variable WESEEK__Storage__DataDirectory, or --data DIR) and the file's permissions.", ex);
         }
+
+        Log.Opened(_logger, Path);
     }
 
     /// <summary>Applies this build's migrations that the database lacks (all of them when
@@ -212,9 +187,8 @@ internal sealed partial class SqliteDatabase : StoreDatabase
 
     public override ValueTask DisposeAsync()
     {
-        _initLock.Dispose();
         _writeLock.Dispose();
-        return ValueTask.CompletedTask;
+        return base.DisposeAsync();
     }
 
     // The file holds channel login tokens (channel_state) and conversations: readable by the operator's

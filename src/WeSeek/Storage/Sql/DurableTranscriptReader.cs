@@ -1,8 +1,8 @@
+using WeSeek.Conversations;
 using WeSeek.Messaging;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Conversations;
+namespace WeSeek.Storage.Sql;
 
 /// <summary>Reads chats from the inbox and outbox tables. Thread-safe.</summary>
 internal sealed class DurableTranscriptReader : ITranscriptReader

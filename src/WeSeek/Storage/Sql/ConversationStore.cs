@@ -1,20 +1,11 @@
+using WeSeek.Conversations;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Conversations;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>A conversation's persisted state: its window of history and its settings.</summary>
-internal sealed record ConversationState(string Key, long WindowStart, int Epoch, bool ShowThinking, IReadOnlyList<HistoryEntry> Window);
-
-/// <summary>One stored message of a conversation's history (never reasoning).</summary>
-internal sealed record HistoryEntry(long Id, long InboxId, string Role, string Content, int Tokens);
-
-/// <summary>
-/// Conversation memory in SQLite. History is append-only; the window is everything from
-/// <see cref="ConversationState.WindowStart"/> on, so compaction and <c>/reset</c> move one number and delete
-/// nothing (the transcript stays for the operator). Thread-safe.
-/// </summary>
-internal sealed class ConversationStore
+/// <summary><see cref="IConversationStore"/> in the tables <c>conversations</c> and <c>history</c>, in SQL both
+/// providers run. Thread-safe.</summary>
+internal sealed class ConversationStore : IConversationStore
 {
     private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
@@ -63,11 +54,9 @@ internal sealed class ConversationStore
         return new ConversationState(key, windowStart, epoch, showThinking, window);
     }
 
-    /// <summary>Starts a new epoch whose window begins at history id <paramref name="windowStart"/>.</summary>
     public Task SetWindowAsync(string key, long windowStart, int epoch, CancellationToken cancellationToken) =>
         UpsertAsync(key, "window_start = @start, epoch = @epoch", cancellationToken, ("@start", windowStart), ("@epoch", epoch));
 
-    /// <summary>Forgets the context: the window starts after everything stored so far.</summary>
     public Task ResetAsync(string key, CancellationToken cancellationToken) =>
         UpsertAsync(key, "window_start = (SELECT COALESCE(MAX(id), 0) + 1 FROM history), epoch = epoch + 1", cancellationToken);
 

@@ -1,13 +1,10 @@
+using WeSeek.Media;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Media;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>
-/// Image descriptions by the SHA-256 of the image's bytes, in SQLite (table <c>image_descriptions</c>), encrypted
-/// like message bodies. The same picture forwarded to many chats, or sent again, is described once. Thread-safe.
-/// </summary>
-internal sealed class ImageDescriptionCache
+/// <summary><see cref="IImageDescriptionStore"/> in the table <c>image_descriptions</c>. Thread-safe.</summary>
+internal sealed class ImageDescriptionCache : IImageDescriptionStore
 {
     private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
@@ -20,7 +17,6 @@ internal sealed class ImageDescriptionCache
         _time = time;
     }
 
-    /// <summary>The description stored for an image hash, or null.</summary>
     public async Task<string?> FindAsync(string hash, CancellationToken cancellationToken)
     {
         await using var connection = await _database.OpenAsync(cancellationToken);
@@ -31,7 +27,6 @@ internal sealed class ImageDescriptionCache
         return await reader.ReadAsync(cancellationToken) ? _cipher.Read(reader, 0, 1, RecordCipher.ImageDescription(hash)) : null;
     }
 
-    /// <summary>Stores a description; a second writer of the same image keeps the first one's.</summary>
     public async Task StoreAsync(string hash, string description, string model, CancellationToken cancellationToken)
     {
         await using var writer = await _database.OpenWriterAsync(cancellationToken);

@@ -1,32 +1,16 @@
 using System.Data.Common;
 using WeSeek.Composition;
 using WeSeek.Conversations;
-using WeSeek.Inbox;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
 using WeSeek.Security;
 using Microsoft.Extensions.Options;
-using WeSeek.Storage;
+using WeSeek.Pipeline;
 
-namespace WeSeek.Pipeline;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>A stored inbound message ready for a turn.</summary>
-internal sealed record PendingTurn(long InboxId, string Conversation, int Attempts, InboundMessage Message)
-{
-    /// <summary>Later messages of the same burst folded into <see cref="Message"/>; done when this turn is.</summary>
-    public IReadOnlyList<long> Merged { get; init; } = [];
-}
-
-/// <summary>A message to append to a conversation's history when its turn completes.</summary>
-internal sealed record HistoryAppend(string Role, string Content, int Tokens);
-
-/// <summary>
-/// The dispatcher's side of the inbox. A turn's results (replies, history, the inbox state) are written in
-/// one transaction by <see cref="CompleteAsync"/>: either all of it is stored or none, so a crash during a
-/// turn means the turn runs again after restart, and never that a reply is stored twice (the outbox key is
-/// (inbox id, sequence)). Thread-safe.
-/// </summary>
-internal sealed class TurnStore
+/// <summary><see cref="ITurnStore"/> on the tables <c>inbox</c>, <c>outbox</c>, <c>history</c> and <c>continuations</c>, in SQL both providers run. Thread-safe.</summary>
+internal sealed class TurnStore : ITurnStore
 {
     private readonly StoreDatabase _database;
     private readonly TimeProvider _time;
@@ -75,7 +59,7 @@ internal sealed class TurnStore
         await using (var command = connection.CreateCommand())
         {
             command.CommandText = $"""
-                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", DurableInbox.MessageColumns)}, i.leased_by, i.leased_until,
+                SELECT i.id, i.conversation, i.attempts, i.next_attempt_at, i.received_at, {Prefixed("i.", InboxStore.MessageColumns)}, i.leased_by, i.leased_until,
                        h.instance, s.seen_at
                 FROM inbox i
                 LEFT JOIN conversation_hosts h ON h.conversation = i.conversation
@@ -110,7 +94,7 @@ internal sealed class TurnStore
                     continue;
                 }
 
-                var message = DurableInbox.ReadMessage(reader, 5, _cipher);
+                var message = InboxStore.ReadMessage(reader, 5, _cipher);
                 var receivedAt = reader.GetInt64(4);
                 if (burstMs > 0 && message.IsGroup && message.Kind != MessageKind.Other && receivedAt + burstMs > now)
                 {
@@ -229,7 +213,7 @@ internal sealed class TurnStore
     {
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT id, {DurableInbox.MessageColumns} FROM inbox
+            SELECT id, {InboxStore.MessageColumns} FROM inbox
             WHERE state = 'pending' AND channel = @channel AND account = @account AND chat_id = @chat AND sender_id = @sender
               AND is_group = 1 AND id > @id AND received_at <= @until
             ORDER BY id;
@@ -246,7 +230,7 @@ internal sealed class TurnStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            var message = DurableInbox.ReadMessage(reader, 1, _cipher);
+            var message = InboxStore.ReadMessage(reader, 1, _cipher);
             merged.Add(reader.GetInt64(0));
             if (!string.IsNullOrWhiteSpace(message.Text))
             {
@@ -342,11 +326,12 @@ internal sealed class TurnStore
 
             if (continuation is not null)
             {
-                await continuation.StoreAsync(connection, transaction, _cipher, turn.Conversation, turn.InboxId, now, cancellationToken);
+                await ContinuationStore.WriteAsync(connection, transaction, _cipher, continuation, turn.Conversation, turn.InboxId, now, cancellationToken);
             }
 
             // A group's unanswered chatter is kept only as long as a window may show it.
-            await _groups.PruneAsync(connection, transaction, turn.Message, cancellationToken);
+            var (since, keep) = _groups.PruneLimits();
+            await InboxStore.PruneGroupChatterAsync(_database, connection, transaction, turn.Message, since, keep, cancellationToken);
             if (_database.Shared)
             {
                 // This instance's engine now holds the conversation's KV cache.

@@ -1,14 +1,10 @@
 using Microsoft.Extensions.Options;
-using WeSeek.Messaging;
-using WeSeek.Storage;
+using WeSeek.Plugins;
 
-namespace WeSeek.Plugins;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>
-/// Which plugins are on in which chat, in SQLite (table <c>plugin_settings</c>). A chat without a row for a
-/// plugin has it on, unless the plugin is in <c>Plugins:OffByDefault</c>. Thread-safe.
-/// </summary>
-internal sealed class PluginSettingsStore
+/// <summary><see cref="IPluginSettingsStore"/> in the table <c>plugin_settings</c>. Thread-safe.</summary>
+internal sealed class PluginSettingsStore : IPluginSettingsStore
 {
     private readonly StoreDatabase _database;
     private readonly PluginOptions _options;
@@ -21,10 +17,6 @@ internal sealed class PluginSettingsStore
         _time = time;
     }
 
-    /// <summary>A chat's key: the same for everyone in a group, so a group's settings are the group's.</summary>
-    public static string ChatKey(InboundMessage message) => $"{message.Channel}/{message.AccountId}/{message.ChatId}";
-
-    /// <summary>Whether each plugin is on in the chat, by plugin name (case-insensitive).</summary>
     public async Task<IReadOnlyDictionary<string, bool>> GetAsync(string chat, IEnumerable<IWeSeekPlugin> plugins, CancellationToken cancellationToken)
     {
         var states = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
@@ -50,7 +42,6 @@ internal sealed class PluginSettingsStore
         return states;
     }
 
-    /// <summary>Turns a plugin on or off in a chat.</summary>
     public async Task SetAsync(string chat, string plugin, bool enabled, CancellationToken cancellationToken)
     {
         await using var writer = await _database.OpenWriterAsync(cancellationToken);

@@ -1,32 +1,11 @@
 using WeSeek.Messaging;
+using WeSeek.Outbox;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Outbox;
+namespace WeSeek.Storage.Sql;
 
-/// <summary>A pending outbox row with its bookkeeping.</summary>
-/// <summary>A pending reply, its attempts so far, when it may next be tried, and when its message was stored.</summary>
-internal sealed record OutboxEntry(OutboundMessage Message, int Attempts, DateTimeOffset NextAttemptAt, DateTimeOffset ReceivedAt, string? TraceParent = null)
-{
-    /// <summary>Until when a channel, on any instance, waits to answer this message passively.</summary>
-    public DateTimeOffset HeldUntil { get; init; }
-}
-
-/// <summary>What <see cref="OutboxStore.ClaimForSendAsync"/> found.</summary>
-internal enum SendClaim
-{
-    /// <summary>This instance sends it now.</summary>
-    Claimed,
-
-    /// <summary>Sent, claimed for a passive reply, or being sent by another instance.</summary>
-    Taken,
-
-    /// <summary>The account's daily cap is reached (counted across every instance).</summary>
-    CapReached,
-}
-
-/// <summary>The outbox table: replies stored by turns, drained by <see cref="OutboxSender"/>. Thread-safe.</summary>
-internal sealed class OutboxStore
+/// <summary><see cref="IOutboxStore"/> in the tables <c>outbox</c> and <c>send_counts</c>, in SQL both providers run. Thread-safe.</summary>
+internal sealed class OutboxStore : IOutboxStore
 {
     private readonly StoreDatabase _database;
     private readonly RecordCipher _cipher;
@@ -262,6 +241,81 @@ internal sealed class OutboxStore
         }
 
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<(IReadOnlyList<OutboundMessage> Claimed, IReadOnlyList<DateTimeOffset> FirstReceivedAt)> ClaimPassiveAsync(ChannelId channel, string accountId, string chatId, int max, DateTimeOffset now, string day, string platformId, CancellationToken cancellationToken)
+    {
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        var connection = writer.Connection;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var claimed = new List<OutboundMessage>();
+        await using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = """
+                UPDATE outbox SET state = 'sent', sent_at = @now, platform_id = @platform, attempts = attempts + 1, error = NULL
+                WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND claimed_until <= @now AND channel = @channel AND account = @account AND chat_id = @chat ORDER BY id LIMIT @max)
+                RETURNING id, text, inbox_id, seq, key_id;
+                """;
+            update.AddParameter("@now", now.ToUnixTimeMilliseconds());
+            update.AddParameter("@platform", platformId);
+            update.AddParameter("@channel", channel.Value);
+            update.AddParameter("@account", accountId);
+            update.AddParameter("@chat", chatId);
+            update.AddParameter("@max", max);
+            await using var reader = await update.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var text = _cipher.Read(reader, 1, 4, RecordCipher.OutboxText(reader.GetInt64(2), reader.GetInt64(3)));
+                claimed.Add(new OutboundMessage(reader.GetInt64(0), channel, accountId, chatId, text, reader.GetInt64(2), (int)reader.GetInt64(3)));
+            }
+        }
+
+        if (claimed.Count > 0)
+        {
+            await using var count = connection.CreateCommand();
+            count.Transaction = transaction;
+            count.CommandText = """
+                INSERT INTO send_counts (channel, account, day, count) VALUES (@channel, @account, @day, @n)
+                ON CONFLICT (channel, account, day) DO UPDATE SET count = send_counts.count + @n;
+                """;
+            count.AddParameter("@channel", channel.Value);
+            count.AddParameter("@account", accountId);
+            count.AddParameter("@day", day);
+            count.AddParameter("@n", claimed.Count);
+            await count.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var received = new List<DateTimeOffset>();
+        foreach (var first in claimed.Where(m => m.Sequence == 0))
+        {
+            await using var select = connection.CreateCommand();
+            select.Transaction = transaction;
+            select.CommandText = "SELECT received_at FROM inbox WHERE id = @id;";
+            select.AddParameter("@id", first.InboxId);
+            if (await select.ExecuteScalarAsync(cancellationToken) is long at)
+            {
+                received.Add(DateTimeOffset.FromUnixTimeMilliseconds(at));
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (claimed, received);
+    }
+
+    public async Task<IReadOnlyList<(string Channel, long Count)>> PendingByChannelAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT channel, COUNT(*) FROM outbox WHERE state = 'pending' GROUP BY channel;";
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var counts = new List<(string Channel, long Count)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            counts.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+
+        return counts;
     }
 
     /// <summary>Postpones a message without counting an attempt (daily cap reached).</summary>
