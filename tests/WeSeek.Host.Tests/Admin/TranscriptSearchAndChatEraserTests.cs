@@ -59,7 +59,7 @@ public sealed class TranscriptSearchAndChatEraserTests
         await core.ReceiveAsync("m4", "bob", "还没回答的");
         var eraser = core.Services.GetRequiredService<IChatEraser>();
         var transcripts = core.Services.GetRequiredService<ITranscriptReader>();
-        var conversations = core.Services.GetRequiredService<ConversationStore>();
+        var conversations = core.Services.GetRequiredService<IConversationStore>();
         var aliceKey = (await transcripts.ListChatsAsync(Channel, 10, CancellationToken.None)).Count;
 
         var erased = await eraser.EraseAsync(Channel, "alice", CancellationToken.None);

@@ -1,10 +1,10 @@
 using System.Data.Common;
 using System.Text.Json.Nodes;
+using WeSeek.Conversations;
 using WeSeek.Messaging;
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Conversations;
+namespace WeSeek.Storage.Sql;
 
 /// <summary>
 /// Erases a chat's rows from the store (inbox, outbox, history, conversation state, continuations, rated answers
