@@ -44,6 +44,8 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private readonly IOperatorNotices _notices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ILinkMetrics _metrics;
+    private readonly ReplyInstruments _replies;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _typing = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (string Ticket, DateTimeOffset Until)> _tickets = new(StringComparer.Ordinal);
@@ -55,8 +57,10 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private string? _salt;
     private TimeSpan _pollTimeout;
 
-    public ILinkChannel(ILinkOptions options, ILinkApiClient api, IChannelStateStore store, IChannelLease lease, IOperatorNotices notices, TimeProvider time, ILogger logger)
+    public ILinkChannel(ILinkOptions options, ILinkApiClient api, IChannelStateStore store, IChannelLease lease, IOperatorNotices notices, ILinkMetrics metrics, ReplyInstruments replies, TimeProvider time, ILogger logger)
     {
+        _metrics = metrics;
+        _replies = replies;
         _options = options;
         _api = api;
         _lease = lease;
@@ -220,7 +224,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
                     var delay = Backoff(failures);
                     if (ex is ILinkApiException { IsRateLimited: true })
                     {
-                        ILinkMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "getupdates"));
+                        _metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "getupdates"));
                         Log.RateLimited(_logger, Id.Value, "getupdates", delay);
                     }
                     else
@@ -272,7 +276,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             return;
         }
 
-        ILinkMetrics.Received.Add(1);
+        _metrics.Received.Add(1);
         if (!string.IsNullOrEmpty(message.ContextToken))
         {
             // Before the inbox: the reply cannot be sent before its token is known.
@@ -328,7 +332,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             : null;
         if (refusal is not null)
         {
-            ILinkMetrics.BudgetExhausted.Add(1);
+            _metrics.BudgetExhausted.Add(1);
             Log.OverBudget(_logger, Id.Value, message.OutboxId, refusal);
             throw new ChannelSendException($"Not sent: {refusal}.", isPermanent: true);
         }
@@ -346,7 +350,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             catch (ILinkApiException ex) when (ex.IsRateLimited)
             {
                 var delay = Backoff(attempt);
-                ILinkMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "sendmessage"));
+                _metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "sendmessage"));
                 Log.RateLimited(_logger, Id.Value, "sendmessage", delay);
                 if (attempt >= _options.SendAttempts)
                 {
@@ -411,7 +415,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             }
 
             State = ILinkPollerState.SessionExpired;
-            ILinkMetrics.SessionExpired.Add(1);
+            _metrics.SessionExpired.Add(1);
             Log.SessionExpired(_logger, Id.Value);
             var login = account is not null && account == _backup ? "weseek login weixin --account " + _options.BackupAccount : "weseek login weixin";
             _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `{login}`.");
@@ -479,7 +483,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
                 if (first)
                 {
                     first = false;
-                    ReplyInstruments.RecordTyping(_time.GetElapsedTime(startedAt), Id.Value);
+                    _replies.RecordTyping(_time.GetElapsedTime(startedAt), Id.Value);
                 }
 
                 await Task.Delay(_options.TypingKeepAlive, _time, cts.Token);

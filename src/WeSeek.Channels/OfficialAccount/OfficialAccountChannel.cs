@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace WeSeek.Channels.OfficialAccount;
 
@@ -24,14 +25,16 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
     private readonly OfficialAccountApiClient _api;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TimeProvider _time;
+    private readonly ReplyInstruments _replies;
     private readonly WeChatReplayCache _replays;
     private readonly ILogger _logger;
     // Deliveries seen per message id, for PassiveOnly's "answer on the last delivery"; bounded by pruning.
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset First)> _deliveries = new(StringComparer.Ordinal);
     private IInboundSink? _sink;
 
-    public OfficialAccountChannel(string name, OfficialAccountSettings account, OfficialAccountOptions options, IReplyClaims claims, OfficialAccountApiClient api, TimeProvider time, ILogger logger)
+    public OfficialAccountChannel(string name, OfficialAccountSettings account, OfficialAccountOptions options, IReplyClaims claims, OfficialAccountApiClient api, ReplyInstruments replies, TimeProvider time, ILogger logger)
     {
+        _replies = replies;
         _name = name;
         _account = account;
         _options = options;
@@ -282,7 +285,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
             }
 
             await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, _stopping.Token);
-            WeSeek.Operations.ReplyInstruments.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
+            _replies.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
         }
         catch (WeChatApiException ex) when (ex.ErrorCode is 45080 or 45081)
         {

@@ -8,6 +8,7 @@ using WeSeek.Channels.OfficialAccount;
 using WeSeek.Channels.WeChat;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -32,6 +33,8 @@ public static class OfficialAccountChannelServiceCollectionExtensions
         builder.Services.AddWeChatApi();
         builder.Services.AddHttpClient(OfficialAccountApiClient.HttpClientName);
         builder.Services.TryAddSingleton<OfficialAccountApiClient>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<ReplyInstruments>();
         var index = 0;
         foreach (var name in section.GetSection("Accounts").GetChildren().Select(c => c.Key))
         {
@@ -41,7 +44,7 @@ public static class OfficialAccountChannelServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<OfficialAccountOptions>>().Value;
                 return new OfficialAccountChannel(name, options.Accounts[name], options, sp.GetRequiredService<IReplyClaims>(),
-                    sp.GetRequiredService<OfficialAccountApiClient>(), sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<OfficialAccountApiClient>(), sp.GetRequiredService<ReplyInstruments>(), sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.OfficialAccount"));
             });
         }

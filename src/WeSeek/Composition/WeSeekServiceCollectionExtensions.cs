@@ -40,6 +40,10 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        // Every component's instruments come from the container's meter factory and are disposed with it.
+        services.AddMetrics();
+        services.TryAddSingleton<WeSeekMetrics>();
+        services.TryAddSingleton<ReplyInstruments>();
 
         services.AddSection<StorageOptions>(configuration, "Storage");
         AddStoreDatabase(services);
@@ -162,6 +166,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<StorageOptions>(configuration, "Storage");
         services.AddSection<ModelOptions>(configuration, "Model");
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        services.AddMetrics();
         // The engine is where the GPU is: its memory is exported there too.
         AddGpuMemoryMetrics(services);
         return new WeSeekBuilder(services, configuration);

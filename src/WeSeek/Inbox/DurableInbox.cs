@@ -35,12 +35,14 @@ internal sealed partial class DurableInbox : IInboundSink
     private readonly ILogger<DurableInbox> _logger;
     private readonly TurnCompletions _completions;
     private readonly RecordCipher _cipher;
+    private readonly WeSeekMetrics _metrics;
     private readonly Lock _queueLock = new();
     private readonly List<PendingAccept> _queue = [];
     private bool _combining;
 
-    public DurableInbox(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<DurableInbox> logger, TurnCompletions completions)
+    public DurableInbox(StoreDatabase database, RecordCipher cipher, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<DurableInbox> logger, TurnCompletions completions, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _completions = completions;
         _database = database;
         _cipher = cipher;
@@ -258,12 +260,12 @@ internal sealed partial class DurableInbox : IInboundSink
             if (results[i].Outcome == AcceptOutcome.Stored)
             {
                 Log.Stored(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
-                WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
+                _metrics.Received.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
             else
             {
                 Log.Duplicate(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
-                WeSeekMetrics.Duplicates.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
+                _metrics.Duplicates.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
         }
 

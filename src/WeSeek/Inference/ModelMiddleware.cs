@@ -32,9 +32,13 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly bool _live;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
+    private readonly WeSeekMetrics _metrics;
+    private readonly ReplyInstruments _replies;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ChannelRegistry channels, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ChannelRegistry channels, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger, WeSeekMetrics metrics, ReplyInstruments replies)
     {
+        _metrics = metrics;
+        _replies = replies;
         _audit = audit;
         _time = time;
         // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
@@ -100,11 +104,11 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             {
                 firstToken = false;
                 firstTokenAfter = _time.GetElapsedTime(started);
-                WeSeekMetrics.TimeToFirstToken.Record(firstTokenAfter.TotalSeconds);
+                _metrics.TimeToFirstToken.Record(firstTokenAfter.TotalSeconds);
                 if (_live && _channels.Find(message.Channel)?.Capabilities.Streaming == true)
                 {
                     // A streaming page shows its first token where WeChat would show "对方正在输入".
-                    ReplyInstruments.RecordTyping(_time.GetUtcNow() - message.SentAt, message.Channel.Value);
+                    _replies.RecordTyping(_time.GetUtcNow() - message.SentAt, message.Channel.Value);
                 }
             }
 
@@ -142,26 +146,26 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         activity?.SetTag("gen_ai.usage.input_tokens", usage?.InputTokenCount);
         activity?.SetTag("gen_ai.usage.output_tokens", usage?.OutputTokenCount);
         activity?.SetTag("gen_ai.response.finish_reasons", finish?.Value);
-        WeSeekMetrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
+        _metrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
         if (usage?.InputTokenCount is { } input)
         {
-            WeSeekMetrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
+            _metrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
         }
 
         if (usage?.CachedInputTokenCount is { } cached)
         {
             // Not a GenAI convention value: prompt tokens answered from a kept KV cache, a subset of "input".
-            WeSeekMetrics.TokenUsage.Record((int)cached, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
+            _metrics.TokenUsage.Record((int)cached, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
         }
 
         if (usage?.OutputTokenCount is { } output)
         {
-            WeSeekMetrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
+            _metrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
             var decoding = _time.GetElapsedTime(started) - firstTokenAfter;
             if (output > 1 && !firstToken && decoding > TimeSpan.Zero)
             {
-                WeSeekMetrics.TimePerOutputToken.Record(decoding.TotalSeconds / (output - 1));
-                WeSeekMetrics.OutputSpeed.Record((output - 1) / decoding.TotalSeconds);
+                _metrics.TimePerOutputToken.Record(decoding.TotalSeconds / (output - 1));
+                _metrics.OutputSpeed.Record((output - 1) / decoding.TotalSeconds);
             }
         }
 

@@ -29,9 +29,11 @@ internal sealed partial class ImageDescriber : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ImageDescriber> _logger;
     private readonly Lazy<IChatClient> _client;
+    private readonly WeSeekMetrics _metrics;
 
-    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
+    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _options = options.Value;
         _cache = cache;
         _audit = audit;
@@ -54,7 +56,7 @@ internal sealed partial class ImageDescriber : IDisposable
         var hash = Convert.ToHexStringLower(SHA256.HashData(image.Data.Span));
         if (await _cache.FindAsync(hash, cancellationToken) is { } cached)
         {
-            WeSeekMetrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "cache"));
+            _metrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "cache"));
             Log.Described(_logger, inboxId, image.Data.Length, "cache");
             return cached;
         }
@@ -74,7 +76,7 @@ internal sealed partial class ImageDescriber : IDisposable
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             var timedOut = timeout.IsCancellationRequested || ex is OperationCanceledException;
-            WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
+            _metrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
             await AuditAsync(inboxId, hash, image.Data.Length, timedOut ? "timeout" : "error", null, started);
             if (timedOut)
             {
@@ -91,13 +93,13 @@ internal sealed partial class ImageDescriber : IDisposable
         await AuditAsync(inboxId, hash, image.Data.Length, description.Length == 0 ? "empty" : "described", description, started);
         if (description.Length == 0)
         {
-            WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", "error"));
+            _metrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", "error"));
             Log.Failed(_logger, inboxId, "EmptyAnswer", "the vision model answered with no text");
             return null;
         }
 
         await _cache.StoreAsync(hash, description, _options.Model, cancellationToken);
-        WeSeekMetrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "model"));
+        _metrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "model"));
         Log.Described(_logger, inboxId, image.Data.Length, "model");
         return description;
     }

@@ -21,9 +21,11 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     private readonly TimeProvider _time;
     private readonly RecordCipher _cipher;
     private readonly AuditLog _audit;
+    private readonly WeSeekMetrics _metrics;
 
-    public OutboxReplyClaims(StoreDatabase database, RecordCipher cipher, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
+    public OutboxReplyClaims(StoreDatabase database, RecordCipher cipher, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _cipher = cipher;
         _audit = audit;
         _database = database;
@@ -172,10 +174,10 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         }
 
         await transaction.CommitAsync(cancellationToken);
-        WeSeekMetrics.Sent.Add(claimed.Count, WeSeekMetrics.Channel(channel.Value), new("mode", "passive"));
+        _metrics.Sent.Add(claimed.Count, WeSeekMetrics.Channel(channel.Value), new("mode", "passive"));
         foreach (var at in received)
         {
-            WeSeekMetrics.FirstReplyLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
+            _metrics.FirstReplyLatency.Record((now - DateTimeOffset.FromUnixTimeMilliseconds(at)).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
         }
 
         foreach (var message in claimed)

@@ -27,6 +27,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
     private readonly DispatcherOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<TurnDispatcher> _logger;
+    private readonly WeSeekMetrics _metrics;
     private readonly Dictionary<string, Task> _running = [];
     private readonly Dictionary<string, long> _runningIds = [];
     private long _renewedAt;
@@ -42,8 +43,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
         TurnPipeline pipeline,
         IOptions<DispatcherOptions> options,
         TimeProvider time,
-        ILogger<TurnDispatcher> logger)
+        ILogger<TurnDispatcher> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _signal = signal;
         _scopes = scopes;
@@ -204,7 +206,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
         finally
         {
-            WeSeekMetrics.TurnDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+            _metrics.TurnDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
             lock (_running)
             {
                 _running.Remove(pending.Conversation);
