@@ -12,6 +12,7 @@ using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Intents;
 using WeSeek.Inference;
+using WeSeek.Inference.Pipeline;
 using WeSeek.Inference.Remote;
 using WeSeek.Media;
 using WeSeek.Moderation;
@@ -61,6 +62,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<MediaOptions>(configuration, "Media");
         services.AddSection<VisionOptions>(configuration, "Vision");
         services.AddHttpClient(ImageDescriber.HttpClientName);
+        ImageDescriber.AddVisionClient(services);
         services.TryAddSingleton<ImageDescriptionCache>();
         services.TryAddSingleton<ImageDescriber>();
         services.AddSection<QuotaOptions>(configuration, "Quota");
@@ -113,6 +115,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<CommandMiddleware>();
         services.TryAddScoped<WeSeek.Feedback.FeedbackMiddleware>();
         services.TryAddScoped<ContextMiddleware>();
+        services.AddModelPipeline();
         services.TryAddScoped<ModelMiddleware>();
         services.TryAddScoped<ComposerMiddleware>();
         services.TryAddScoped<ContinuationMiddleware>();
@@ -249,7 +252,7 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>plugins: after commands (so <c>/plugins off</c> always works) and media (a plugin may use the images),
     /// before context, because what they contribute goes into the prompt; a direct answer ends the turn here;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
-    /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
+    /// <item>model: calls the model path (<see cref="ModelPipeline"/>: tools, telemetry, audit, the engine's reasoning split);</item>
     /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
     /// </list>
     /// </summary>

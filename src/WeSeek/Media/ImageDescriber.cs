@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
@@ -19,9 +20,12 @@ namespace WeSeek.Media;
 /// hashes of the image and the description, never either). A failure or timeout is logged and counted
 /// (<c>weseek.vision.failures</c>) and gives null: the turn then answers from the text. Thread-safe.
 /// </summary>
-internal sealed partial class ImageDescriber : IDisposable
+internal sealed partial class ImageDescriber
 {
     public const string HttpClientName = "WeSeek.Vision";
+
+    /// <summary>The service key of the vision endpoint's <see cref="IChatClient"/> (<see cref="AddVisionClient"/>).</summary>
+    public const string ClientKey = "weseek.vision";
 
     private readonly VisionOptions _options;
     private readonly ImageDescriptionCache _cache;
@@ -31,7 +35,7 @@ internal sealed partial class ImageDescriber : IDisposable
     private readonly Lazy<IChatClient> _client;
     private readonly WeSeekMetrics _metrics;
 
-    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger, WeSeekMetrics metrics)
+    public ImageDescriber(IOptions<VisionOptions> options, ImageDescriptionCache cache, AuditLog audit, IServiceProvider services, TimeProvider time, ILogger<ImageDescriber> logger, WeSeekMetrics metrics)
     {
         _metrics = metrics;
         _options = options.Value;
@@ -39,7 +43,8 @@ internal sealed partial class ImageDescriber : IDisposable
         _audit = audit;
         _time = time;
         _logger = logger;
-        _client = new(() => CreateClient(_options, http));
+        // Resolved on first use: without Vision:Endpoint there is no client to build.
+        _client = new(() => services.GetRequiredKeyedService<IChatClient>(ClientKey));
     }
 
     /// <summary>True when a vision endpoint is configured.</summary>
@@ -116,20 +121,21 @@ internal sealed partial class ImageDescriber : IDisposable
             ["descriptionSha256"] = description is null ? null : AuditLog.Sha256(description),
         }, CancellationToken.None);
 
-    public void Dispose()
-    {
-        if (_client.IsValueCreated)
-        {
-            _client.Value.Dispose();
-        }
-    }
-
     /// <summary>The answer without a reasoning block (vision models built on R1-style models write one) and outer space.</summary>
     internal static string Clean(string text)
     {
         var end = text.IndexOf("</think>", StringComparison.Ordinal);
         return (end >= 0 ? text[(end + "</think>".Length)..] : text).Trim();
     }
+
+    /// <summary>
+    /// The vision endpoint as a keyed <see cref="IChatClient"/>, built as the model path is: the GenAI span and
+    /// metrics (<c>UseOpenTelemetry</c>) over the OpenAI-compatible client. The audit record and the counters stay
+    /// with <see cref="DescribeAsync"/>, which alone knows the image, the cache and the outcome.
+    /// </summary>
+    public static void AddVisionClient(IServiceCollection services) =>
+        services.AddKeyedChatClient(ClientKey, sp => CreateClient(sp.GetRequiredService<IOptions<VisionOptions>>().Value, sp.GetRequiredService<IHttpClientFactory>()))
+            .UseOpenTelemetry(sourceName: WeSeekMetrics.MeterName);
 
     private static IChatClient CreateClient(VisionOptions options, IHttpClientFactory factory)
     {

@@ -4,8 +4,8 @@ namespace WeSeek.Operations;
 
 /// <summary>
 /// The core's instruments on the <c>WeSeek</c> meter, exported at <c>/metrics</c> (Prometheus names: dots
-/// become underscores, counters get <c>_total</c>, seconds histograms <c>_seconds</c>). Model calls use the
-/// OpenTelemetry GenAI names (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>).
+/// become underscores, counters get <c>_total</c>, seconds histograms <c>_seconds</c>). Model calls are measured
+/// on the model path (<c>Inference/Pipeline</c>), with the OpenTelemetry GenAI names (<c>gen_ai.client.*</c>).
 /// Latencies are histograms, so P50/P99 come from <c>histogram_quantile</c>. One per container: the meter comes
 /// from the container's <see cref="IMeterFactory"/> and is disposed with it, so two hosts in one process (tests,
 /// benchmarks) count apart. Thread-safe.
@@ -33,15 +33,6 @@ internal sealed class WeSeekMetrics
         TurnDuration = meter.CreateHistogram(
             "weseek.turn.duration", "s", "One pipeline run, by outcome (done, retry, failed).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        ModelDuration = meter.CreateHistogram(
-            "gen_ai.client.operation.duration", "s", "A model call from request to last token.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        TimeToFirstToken = meter.CreateHistogram(
-            "weseek.model.time_to_first_token", "s", "From the model request to its first streamed token (reasoning included).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        TokenUsage = meter.CreateHistogram(
-            "gen_ai.client.token.usage", "{token}", "Tokens per model call, by gen_ai.token.type (input, output).",
-            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = TokenBuckets });
         QuotaRejections = meter.CreateCounter<long>(
             "weseek.guard.quota_rejections", "{message}", "Messages not answered because the account reached its daily cap, by channel.");
         PluginFailures = meter.CreateCounter<long>(
@@ -49,12 +40,6 @@ internal sealed class WeSeekMetrics
         LastReplyLatency = meter.CreateHistogram(
             "weseek.reply.last_chunk.latency", "s", "From the message being stored to the last reply of its turn delivered, by channel: the end-to-end time.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-        TimePerOutputToken = meter.CreateHistogram(
-            "gen_ai.server.time_per_output_token", "s", "Decode time per output token after the first, as the client saw it.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] });
-        OutputSpeed = meter.CreateHistogram(
-            "weseek.model.output_speed", "{token}/s", "Output tokens per second of one model call, after its first token.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] });
         ImageDescriptions = meter.CreateCounter<long>(
             "weseek.vision.descriptions", "{image}", "Images described, by source (cache: the same bytes were described before; model: the vision endpoint was called).");
         VisionFailures = meter.CreateCounter<long>(
@@ -65,7 +50,6 @@ internal sealed class WeSeekMetrics
 
     // Seconds from 5 ms to 5 min: callbacks sit at the low end, R1 answers at the high end.
     private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
-    private static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
 
     public Counter<long> Received { get; }
 
@@ -79,21 +63,11 @@ internal sealed class WeSeekMetrics
 
     public Histogram<double> TurnDuration { get; }
 
-    public Histogram<double> ModelDuration { get; }
-
-    public Histogram<double> TimeToFirstToken { get; }
-
-    public Histogram<int> TokenUsage { get; }
-
     public Counter<long> QuotaRejections { get; }
 
     public Counter<long> PluginFailures { get; }
 
     public Histogram<double> LastReplyLatency { get; }
-
-    public Histogram<double> TimePerOutputToken { get; }
-
-    public Histogram<double> OutputSpeed { get; }
 
     public Counter<long> ImageDescriptions { get; }
 

@@ -16,13 +16,15 @@ public sealed class MetricsHistoryTests
         using var history = new MetricsHistory(time);
         using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var metrics = new WeSeekMetrics(meters.GetRequiredService<IMeterFactory>());
+        // The model path's GenAI instrument (UseOpenTelemetry records it there).
+        var timeToFirstChunk = meters.GetRequiredService<IMeterFactory>().Create(WeSeekMetrics.MeterName).CreateHistogram<double>("gen_ai.client.operation.time_to_first_chunk", "s");
         var channel = "history-" + Guid.NewGuid().ToString("N");
 
         metrics.Received.Add(2, WeSeekMetrics.Channel(channel));
         metrics.Sent.Add(1, WeSeekMetrics.Channel(channel), new("mode", "api"));
         for (var i = 1; i <= 100; i++)
         {
-            metrics.TimeToFirstToken.Record(i / 100.0);
+            timeToFirstChunk.Record(i / 100.0);
         }
 
         time.Advance(TimeSpan.FromSeconds(3));
