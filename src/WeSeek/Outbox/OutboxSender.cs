@@ -258,7 +258,7 @@ internal sealed partial class OutboxSender : BackgroundService
                 return;
             }
 
-            var delay = TimeSpan.FromTicks(Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 30)), _options.MaxRetryDelay.Ticks));
+            var delay = Backoff.Exponential(_options.RetryDelay, _options.MaxRetryDelay, attempts);
             Log.SendFailed(_logger, ex, message.OutboxId, message.Channel.Value, attempts, delay);
             await _store.MarkFailedAttemptAsync(message, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, day, CancellationToken.None);
         }

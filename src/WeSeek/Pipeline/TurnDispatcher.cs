@@ -229,7 +229,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
                 return;
             }
 
-            var delay = _options.RetryDelay * Math.Pow(2, attempts - 1);
+            // Capped at an hour (a turn retried later than that answers a question nobody waits for); with the
+            // defaults (5 s, 4 attempts) the longest wait is 20 s, far below it.
+            var delay = Backoff.Exponential(_options.RetryDelay, TimeSpan.FromHours(1), attempts);
             // A model server that is down is expected and says why in one line; anything else gets its stack.
             Log.TurnFailed(_logger, ex is HttpRequestException or System.ClientModel.ClientResultException ? null : ex, pending.InboxId, attempts, delay, Redaction.Scrub(ex.Message));
             await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);
