@@ -176,7 +176,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         }
         catch (WeChatCryptoException ex)
         {
-            return Reject(ex.Error.ToString(), ex.Error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest);
+            return Reject(ex.Error.ToString(), WeChatCallback.StatusOf(ex.Error));
         }
 
         // Recorded only now that a signature verified, so unsigned junk cannot fill the cache.

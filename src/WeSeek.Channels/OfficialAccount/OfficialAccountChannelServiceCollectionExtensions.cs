@@ -35,12 +35,11 @@ public static class OfficialAccountChannelServiceCollectionExtensions
         builder.Services.TryAddSingleton<OfficialAccountApiClient>();
         builder.Services.AddMetrics();
         builder.Services.TryAddSingleton<ReplyInstruments>();
-        var index = 0;
+        // One channel per account, keyed by the account's name (the callback URL's last segment).
         foreach (var name in section.GetSection("Accounts").GetChildren().Select(c => c.Key))
         {
-            var at = index++;
-            builder.Services.AddSingleton<IChannel>(sp => sp.GetServices<OfficialAccountChannel>().ElementAt(at));
-            builder.Services.AddSingleton(sp =>
+            builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredKeyedService<OfficialAccountChannel>(name));
+            builder.Services.AddKeyedSingleton(name, (sp, _) =>
             {
                 var options = sp.GetRequiredService<IOptions<OfficialAccountOptions>>().Value;
                 return new OfficialAccountChannel(name, options.Accounts[name], options, sp.GetRequiredService<IReplyClaims>(),

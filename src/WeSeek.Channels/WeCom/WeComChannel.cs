@@ -134,7 +134,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         }
         catch (WeChatCryptoException ex)
         {
-            return (StatusOf(ex.Error), null, ex.Error.ToString());
+            return (WeChatCallback.StatusOf(ex.Error), null, ex.Error.ToString());
         }
     }
 
@@ -174,7 +174,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         }
         catch (WeChatCryptoException ex)
         {
-            return Reject(ex.Error.ToString(), StatusOf(ex.Error));
+            return Reject(ex.Error.ToString(), WeChatCallback.StatusOf(ex.Error));
         }
 
         // Recorded only now that msg_signature verified, so unsigned junk cannot fill the cache.
@@ -235,9 +235,6 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         Log.Passive(_logger, Id.Value, accepted.InboxId);
         return Reply(message.ChatId, corpId, claimed[0].Text, nonce);
     }
-
-    private static int StatusOf(WeChatCryptoError error) =>
-        error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
 
     private IResult Reply(string userId, string corpId, string text, string nonce)
     {
