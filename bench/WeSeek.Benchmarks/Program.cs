@@ -42,7 +42,6 @@ if (suite == "gpu-memory")
     }
 
     await gpus.StopAsync(CancellationToken.None);
-    gpus.Dispose();
     return 0;
 }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using WeSeek.Messaging;
@@ -44,9 +43,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private readonly IOperatorNotices _notices;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ILinkMetrics _metrics;
     private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
-    private readonly ConcurrentDictionary<string, CancellationTokenSource> _typing = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (string Ticket, DateTimeOffset Until)> _tickets = new(StringComparer.Ordinal);
+    private readonly ILinkTyping _typing;
     private CancellationTokenSource? _stopping;
     private Task _poller = Task.CompletedTask;
     private IInboundSink? _sink;
@@ -55,8 +54,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private string? _salt;
     private TimeSpan _pollTimeout;
 
-    public ILinkChannel(ILinkOptions options, ILinkApiClient api, IChannelStateStore store, IChannelLease lease, IOperatorNotices notices, TimeProvider time, ILogger logger)
+    public ILinkChannel(ILinkOptions options, ILinkApiClient api, IChannelStateStore store, IChannelLease lease, IOperatorNotices notices, ILinkMetrics metrics, ReplyInstruments replies, TimeProvider time, ILogger logger)
     {
+        _metrics = metrics;
         _options = options;
         _api = api;
         _lease = lease;
@@ -64,6 +64,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         _time = time;
         _logger = logger;
         Id = ChannelId.From(options.ChannelName);
+        _typing = new ILinkTyping(api, options, replies, time, logger, Id);
         _state = new ILinkState(store, Id);
         _backup = string.IsNullOrEmpty(options.BackupAccount) ? null : new ILinkState(store, ChannelId.From("ilink:" + options.BackupAccount));
         _pollTimeout = options.LongPollTimeout;
@@ -102,10 +103,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             stopping.Dispose();
         }
 
-        foreach (var chat in _typing.Keys)
-        {
-            StopTyping(chat);
-        }
+        _typing.StopAll();
 
         _sink = null;
         State = ILinkPollerState.Stopped;
@@ -217,10 +215,10 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
                 catch (Exception ex) when (ex is ILinkApiException or HttpRequestException or JsonException or IOException or ILinkInboxException)
                 {
                     failures++;
-                    var delay = Backoff(failures);
+                    var delay = RetryDelay(failures);
                     if (ex is ILinkApiException { IsRateLimited: true })
                     {
-                        ILinkMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "getupdates"));
+                        _metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "getupdates"));
                         Log.RateLimited(_logger, Id.Value, "getupdates", delay);
                     }
                     else
@@ -272,7 +270,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             return;
         }
 
-        ILinkMetrics.Received.Add(1);
+        _metrics.Received.Add(1);
         if (!string.IsNullOrEmpty(message.ContextToken))
         {
             // Before the inbox: the reply cannot be sent before its token is known.
@@ -283,7 +281,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         // Typing starts before the inbox call, so that a reply sent faster than this loop continues (a
         // command needs no model) always finds it and ends it.
         var typing = inbound.Kind != MessageKind.Other && _options.Typing && _session is { } session
-            && StartTyping(session, inbound.ChatId, message.ContextToken);
+            && _typing.Start(session, inbound.ChatId, message.ContextToken);
         AcceptResult accepted;
         try
         {
@@ -291,19 +289,19 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            StopTypingIf(typing, inbound.ChatId);
+            _typing.StopIf(typing, inbound.ChatId);
             throw new ILinkInboxException(ex);
         }
         catch (OperationCanceledException)
         {
-            StopTypingIf(typing, inbound.ChatId);
+            _typing.StopIf(typing, inbound.ChatId);
             throw;
         }
 
         if (accepted.Outcome != AcceptOutcome.Stored)
         {
             // A duplicate is answered (or being answered) already; a refused message never will be.
-            StopTypingIf(typing, inbound.ChatId);
+            _typing.StopIf(typing, inbound.ChatId);
         }
 
         if (!accepted.IsAccepted)
@@ -328,12 +326,12 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             : null;
         if (refusal is not null)
         {
-            ILinkMetrics.BudgetExhausted.Add(1);
+            _metrics.BudgetExhausted.Add(1);
             Log.OverBudget(_logger, Id.Value, message.OutboxId, refusal);
             throw new ChannelSendException($"Not sent: {refusal}.", isPermanent: true);
         }
 
-        StopTyping(message.ChatId);
+        _typing.Stop(message.ChatId);
         _salt ??= await _state.GetClientSaltAsync(cancellationToken);
         var clientId = ClientId(_salt, message);
         for (var attempt = 1; ; attempt++)
@@ -345,8 +343,8 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             }
             catch (ILinkApiException ex) when (ex.IsRateLimited)
             {
-                var delay = Backoff(attempt);
-                ILinkMetrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "sendmessage"));
+                var delay = RetryDelay(attempt);
+                _metrics.RateLimited.Add(1, new KeyValuePair<string, object?>("operation", "sendmessage"));
                 Log.RateLimited(_logger, Id.Value, "sendmessage", delay);
                 if (attempt >= _options.SendAttempts)
                 {
@@ -411,7 +409,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
             }
 
             State = ILinkPollerState.SessionExpired;
-            ILinkMetrics.SessionExpired.Add(1);
+            _metrics.SessionExpired.Add(1);
             Log.SessionExpired(_logger, Id.Value);
             var login = account is not null && account == _backup ? "weseek login weixin --account " + _options.BackupAccount : "weseek login weixin";
             _notices.Add($"微信 (iLink) {Id.Value}: the session expired (errcode -14). Scan again: run `{login}`.");
@@ -422,120 +420,9 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         }
     }
 
-    /// <summary>Starts typing in <paramref name="chatId"/>; false when it already types there.</summary>
-    private bool StartTyping(ILinkSession session, string chatId, string? contextToken)
-    {
-        var cts = new CancellationTokenSource();
-        if (!_typing.TryAdd(chatId, cts))
-        {
-            cts.Dispose();
-            return false;
-        }
-
-        _ = Task.Run(() => TypeAsync(session, chatId, contextToken, cts), CancellationToken.None);
-        return true;
-    }
-
-    private void StopTypingIf(bool started, string chatId)
-    {
-        if (started)
-        {
-            StopTyping(chatId);
-        }
-    }
-
-    private void StopTyping(string chatId)
-    {
-        if (_typing.TryRemove(chatId, out var cts))
-        {
-            try
-            {
-                cts.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Its keep-alive ended on its own (TypingMax) at the same moment.
-            }
-        }
-    }
-
-    private async Task TypeAsync(ILinkSession session, string chatId, string? contextToken, CancellationTokenSource cts)
-    {
-        var startedAt = _time.GetTimestamp();
-        string? ticket = null;
-        try
-        {
-            ticket = await TicketAsync(session, chatId, contextToken, cts.Token);
-            if (ticket is null)
-            {
-                return;
-            }
-
-            var until = _time.GetUtcNow() + _options.TypingMax;
-            var first = true;
-            while (_time.GetUtcNow() < until)
-            {
-                await _api.SendTypingAsync(session, chatId, ticket, typing: true, cts.Token);
-                if (first)
-                {
-                    first = false;
-                    ReplyInstruments.RecordTyping(_time.GetElapsedTime(startedAt), Id.Value);
-                }
-
-                await Task.Delay(_options.TypingKeepAlive, _time, cts.Token);
-            }
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex) when (ex is ILinkApiException or HttpRequestException or JsonException)
-        {
-            // Typing is a courtesy; a failure of it never fails a message.
-            Log.TypingFailed(_logger, Id.Value, ex.Message);
-        }
-        finally
-        {
-            _typing.TryRemove(new KeyValuePair<string, CancellationTokenSource>(chatId, cts));
-            cts.Dispose();
-        }
-
-        if (ticket is not null)
-        {
-            try
-            {
-                await _api.SendTypingAsync(session, chatId, ticket, typing: false, CancellationToken.None);
-            }
-            catch (Exception ex) when (ex is ILinkApiException or HttpRequestException or JsonException or OperationCanceledException)
-            {
-                Log.TypingFailed(_logger, Id.Value, ex.Message);
-            }
-        }
-    }
-
-    private async Task<string?> TicketAsync(ILinkSession session, string chatId, string? contextToken, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        if (_tickets.TryGetValue(chatId, out var cached) && cached.Until > now)
-        {
-            return cached.Ticket;
-        }
-
-        if (await _api.GetTypingTicketAsync(session, chatId, contextToken, cancellationToken) is not { } ticket)
-        {
-            return null;
-        }
-
-        // A typing ticket is valid for about a day (anchors.md §4.1); renew it well before.
-        _tickets[chatId] = (ticket, now + TimeSpan.FromHours(12));
-        return ticket;
-    }
-
-    private TimeSpan Backoff(int failures)
-    {
-        var exponential = Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(failures - 1, 20)), _options.MaxRetryDelay.Ticks);
-        // ±50 % jitter, so that many bots rate-limited together do not come back together.
-        return TimeSpan.FromTicks((long)(exponential * (0.5 + Random.Shared.NextDouble())));
-    }
+    // Jittered, so that many bots rate-limited together do not come back together.
+    private TimeSpan RetryDelay(int failures) =>
+        Backoff.Exponential(_options.RetryDelay, _options.MaxRetryDelay, failures, Random.Shared.NextDouble());
 
     private async Task DelayQuietlyAsync(TimeSpan delay, CancellationToken stopping)
     {
@@ -592,8 +479,6 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
         [LoggerMessage(ChannelEventId.ILinkBackupActive, LogLevel.Warning, "{Channel}: the main account is not logged in; the backup account {Backup} answers")]
         public static partial void BackupActive(ILogger logger, string channel, string backup);
 
-        [LoggerMessage(ChannelEventId.ILinkTypingFailed, LogLevel.Debug, "{Channel}: typing status failed: {Reason}")]
-        public static partial void TypingFailed(ILogger logger, string channel, string reason);
     }
 }
 

@@ -23,10 +23,13 @@ public static class ILinkChannelServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.AddILinkLogin(builder.Configuration);
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<ILinkMetrics>();
+        builder.Services.TryAddSingleton<ReplyInstruments>();
         builder.Services.TryAddSingleton(sp => new ILinkChannel(
             sp.GetRequiredService<IOptions<ILinkOptions>>().Value, sp.GetRequiredService<ILinkApiClient>(),
             sp.GetRequiredService<IChannelStateStore>(), sp.GetRequiredService<IChannelLease>(), sp.GetRequiredService<IOperatorNotices>(),
-            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.ILink")));
+            sp.GetRequiredService<ILinkMetrics>(), sp.GetRequiredService<ReplyInstruments>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.ILink")));
         builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredService<ILinkChannel>());
         builder.Services.TryAddSingleton(sp => new ILinkWebLogin(sp.GetRequiredService<ILinkLogin>(), sp.GetRequiredService<ILogger<ILinkWebLogin>>()));
         return builder;

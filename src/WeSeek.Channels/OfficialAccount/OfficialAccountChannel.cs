@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChat;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace WeSeek.Channels.OfficialAccount;
 
@@ -24,14 +25,17 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
     private readonly OfficialAccountApiClient _api;
     private readonly CancellationTokenSource _stopping = new();
     private readonly TimeProvider _time;
+    private readonly ReplyInstruments _replies;
     private readonly WeChatReplayCache _replays;
+    private readonly OfficialAccountCallbackProtocol _protocol;
     private readonly ILogger _logger;
     // Deliveries seen per message id, for PassiveOnly's "answer on the last delivery"; bounded by pruning.
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset First)> _deliveries = new(StringComparer.Ordinal);
     private IInboundSink? _sink;
 
-    public OfficialAccountChannel(string name, OfficialAccountSettings account, OfficialAccountOptions options, IReplyClaims claims, OfficialAccountApiClient api, TimeProvider time, ILogger logger)
+    public OfficialAccountChannel(string name, OfficialAccountSettings account, OfficialAccountOptions options, IReplyClaims claims, OfficialAccountApiClient api, ReplyInstruments replies, TimeProvider time, ILogger logger)
     {
+        _replies = replies;
         _name = name;
         _account = account;
         _options = options;
@@ -42,6 +46,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         _replays = new WeChatReplayCache(time, options.TimestampToleranceSeconds);
         _logger = logger;
         Id = ChannelId.From("mp:" + name);
+        _protocol = new OfficialAccountCallbackProtocol(Id, name, account, _crypto);
         Capabilities = new ChannelCapabilities
         {
             MaxTextBytes = 2048,
@@ -122,76 +127,14 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
     /// <summary>A message or event (POST).</summary>
     public async Task<IResult> ReceiveAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var q = request.Query;
-        var timestamp = q["timestamp"].ToString();
-        var nonce = q["nonce"].ToString();
-        if (!WeChatCallback.IsFresh(timestamp, _options.TimestampToleranceSeconds, _time.GetUtcNow()))
+        var (read, reason, status) = await WeChatCallbackReader.ReadAsync(
+            request, _protocol, _replays, _sink, _options.TimestampToleranceSeconds, _options.MaxBodyBytes, _time.GetUtcNow(), cancellationToken);
+        if (read is null)
         {
-            return Reject("stale or missing timestamp", StatusCodes.Status403Forbidden);
+            return status == StatusCodes.Status503ServiceUnavailable ? Results.StatusCode(status) : Reject(reason, status);
         }
 
-        var encrypted = string.Equals(q["encrypt_type"], "aes", StringComparison.OrdinalIgnoreCase);
-        if (!encrypted && _account.EffectiveMode == CallbackMode.Safe)
-        {
-            // The 3-field signature does not cover the body: in safe mode a plaintext body could come from anyone
-            // who has seen one callback URL.
-            return Reject("plaintext callback to a safe-mode account", StatusCodes.Status403Forbidden);
-        }
-
-        // In plain mode the 3-field signature is the only proof; in compatible and safe mode msg_signature
-        // covers the ciphertext ("不要使用signature验证").
-        if (!encrypted && !WeChatSignature.Verify(q["signature"], _account.Token, timestamp, nonce))
-        {
-            return Reject("bad signature", StatusCodes.Status403Forbidden);
-        }
-
-        var (body, status) = await WeChatCallback.ReadBodyAsync(request, _options.MaxBodyBytes, cancellationToken);
-        if (body is null)
-        {
-            return Reject(status == StatusCodes.Status413PayloadTooLarge ? "body too large" : "body not UTF-8", status);
-        }
-
-        Dictionary<string, string> fields;
-        try
-        {
-            fields = WeChatXml.Parse(body);
-            if (encrypted)
-            {
-                if (_crypto is null)
-                {
-                    return Reject("encrypted callback but no EncodingAesKey configured", StatusCodes.Status400BadRequest);
-                }
-
-                // Compatible mode carries plaintext fields too; only the signed ciphertext is trusted.
-                if (!fields.TryGetValue("Encrypt", out var cipher))
-                {
-                    return Reject("no Encrypt element", StatusCodes.Status400BadRequest);
-                }
-
-                fields = WeChatXml.Parse(_crypto.VerifyAndDecrypt(q["msg_signature"], timestamp, nonce, cipher));
-            }
-        }
-        catch (WeChatCryptoException ex)
-        {
-            return Reject(ex.Error.ToString(), ex.Error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest);
-        }
-
-        // Recorded only now that a signature verified, so unsigned junk cannot fill the cache.
-        if (!_replays.TryRecord(timestamp, nonce))
-        {
-            return Reject("replayed timestamp and nonce", StatusCodes.Status403Forbidden);
-        }
-
-        if (OfficialAccountMessageMapper.ToInbound(Id, _name, fields) is not { } message)
-        {
-            return Reject("missing fields", StatusCodes.Status400BadRequest);
-        }
-
-        if (_sink is not { } sink)
-        {
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
-        }
-
+        var (message, fields, sink, nonce, encrypted) = read;
         var delivery = CountDelivery(message.ExternalMessageId);
         var accountId = fields.TryGetValue("ToUserName", out var gh) ? gh : "";
         if (_account.ReplyMode == ReplyMode.PassiveOnly && delivery == 1 && message.Kind != MessageKind.Other)
@@ -282,7 +225,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
             }
 
             await _api.TypingAsync(_options.ApiBaseUrl, _account, openId, typing: true, _stopping.Token);
-            WeSeek.Operations.ReplyInstruments.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
+            _replies.RecordTyping(_time.GetElapsedTime(storedAt), Id.Value);
         }
         catch (WeChatApiException ex) when (ex.ErrorCode is 45080 or 45081)
         {

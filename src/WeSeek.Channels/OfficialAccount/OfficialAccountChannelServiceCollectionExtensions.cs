@@ -8,6 +8,7 @@ using WeSeek.Channels.OfficialAccount;
 using WeSeek.Channels.WeChat;
 using WeSeek.Channels.WeChatCrypto;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -32,16 +33,17 @@ public static class OfficialAccountChannelServiceCollectionExtensions
         builder.Services.AddWeChatApi();
         builder.Services.AddHttpClient(OfficialAccountApiClient.HttpClientName);
         builder.Services.TryAddSingleton<OfficialAccountApiClient>();
-        var index = 0;
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton<ReplyInstruments>();
+        // One channel per account, keyed by the account's name (the callback URL's last segment).
         foreach (var name in section.GetSection("Accounts").GetChildren().Select(c => c.Key))
         {
-            var at = index++;
-            builder.Services.AddSingleton<IChannel>(sp => sp.GetServices<OfficialAccountChannel>().ElementAt(at));
-            builder.Services.AddSingleton(sp =>
+            builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredKeyedService<OfficialAccountChannel>(name));
+            builder.Services.AddKeyedSingleton(name, (sp, _) =>
             {
                 var options = sp.GetRequiredService<IOptions<OfficialAccountOptions>>().Value;
                 return new OfficialAccountChannel(name, options.Accounts[name], options, sp.GetRequiredService<IReplyClaims>(),
-                    sp.GetRequiredService<OfficialAccountApiClient>(), sp.GetRequiredService<TimeProvider>(),
+                    sp.GetRequiredService<OfficialAccountApiClient>(), sp.GetRequiredService<ReplyInstruments>(), sp.GetRequiredService<TimeProvider>(),
                     sp.GetRequiredService<ILoggerFactory>().CreateLogger("WeSeek.Channels.OfficialAccount"));
             });
         }

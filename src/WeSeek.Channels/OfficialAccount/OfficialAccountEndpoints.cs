@@ -13,11 +13,11 @@ public static class OfficialAccountEndpoints
     public static IEndpointRouteBuilder MapOfficialAccount(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var channels = endpoints.ServiceProvider.GetServices<OfficialAccountChannel>().ToDictionary(c => c.Id.Value["mp:".Length..], StringComparer.Ordinal);
+        var services = endpoints.ServiceProvider;
         endpoints.MapGet("/wechat/mp/{account}", (string account, HttpRequest request) =>
-            channels.TryGetValue(account, out var channel) ? channel.Verify(request) : Results.NotFound());
+            services.GetKeyedService<OfficialAccountChannel>(account) is { } channel ? channel.Verify(request) : Results.NotFound());
         endpoints.MapPost("/wechat/mp/{account}", (string account, HttpRequest request, CancellationToken cancellationToken) =>
-            channels.TryGetValue(account, out var channel) ? channel.ReceiveAsync(request, cancellationToken) : Task.FromResult(Results.NotFound()));
+            services.GetKeyedService<OfficialAccountChannel>(account) is { } channel ? channel.ReceiveAsync(request, cancellationToken) : Task.FromResult(Results.NotFound()));
         return endpoints;
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using WeSeek.Messaging;
+using WeSeek.Operations;
 
 namespace WeSeek.Channels.OneBot;
 
@@ -496,7 +497,7 @@ internal sealed partial class OneBotChannel : IChannel, ILeasedChannel, IAsyncDi
                 failures++;
                 try
                 {
-                    await Task.Delay(Backoff(failures), _time, stopping);
+                    await Task.Delay(ReconnectDelay(failures), _time, stopping);
                 }
                 catch (OperationCanceledException)
                 {
@@ -577,12 +578,9 @@ internal sealed partial class OneBotChannel : IChannel, ILeasedChannel, IAsyncDi
         }
     }
 
-    private TimeSpan Backoff(int failures)
-    {
-        var exponential = Math.Min(_options.ReconnectDelay.Ticks * (1L << Math.Min(failures - 1, 20)), _options.MaxReconnectDelay.Ticks);
-        // ±50 % jitter, so that several WeSeeks do not reconnect in step.
-        return TimeSpan.FromTicks((long)(exponential * (0.5 + Random.Shared.NextDouble())));
-    }
+    // Jittered, so that several WeSeeks do not reconnect in step.
+    private TimeSpan ReconnectDelay(int failures) =>
+        Backoff.Exponential(_options.ReconnectDelay, _options.MaxReconnectDelay, failures, Random.Shared.NextDouble());
 
     private sealed record ChatRecord(bool IsGroup, string MessageId, string UserId);
 

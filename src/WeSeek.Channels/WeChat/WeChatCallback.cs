@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using WeSeek.Channels.WeChatCrypto;
 
 namespace WeSeek.Channels.WeChat;
 
@@ -58,6 +59,14 @@ internal static class WeChatCallback
 
         return toleranceSeconds == 0 || Math.Abs(now.ToUnixTimeSeconds() - seconds) <= toleranceSeconds;
     }
+
+    /// <summary>
+    /// The status both callbacks answer a message that failed its cryptographic checks with, one rule on purpose:
+    /// 403 when it is not from WeChat for this account (signature, receiveid), 400 when it is malformed (XML,
+    /// padding, lengths). WeChat retries neither.
+    /// </summary>
+    public static int StatusOf(WeChatCryptoError error) =>
+        error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
 
     /// <summary>Unix seconds as WeChat writes them.</summary>
     public static string UnixSeconds(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);

@@ -26,6 +26,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
     private readonly WeComApiClient _api;
     private readonly TimeProvider _time;
     private readonly WeChatReplayCache _replays;
+    private readonly WeComCallbackProtocol _protocol;
     private readonly ILogger _logger;
     private IInboundSink? _sink;
 
@@ -41,6 +42,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         _replays = new WeChatReplayCache(time, options.TimestampToleranceSeconds);
         _logger = logger;
         Id = ChannelId.From("wecom:" + name);
+        _protocol = new WeComCallbackProtocol(Id, name, _crypto);
         Capabilities = new ChannelCapabilities
         {
             // message/send truncates text beyond 2,048 UTF-8 bytes (protocols.md §2.2); the composer splits below it.
@@ -134,65 +136,21 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         }
         catch (WeChatCryptoException ex)
         {
-            return (StatusOf(ex.Error), null, ex.Error.ToString());
+            return (WeChatCallback.StatusOf(ex.Error), null, ex.Error.ToString());
         }
     }
 
     /// <summary>A message or event (POST), always encrypted.</summary>
     public async Task<IResult> ReceiveAsync(HttpRequest request, CancellationToken cancellationToken)
     {
-        var q = request.Query;
-        var timestamp = q["timestamp"].ToString();
-        var nonce = q["nonce"].ToString();
-        if (!WeChatCallback.IsFresh(timestamp, _options.TimestampToleranceSeconds, _time.GetUtcNow()))
+        var (read, reason, status) = await WeChatCallbackReader.ReadAsync(
+            request, _protocol, _replays, _sink, _options.TimestampToleranceSeconds, _options.MaxBodyBytes, _time.GetUtcNow(), cancellationToken);
+        if (read is null)
         {
-            return Reject("stale or missing timestamp", StatusCodes.Status403Forbidden);
+            return status == StatusCodes.Status503ServiceUnavailable ? Results.StatusCode(status) : Reject(reason, status);
         }
 
-        // Cheap refusal before the body is read: WeCom always signs with msg_signature.
-        if (q["msg_signature"].ToString() is not { Length: 40 })
-        {
-            return Reject("missing msg_signature", StatusCodes.Status403Forbidden);
-        }
-
-        var (body, status) = await WeChatCallback.ReadBodyAsync(request, _options.MaxBodyBytes, cancellationToken);
-        if (body is null)
-        {
-            return Reject(status == StatusCodes.Status413PayloadTooLarge ? "body too large" : "body not UTF-8", status);
-        }
-
-        Dictionary<string, string> fields;
-        try
-        {
-            var envelope = WeChatXml.Parse(body);
-            if (!envelope.TryGetValue("Encrypt", out var cipher))
-            {
-                return Reject("no Encrypt element", StatusCodes.Status400BadRequest);
-            }
-
-            fields = WeChatXml.Parse(_crypto.VerifyAndDecrypt(q["msg_signature"], timestamp, nonce, cipher));
-        }
-        catch (WeChatCryptoException ex)
-        {
-            return Reject(ex.Error.ToString(), StatusOf(ex.Error));
-        }
-
-        // Recorded only now that msg_signature verified, so unsigned junk cannot fill the cache.
-        if (!_replays.TryRecord(timestamp, nonce))
-        {
-            return Reject("replayed timestamp and nonce", StatusCodes.Status403Forbidden);
-        }
-
-        if (WeComMessageMapper.ToInbound(Id, _name, fields) is not { } message)
-        {
-            return Reject("missing fields", StatusCodes.Status400BadRequest);
-        }
-
-        if (_sink is not { } sink)
-        {
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
-        }
-
+        var (message, fields, sink, nonce, _) = read;
         var passive = message.Kind != MessageKind.Other && _options.PassiveReplyBudget > TimeSpan.Zero;
         // The inbox holds the replies from the moment it stores the message, so a fast turn cannot be sent
         // through message/send before this request starts waiting for it.
@@ -235,9 +193,6 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource
         Log.Passive(_logger, Id.Value, accepted.InboxId);
         return Reply(message.ChatId, corpId, claimed[0].Text, nonce);
     }
-
-    private static int StatusOf(WeChatCryptoError error) =>
-        error is WeChatCryptoError.InvalidSignature or WeChatCryptoError.InvalidReceiveId ? StatusCodes.Status403Forbidden : StatusCodes.Status400BadRequest;
 
     private IResult Reply(string userId, string corpId, string text, string nonce)
     {

@@ -31,12 +31,11 @@ public static class WeComChannelServiceCollectionExtensions
         builder.Services.AddWeChatApi();
         builder.Services.AddHttpClient(WeComApiClient.HttpClientName);
         builder.Services.TryAddSingleton<WeComApiClient>();
-        var index = 0;
+        // One channel per app, keyed by the app's name (the callback URL's last segment).
         foreach (var name in section.GetSection("Apps").GetChildren().Select(c => c.Key))
         {
-            var at = index++;
-            builder.Services.AddSingleton<IChannel>(sp => sp.GetServices<WeComChannel>().ElementAt(at));
-            builder.Services.AddSingleton(sp =>
+            builder.Services.AddSingleton<IChannel>(sp => sp.GetRequiredKeyedService<WeComChannel>(name));
+            builder.Services.AddKeyedSingleton(name, (sp, _) =>
             {
                 var options = sp.GetRequiredService<IOptions<WeComOptions>>().Value;
                 return new WeComChannel(name, options.Apps[name], options, sp.GetRequiredService<IReplyClaims>(),

@@ -13,11 +13,11 @@ public static class WeComEndpoints
     public static IEndpointRouteBuilder MapWeCom(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var channels = endpoints.ServiceProvider.GetServices<WeComChannel>().ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var services = endpoints.ServiceProvider;
         endpoints.MapGet("/wechat/wecom/{app}", (string app, HttpRequest request) =>
-            channels.TryGetValue(app, out var channel) ? channel.Verify(request) : Results.NotFound());
+            services.GetKeyedService<WeComChannel>(app) is { } channel ? channel.Verify(request) : Results.NotFound());
         endpoints.MapPost("/wechat/wecom/{app}", (string app, HttpRequest request, CancellationToken cancellationToken) =>
-            channels.TryGetValue(app, out var channel) ? channel.ReceiveAsync(request, cancellationToken) : Task.FromResult(Results.NotFound()));
+            services.GetKeyedService<WeComChannel>(app) is { } channel ? channel.ReceiveAsync(request, cancellationToken) : Task.FromResult(Results.NotFound()));
         return endpoints;
     }
 }

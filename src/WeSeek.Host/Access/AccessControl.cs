@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.ComponentModel.DataAnnotations;
 using System.Net;
 using Microsoft.Extensions.Options;
@@ -116,12 +117,15 @@ internal sealed partial class AccessControlMiddleware
     private readonly RequestDelegate _next;
     private readonly IReadOnlyList<(string Path, string Group, IPNetwork[]? Allowed, int? Port)> _rules;
     private readonly ILogger<AccessControlMiddleware> _logger;
+    private readonly Counter<long> _denied;
 
-    public AccessControlMiddleware(RequestDelegate next, IOptions<AccessOptions> options, ILogger<AccessControlMiddleware> logger)
+    public AccessControlMiddleware(RequestDelegate next, IOptions<AccessOptions> options, IMeterFactory meters, ILogger<AccessControlMiddleware> logger)
     {
         _next = next;
         _rules = options.Value.Compile();
         _logger = logger;
+        _denied = meters.Create(WeSeek.Operations.WeSeekMetrics.MeterName).CreateCounter<long>(
+            "weseek.access.denied", "{request}", "Requests answered 403 by the address allow-lists, by endpoint group.");
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -147,7 +151,7 @@ internal sealed partial class AccessControlMiddleware
             }
 
             Log.Denied(_logger, group);
-            WeSeek.Operations.WeSeekMetrics.AccessDenied.Add(1, new KeyValuePair<string, object?>("group", group));
+            _denied.Add(1, new KeyValuePair<string, object?>("group", group));
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
             return context.Response.WriteAsync($"403: this address may not use the {group} endpoints (Access:Groups:{group}:Allow).");
         }

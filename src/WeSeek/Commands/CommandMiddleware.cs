@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
 using WeSeek.Logging;
+using WeSeek.Operations;
 using WeSeek.Pipeline;
 using WeSeek.Plugins;
 
@@ -31,9 +32,11 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
 
     private readonly PluginOptions _pluginOptions;
     private readonly TimeProvider _time;
+    private readonly WeSeekMetrics _metrics;
 
-    public CommandMiddleware(IConversationStore store, PluginCatalog plugins, IPluginSettingsStore pluginSettings, IOptions<PluginOptions> pluginOptions, TimeProvider time, ILogger<CommandMiddleware> logger)
+    public CommandMiddleware(IConversationStore store, PluginCatalog plugins, IPluginSettingsStore pluginSettings, IOptions<PluginOptions> pluginOptions, TimeProvider time, ILogger<CommandMiddleware> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _plugins = plugins;
         _pluginSettings = pluginSettings;
@@ -157,7 +160,7 @@ internal sealed partial class CommandMiddleware : ITurnMiddleware
 
         Log.Handled(_logger, command.Name, turn.InboxId);
         var context = new PluginContext(turn.Message, turn.ConversationKey);
-        var result = await PluginCall.RunAsync(plugin.Name, ct => command.Handler(context, argument, ct), _pluginOptions.Timeout, _time, turn.Aborted);
+        var result = await PluginCall.RunAsync(plugin.Name, ct => command.Handler(context, argument, ct), _pluginOptions.Timeout, _time, _metrics, turn.Aborted);
         if (result.Failure is { } failure)
         {
             Log.PluginCommandFailed(_logger, plugin.Name, command.Name, result.Error);

@@ -12,6 +12,7 @@ using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Intents;
 using WeSeek.Inference;
+using WeSeek.Inference.Pipeline;
 using WeSeek.Inference.Remote;
 using WeSeek.Media;
 using WeSeek.Moderation;
@@ -41,6 +42,10 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
+        // Every component's instruments come from the container's meter factory and are disposed with it.
+        services.AddMetrics();
+        services.TryAddSingleton<WeSeekMetrics>();
+        services.TryAddSingleton<ReplyInstruments>();
 
         services.AddSection<StorageOptions>(configuration, "Storage");
         AddStoreDatabase(services);
@@ -58,6 +63,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<MediaOptions>(configuration, "Media");
         services.AddSection<VisionOptions>(configuration, "Vision");
         services.AddHttpClient(ImageDescriber.HttpClientName);
+        ImageDescriber.AddVisionClient(services);
         services.TryAddSingleton<IImageDescriptionStore, ImageDescriptionCache>();
         services.TryAddSingleton<ImageDescriber>();
         services.AddSection<QuotaOptions>(configuration, "Quota");
@@ -113,6 +119,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddScoped<CommandMiddleware>();
         services.TryAddScoped<WeSeek.Feedback.FeedbackMiddleware>();
         services.TryAddScoped<ContextMiddleware>();
+        services.AddModelPipeline();
         services.TryAddScoped<ModelMiddleware>();
         services.TryAddScoped<ComposerMiddleware>();
         services.TryAddScoped<ContinuationMiddleware>();
@@ -169,6 +176,7 @@ public static class WeSeekServiceCollectionExtensions
         services.AddSection<StorageOptions>(configuration, "Storage");
         services.AddSection<ModelOptions>(configuration, "Model");
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
+        services.AddMetrics();
         // The engine is where the GPU is: its memory is exported there too.
         AddGpuMemoryMetrics(services);
         return new WeSeekBuilder(services, configuration);
@@ -251,7 +259,7 @@ public static class WeSeekServiceCollectionExtensions
     /// <item>plugins: after commands (so <c>/plugins off</c> always works) and media (a plugin may use the images),
     /// before context, because what they contribute goes into the prompt; a direct answer ends the turn here;</item>
     /// <item>context: loads and compacts the window, renders the prompt;</item>
-    /// <item>model: calls the <see cref="IChatClient"/> (the reasoning split is a decorator on it);</item>
+    /// <item>model: calls the model path (<see cref="ModelPipeline"/>: tools, telemetry, audit, the engine's reasoning split);</item>
     /// <item>composer: splits the answer for the channel; the outbox step stores the result.</item>
     /// </list>
     /// </summary>

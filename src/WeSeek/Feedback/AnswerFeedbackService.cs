@@ -11,7 +11,7 @@ namespace WeSeek.Feedback;
 /// <see cref="IAnswerFeedback"/>: stores a rating with its answer, appends it to the audit log (the correction's hash,
 /// never its text), counts it in <c>weseek_feedback_total{kind}</c> and logs it without content.
 /// </summary>
-internal sealed partial class AnswerFeedbackService(IFeedbackStore store, AuditLog audit, IOptions<FeedbackOptions> options, TimeProvider time, ILogger<AnswerFeedbackService> logger) : IAnswerFeedback
+internal sealed partial class AnswerFeedbackService(IFeedbackStore store, AuditLog audit, IOptions<FeedbackOptions> options, TimeProvider time, ILogger<AnswerFeedbackService> logger, WeSeekMetrics metrics) : IAnswerFeedback
 {
     public async Task<FeedbackOutcome> RecordAsync(AnswerFeedback feedback, CancellationToken cancellationToken)
     {
@@ -36,7 +36,7 @@ internal sealed partial class AnswerFeedbackService(IFeedbackStore store, AuditL
             ["kind"] = kind,
             ["correctionSha256"] = correction is null ? null : AuditLog.Sha256(correction),
         }, CancellationToken.None);
-        WeSeekMetrics.Feedback.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("correction", correction is null ? "false" : "true"));
+        metrics.Feedback.Add(1, new KeyValuePair<string, object?>("kind", kind), new KeyValuePair<string, object?>("correction", correction is null ? "false" : "true"));
         Log.Recorded(logger, kind, feedback.InboxId, feedback.Channel.Value, correction is not null);
         return FeedbackOutcome.Recorded;
     }

@@ -13,9 +13,11 @@ internal sealed partial class ChannelHost : IHostedService
     private readonly ChannelRegistry _channels;
     private readonly IInboundSink _sink;
     private readonly ILogger<ChannelHost> _logger;
+    private readonly WeSeekMetrics _metrics;
 
-    public ChannelHost(ChannelRegistry channels, IInboundSink sink, ILogger<ChannelHost> logger)
+    public ChannelHost(ChannelRegistry channels, IInboundSink sink, ILogger<ChannelHost> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _channels = channels;
         _sink = sink;
         _logger = logger;
@@ -30,14 +32,14 @@ internal sealed partial class ChannelHost : IHostedService
 
             // Every channel's series exist from the start, at zero: a rate over "failed" reads 0, not "no data".
             var id = WeSeekMetrics.Channel(channel.Id.Value);
-            WeSeekMetrics.Received.Add(0, id);
-            WeSeekMetrics.Sent.Add(0, id, new("mode", "api"));
-            WeSeekMetrics.SendFailures.Add(0, id, new("permanent", false));
-            WeSeekMetrics.SendFailures.Add(0, id, new("permanent", true));
-            WeSeekMetrics.Duplicates.Add(0, id);
+            _metrics.Received.Add(0, id);
+            _metrics.Sent.Add(0, id, new("mode", "api"));
+            _metrics.SendFailures.Add(0, id, new("permanent", false));
+            _metrics.SendFailures.Add(0, id, new("permanent", true));
+            _metrics.Duplicates.Add(0, id);
             foreach (var scope in (string[])["account", "user", "member", "group"])
             {
-                WeSeekMetrics.QuotaRejections.Add(0, id, new("scope", scope));
+                _metrics.QuotaRejections.Add(0, id, new("scope", scope));
             }
         }
     }

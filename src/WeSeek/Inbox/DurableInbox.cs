@@ -29,12 +29,14 @@ internal sealed partial class DurableInbox : IInboundSink
     private readonly DispatchSignal _signal;
     private readonly ILogger<DurableInbox> _logger;
     private readonly TurnCompletions _completions;
+    private readonly WeSeekMetrics _metrics;
     private readonly Lock _queueLock = new();
     private readonly List<PendingAccept> _queue = [];
     private bool _combining;
 
-    public DurableInbox(IInboxStore store, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<DurableInbox> logger, TurnCompletions completions)
+    public DurableInbox(IInboxStore store, TimeProvider time, IOptionsMonitor<ContextOptions> context, DispatchSignal signal, ILogger<DurableInbox> logger, TurnCompletions completions, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _completions = completions;
         _store = store;
         _time = time;
@@ -148,12 +150,12 @@ internal sealed partial class DurableInbox : IInboundSink
             if (results[i].Outcome == AcceptOutcome.Stored)
             {
                 Log.Stored(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
-                WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
+                _metrics.Received.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
             else
             {
                 Log.Duplicate(_logger, results[i].InboxId, batch[i].Message.Channel.Value);
-                WeSeekMetrics.Duplicates.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
+                _metrics.Duplicates.Add(1, WeSeekMetrics.Channel(batch[i].Message.Channel.Value));
             }
         }
 

@@ -1,25 +1,25 @@
-using System.Diagnostics;
 using System.Text;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Conversations;
+using WeSeek.Inference.Pipeline;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
 using WeSeek.Moderation;
 using WeSeek.Operations;
-using WeSeek.Security;
 using WeSeek.Streaming;
 using WeSeek.Plugins;
 
 namespace WeSeek.Inference;
 
 /// <summary>
-/// Calls the model with the prompt the context step prepared, streaming reasoning and answer deltas to the
-/// reply stream as they come, and records the answer (and, for display only, the reasoning) on the
-/// conversation feature. A cut-off generation (no end of reasoning) gets the fallback answer instead.
+/// Calls the model path (<see cref="ModelPipeline"/>: tools, telemetry, audit and the reasoning split live there)
+/// with the prompt the context step prepared, streaming reasoning and answer deltas to the reply stream as they
+/// come, and records the answer (and, for display only, the reasoning) on the conversation feature. A cut-off
+/// generation (no end of reasoning) gets the fallback answer instead.
 /// </summary>
 internal sealed partial class ModelMiddleware : ITurnMiddleware
 {
@@ -30,13 +30,13 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
     private readonly ModelOptions _options;
     private readonly ILogger<ModelMiddleware> _logger;
     private readonly bool _live;
-    private readonly AuditLog _audit;
     private readonly TimeProvider _time;
+    private readonly ReplyInstruments _replies;
 
-    public ModelMiddleware(IChatClient client, IReplyStreamHub stream, ChannelRegistry channels, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, AuditLog audit, TimeProvider time, ILogger<ModelMiddleware> logger)
+    public ModelMiddleware([FromKeyedServices(ModelPipeline.Key)] IChatClient client, IReplyStreamHub stream, ChannelRegistry channels, ITokenCounter tokens, IOptionsSnapshot<ModelOptions> options, IOptions<ModerationOptions> moderation, ReplyInstruments replies, TimeProvider time, ILogger<ModelMiddleware> logger)
     {
-        _audit = audit;
         _time = time;
+        _replies = replies;
         // Tokens are shown live only when moderation cannot rewrite the answer: what a browser has already
         // shown cannot be masked afterwards. The finished, checked answer is delivered either way.
         _live = !moderation.Value.Rewrites;
@@ -70,41 +70,30 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             MaxOutputTokens = _options.MaxOutputTokens,
             Seed = _options.Seed,
             ConversationId = conversation.Key,
+            AdditionalProperties = new() { [ModelPipeline.InboxIdProperty] = turn.InboxId },
         };
 
-        var client = _client;
         if (_options.ToolCalling && turn.Features.Get<PluginToolsFeature>() is { Tools.Count: > 0 } tools)
         {
-            // The model may call the plugins' tools; M.E.AI's function invocation runs them and asks again.
+            // The model may call the plugins' tools; the path's function invocation runs them and asks again.
             options.Tools = [.. tools.Tools];
-            client = new FunctionInvokingChatClient(_client, loggerFactory: null, functionInvocationServices: turn.Services);
         }
 
         var answer = new StringBuilder();
         var reasoning = new StringBuilder();
         ChatFinishReason? finish = null;
-        UsageDetails? usage = null;
-        string? modelId = null;
         var message = turn.Message;
-        var started = _time.GetTimestamp();
         var firstToken = true;
-        var firstTokenAfter = TimeSpan.Zero;
-        // The GenAI semantic conventions' client span: "chat {model}", kind client.
-        using var activity = WeSeekTelemetry.Source.StartActivity("chat", ActivityKind.Client);
-        activity?.SetTag("gen_ai.operation.name", "chat");
-        await foreach (var update in client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
+        await foreach (var update in _client.GetStreamingResponseAsync(conversation.Messages, options, turn.Aborted))
         {
             finish = update.FinishReason ?? finish;
-            modelId = update.ModelId ?? modelId;
             if (firstToken && update.Contents.Any(c => c is TextContent or TextReasoningContent))
             {
                 firstToken = false;
-                firstTokenAfter = _time.GetElapsedTime(started);
-                WeSeekMetrics.TimeToFirstToken.Record(firstTokenAfter.TotalSeconds);
                 if (_live && _channels.Find(message.Channel)?.Capabilities.Streaming == true)
                 {
                     // A streaming page shows its first token where WeChat would show "对方正在输入".
-                    ReplyInstruments.RecordTyping(_time.GetUtcNow() - message.SentAt, message.Channel.Value);
+                    _replies.RecordTyping(_time.GetUtcNow() - message.SentAt, message.Channel.Value);
                 }
             }
 
@@ -112,9 +101,6 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
             {
                 switch (content)
                 {
-                    case UsageContent used:
-                        usage = used.Details;
-                        break;
                     case TextReasoningContent { Text.Length: > 0 } thought:
                         reasoning.Append(thought.Text);
                         if (conversation.ShowThinking)
@@ -138,34 +124,6 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
         }
 
         _stream.Publish(new ReplyStreamEvent(message.Channel, message.ChatId, turn.InboxId, ReplyStreamEventKind.Completed, ""));
-        activity?.SetTag("gen_ai.response.model", modelId);
-        activity?.SetTag("gen_ai.usage.input_tokens", usage?.InputTokenCount);
-        activity?.SetTag("gen_ai.usage.output_tokens", usage?.OutputTokenCount);
-        activity?.SetTag("gen_ai.response.finish_reasons", finish?.Value);
-        WeSeekMetrics.ModelDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("gen_ai.operation.name", "chat"));
-        if (usage?.InputTokenCount is { } input)
-        {
-            WeSeekMetrics.TokenUsage.Record((int)input, new KeyValuePair<string, object?>("gen_ai.token.type", "input"));
-        }
-
-        if (usage?.CachedInputTokenCount is { } cached)
-        {
-            // Not a GenAI convention value: prompt tokens answered from a kept KV cache, a subset of "input".
-            WeSeekMetrics.TokenUsage.Record((int)cached, new KeyValuePair<string, object?>("gen_ai.token.type", "cached_input"));
-        }
-
-        if (usage?.OutputTokenCount is { } output)
-        {
-            WeSeekMetrics.TokenUsage.Record((int)output, new KeyValuePair<string, object?>("gen_ai.token.type", "output"));
-            var decoding = _time.GetElapsedTime(started) - firstTokenAfter;
-            if (output > 1 && !firstToken && decoding > TimeSpan.Zero)
-            {
-                WeSeekMetrics.TimePerOutputToken.Record(decoding.TotalSeconds / (output - 1));
-                WeSeekMetrics.OutputSpeed.Record((output - 1) / decoding.TotalSeconds);
-            }
-        }
-
-        await AuditAsync(turn, options, modelId, usage, finish, answer.ToString(), _time.GetElapsedTime(started));
         conversation.Reasoning = reasoning.Length > 0 ? reasoning.ToString().Trim() : null;
         var text = answer.ToString().Trim();
         if (text.Length == 0 || finish == ChatFinishReason.Length && reasoning.Length > 0 && answer.Length == 0)
@@ -184,23 +142,6 @@ internal sealed partial class ModelMiddleware : ITurnMiddleware
 
         await next(turn);
     }
-
-    // The answer's hash, never the answer: the audit log proves what was said without holding it.
-    private Task<long> AuditAsync(Turn turn, ChatOptions options, string? modelId, UsageDetails? usage, ChatFinishReason? finish, string answer, TimeSpan latency) =>
-        _audit.AppendAsync("model.call", new JsonObject
-        {
-            ["inboxId"] = turn.InboxId,
-            ["model"] = modelId ?? _options.Provider,
-            ["temperature"] = options.Temperature,
-            ["topP"] = options.TopP,
-            ["maxOutputTokens"] = options.MaxOutputTokens,
-            ["seed"] = options.Seed,
-            ["promptTokens"] = usage?.InputTokenCount,
-            ["completionTokens"] = usage?.OutputTokenCount,
-            ["latencyMs"] = (long)latency.TotalMilliseconds,
-            ["finish"] = finish?.Value,
-            ["answerSha256"] = AuditLog.Sha256(answer),
-        }, CancellationToken.None);
 
     private static partial class Log
     {

@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenAI;
@@ -19,9 +20,12 @@ namespace WeSeek.Media;
 /// hashes of the image and the description, never either). A failure or timeout is logged and counted
 /// (<c>weseek.vision.failures</c>) and gives null: the turn then answers from the text. Thread-safe.
 /// </summary>
-internal sealed partial class ImageDescriber : IDisposable
+internal sealed partial class ImageDescriber
 {
     public const string HttpClientName = "WeSeek.Vision";
+
+    /// <summary>The service key of the vision endpoint's <see cref="IChatClient"/> (<see cref="AddVisionClient"/>).</summary>
+    public const string ClientKey = "weseek.vision";
 
     private readonly VisionOptions _options;
     private readonly IImageDescriptionStore _cache;
@@ -29,15 +33,18 @@ internal sealed partial class ImageDescriber : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<ImageDescriber> _logger;
     private readonly Lazy<IChatClient> _client;
+    private readonly WeSeekMetrics _metrics;
 
-    public ImageDescriber(IOptions<VisionOptions> options, IImageDescriptionStore cache, AuditLog audit, IHttpClientFactory http, TimeProvider time, ILogger<ImageDescriber> logger)
+    public ImageDescriber(IOptions<VisionOptions> options, IImageDescriptionStore cache, AuditLog audit, IServiceProvider services, TimeProvider time, ILogger<ImageDescriber> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _options = options.Value;
         _cache = cache;
         _audit = audit;
         _time = time;
         _logger = logger;
-        _client = new(() => CreateClient(_options, http));
+        // Resolved on first use: without Vision:Endpoint there is no client to build.
+        _client = new(() => services.GetRequiredKeyedService<IChatClient>(ClientKey));
     }
 
     /// <summary>True when a vision endpoint is configured.</summary>
@@ -54,7 +61,7 @@ internal sealed partial class ImageDescriber : IDisposable
         var hash = Convert.ToHexStringLower(SHA256.HashData(image.Data.Span));
         if (await _cache.FindAsync(hash, cancellationToken) is { } cached)
         {
-            WeSeekMetrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "cache"));
+            _metrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "cache"));
             Log.Described(_logger, inboxId, image.Data.Length, "cache");
             return cached;
         }
@@ -74,7 +81,7 @@ internal sealed partial class ImageDescriber : IDisposable
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is not OutOfMemoryException)
         {
             var timedOut = timeout.IsCancellationRequested || ex is OperationCanceledException;
-            WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
+            _metrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", timedOut ? "timeout" : "error"));
             await AuditAsync(inboxId, hash, image.Data.Length, timedOut ? "timeout" : "error", null, started);
             if (timedOut)
             {
@@ -91,13 +98,13 @@ internal sealed partial class ImageDescriber : IDisposable
         await AuditAsync(inboxId, hash, image.Data.Length, description.Length == 0 ? "empty" : "described", description, started);
         if (description.Length == 0)
         {
-            WeSeekMetrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", "error"));
+            _metrics.VisionFailures.Add(1, new KeyValuePair<string, object?>("reason", "error"));
             Log.Failed(_logger, inboxId, "EmptyAnswer", "the vision model answered with no text");
             return null;
         }
 
         await _cache.StoreAsync(hash, description, _options.Model, cancellationToken);
-        WeSeekMetrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "model"));
+        _metrics.ImageDescriptions.Add(1, new KeyValuePair<string, object?>("source", "model"));
         Log.Described(_logger, inboxId, image.Data.Length, "model");
         return description;
     }
@@ -114,20 +121,21 @@ internal sealed partial class ImageDescriber : IDisposable
             ["descriptionSha256"] = description is null ? null : AuditLog.Sha256(description),
         }, CancellationToken.None);
 
-    public void Dispose()
-    {
-        if (_client.IsValueCreated)
-        {
-            _client.Value.Dispose();
-        }
-    }
-
     /// <summary>The answer without a reasoning block (vision models built on R1-style models write one) and outer space.</summary>
     internal static string Clean(string text)
     {
         var end = text.IndexOf("</think>", StringComparison.Ordinal);
         return (end >= 0 ? text[(end + "</think>".Length)..] : text).Trim();
     }
+
+    /// <summary>
+    /// The vision endpoint as a keyed <see cref="IChatClient"/>, built as the model path is: the GenAI span and
+    /// metrics (<c>UseOpenTelemetry</c>) over the OpenAI-compatible client. The audit record and the counters stay
+    /// with <see cref="DescribeAsync"/>, which alone knows the image, the cache and the outcome.
+    /// </summary>
+    public static void AddVisionClient(IServiceCollection services) =>
+        services.AddKeyedChatClient(ClientKey, sp => CreateClient(sp.GetRequiredService<IOptions<VisionOptions>>().Value, sp.GetRequiredService<IHttpClientFactory>()))
+            .UseOpenTelemetry(sourceName: WeSeekMetrics.MeterName);
 
     private static IChatClient CreateClient(VisionOptions options, IHttpClientFactory factory)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Composition;
 using WeSeek.Logging;
+using WeSeek.Operations;
 using WeSeek.Pipeline;
 
 namespace WeSeek.Moderation;
@@ -18,17 +19,17 @@ namespace WeSeek.Moderation;
 /// </summary>
 internal sealed partial class ModerationMiddleware : ITurnMiddleware
 {
-    private static readonly Meter Meter = new("WeSeek");
-    private static readonly Counter<long> Hits = Meter.CreateCounter<long>(
-        "weseek.moderation.hits", "{hit}", "Word-list matches and service verdicts, by list, action and direction");
-
     private readonly WordFilter _filter;
     private readonly ExternalModeration _external;
     private readonly ModerationOptions _options;
     private readonly ILogger<ModerationMiddleware> _logger;
+    private readonly Counter<long> _hits;
 
-    public ModerationMiddleware(WordFilter filter, ExternalModeration external, IOptions<ModerationOptions> options, ILogger<ModerationMiddleware> logger)
+    public ModerationMiddleware(WordFilter filter, ExternalModeration external, IOptions<ModerationOptions> options, IMeterFactory meters, ILogger<ModerationMiddleware> logger)
     {
+        // Created per turn (a scoped step); the factory hands every scope the same meter and instrument.
+        _hits = meters.Create(WeSeekMetrics.MeterName).CreateCounter<long>(
+            "weseek.moderation.hits", "{hit}", "Word-list matches and service verdicts, by list, action and direction");
         _filter = filter;
         _external = external;
         _options = options.Value;
@@ -106,14 +107,14 @@ internal sealed partial class ModerationMiddleware : ITurnMiddleware
     {
         foreach (var group in verdict.Hits.GroupBy(h => (h.List, h.Action)))
         {
-            Hits.Add(group.Count(), new("list", group.Key.List), new("action", group.Key.Action.ToString().ToLowerInvariant()), new("direction", direction));
+            _hits.Add(group.Count(), new("list", group.Key.List), new("action", group.Key.Action.ToString().ToLowerInvariant()), new("direction", direction));
             Log.Hit(_logger, turn.InboxId, direction, group.Key.List, group.Key.Action, group.Count());
         }
     }
 
     private bool Counted(Turn turn, string direction)
     {
-        Hits.Add(1, new("list", "external"), new("action", "block"), new("direction", direction));
+        _hits.Add(1, new("list", "external"), new("action", "block"), new("direction", direction));
         Log.Hit(_logger, turn.InboxId, direction, "external", ModerationAction.Block, 1);
         return true;
     }

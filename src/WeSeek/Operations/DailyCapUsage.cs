@@ -21,34 +21,28 @@ internal sealed partial class DailyCapUsage : BackgroundService
     private readonly DailyCapCalendar _calendar;
     private readonly TimeProvider _time;
     private readonly ILogger<DailyCapUsage> _logger;
-    // Its own meter, disposed with the host (see QueueDepths).
-    private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<(string Channel, string Account, long Count)> _current = [];
 
-    public DailyCapUsage(IOutboxStore store, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<DailyCapUsage> logger)
+    public DailyCapUsage(IOutboxStore store, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IMeterFactory meters, TimeProvider time, ILogger<DailyCapUsage> logger)
     {
         _store = store;
         _calendar = calendar;
         _time = time;
         _logger = logger;
         var cap = options.Value.DailyCap;
-        _meter.CreateObservableGauge(
+        // The container's meter, disposed with it (see QueueDepths).
+        var meter = meters.Create(WeSeekMetrics.MeterName);
+        meter.CreateObservableGauge(
             "weseek.outbox.daily_sent",
             () => _current.Select(c => new Measurement<long>(c.Count, WeSeekMetrics.Channel(c.Channel), new("account", c.Account))),
             "{message}",
             "Messages each account sent today (the daily cap's day), by channel and account.");
-        _meter.CreateObservableGauge("weseek.outbox.daily_cap", () => (long)cap, "{message}", "The daily cap per account (Outbox:DailyCap).");
+        meter.CreateObservableGauge("weseek.outbox.daily_cap", () => (long)cap, "{message}", "The daily cap per account (Outbox:DailyCap).");
     }
 
     /// <summary>Counts now.</summary>
     public async Task RefreshAsync(CancellationToken cancellationToken) =>
         _current = await _store.SentCountsAsync(_calendar.DayOf(_time.GetUtcNow()), cancellationToken);
-
-    public override void Dispose()
-    {
-        _meter.Dispose();
-        base.Dispose();
-    }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         PeriodicRefresh.RunAsync(Interval, _time, RefreshAsync, ex => Log.CountFailed(_logger, ex), stoppingToken);

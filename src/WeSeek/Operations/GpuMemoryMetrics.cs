@@ -33,20 +33,24 @@ internal interface IGpuMemorySource
 /// (NVML by default). Without a GPU the instruments are never created: a machine without one shows no GPU series
 /// rather than zeros.
 /// </summary>
-internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
+internal sealed partial class GpuMemoryMetrics : IHostedService
 {
     private readonly IGpuMemorySource _source;
     private readonly ILogger<GpuMemoryMetrics> _logger;
-    private Meter? _meter;
+    private readonly IMeterFactory? _meters;
+    private bool _exported;
 
+    /// <summary>NVML, read without exporting anything (the benchmarks print what it reads).</summary>
     public GpuMemoryMetrics(ILogger<GpuMemoryMetrics> logger)
-        : this(new NvmlGpuMemorySource(), logger)
     {
+        _source = new NvmlGpuMemorySource();
+        _logger = logger;
     }
 
-    public GpuMemoryMetrics(IGpuMemorySource source, ILogger<GpuMemoryMetrics> logger)
+    public GpuMemoryMetrics(IGpuMemorySource source, IMeterFactory meters, ILogger<GpuMemoryMetrics> logger)
     {
         _source = source;
+        _meters = meters;
         _logger = logger;
     }
 
@@ -64,16 +68,21 @@ internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
         }
 
         Available = true;
-        _meter = new Meter("WeSeek");
-        _meter.CreateObservableGauge("hw.gpu.memory.usage", () => Measure(g => (long)g.UsedBytes), "By", "GPU memory in use (NVML), by device.");
-        _meter.CreateObservableGauge("hw.gpu.memory.limit", () => Measure(g => (long)g.TotalBytes), "By", "GPU memory size (NVML), by device.");
+        if (_meters is not null && !_exported)
+        {
+            // On the container's meter, which is disposed with it; after a stop the gauges read nothing.
+            _exported = true;
+            var meter = _meters.Create(WeSeekMetrics.MeterName);
+            meter.CreateObservableGauge("hw.gpu.memory.usage", () => Measure(g => (long)g.UsedBytes), "By", "GPU memory in use (NVML), by device.");
+            meter.CreateObservableGauge("hw.gpu.memory.limit", () => Measure(g => (long)g.TotalBytes), "By", "GPU memory size (NVML), by device.");
+        }
+
         Log.Found(_logger, _source.Read().Count);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _meter?.Dispose();
         if (Available)
         {
             Available = false;
@@ -82,8 +91,6 @@ internal sealed partial class GpuMemoryMetrics : IHostedService, IDisposable
 
         return Task.CompletedTask;
     }
-
-    public void Dispose() => _meter?.Dispose();
 
     private IEnumerable<Measurement<long>> Measure(Func<GpuMemory, long> value) =>
         Read().Select(g => new Measurement<long>(value(g), new("hw.id", g.Index.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("hw.name", g.Name)));

@@ -52,7 +52,7 @@ internal sealed class MetricsHistory : BackgroundService
     private static readonly HashSet<string> Instruments = new(StringComparer.Ordinal)
     {
         "weseek.messages.received", "weseek.messages.sent", "weseek.messages.send_failures", "weseek.turn.duration",
-        "weseek.model.time_to_first_token", "weseek.reply.last_chunk.latency", "weseek.model.output_speed",
+        "gen_ai.client.operation.time_to_first_chunk", "weseek.reply.last_chunk.latency", "weseek.model.output_speed",
         "weseek.llama.prompt_tokens", "weseek.queue.depth", "hw.gpu.memory.usage", "hw.gpu.memory.limit", "weseek.llama.kv.cells",
         "weseek.moderation.hits",
     };
@@ -273,7 +273,7 @@ internal sealed class MetricsHistory : BackgroundService
                     }
 
                     break;
-                case "weseek.model.time_to_first_token":
+                case "gen_ai.client.operation.time_to_first_chunk":
                     Sample(_ttft, value);
                     break;
                 case "weseek.reply.last_chunk.latency":

@@ -29,19 +29,18 @@ internal sealed partial class QueueDepths : BackgroundService
     private readonly ChannelRegistry _channels;
     private readonly TimeProvider _time;
     private readonly ILogger<QueueDepths> _logger;
-    // Its own meter, disposed with the host: a second host in the process (tests) must not leave a callback
-    // behind on a shared meter.
-    private readonly Meter _meter = new("WeSeek");
     private volatile IReadOnlyList<QueueDepth> _current = [];
 
-    public QueueDepths(IInboxStore inbox, IOutboxStore outbox, ChannelRegistry channels, TimeProvider time, ILogger<QueueDepths> logger)
+    public QueueDepths(IInboxStore inbox, IOutboxStore outbox, ChannelRegistry channels, IMeterFactory meters, TimeProvider time, ILogger<QueueDepths> logger)
     {
         _inbox = inbox;
         _outbox = outbox;
         _channels = channels;
         _time = time;
         _logger = logger;
-        _meter.CreateObservableGauge(
+        // The container's meter, disposed with it: a second host in the process (tests) leaves no callback
+        // behind on a shared meter.
+        meters.Create(WeSeekMetrics.MeterName).CreateObservableGauge(
             "weseek.queue.depth",
             () => _current.Select(d => new Measurement<long>(d.Depth, new("queue", d.Queue), WeSeekMetrics.Channel(d.Channel))),
             "{message}",
@@ -73,12 +72,6 @@ internal sealed partial class QueueDepths : BackgroundService
 
         _current = depths;
         return depths;
-    }
-
-    public override void Dispose()
-    {
-        _meter.Dispose();
-        base.Dispose();
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

@@ -4,79 +4,76 @@ namespace WeSeek.Operations;
 
 /// <summary>
 /// The core's instruments on the <c>WeSeek</c> meter, exported at <c>/metrics</c> (Prometheus names: dots
-/// become underscores, counters get <c>_total</c>, seconds histograms <c>_seconds</c>). Model calls use the
-/// OpenTelemetry GenAI names (<c>gen_ai.client.operation.duration</c>, <c>gen_ai.client.token.usage</c>).
-/// Latencies are histograms, so P50/P99 come from <c>histogram_quantile</c>.
+/// become underscores, counters get <c>_total</c>, seconds histograms <c>_seconds</c>). Model calls are measured
+/// on the model path (<c>Inference/Pipeline</c>), with the OpenTelemetry GenAI names (<c>gen_ai.client.*</c>).
+/// Latencies are histograms, so P50/P99 come from <c>histogram_quantile</c>. One per container: the meter comes
+/// from the container's <see cref="IMeterFactory"/> and is disposed with it, so two hosts in one process (tests,
+/// benchmarks) count apart. Thread-safe.
 /// </summary>
-internal static class WeSeekMetrics
+internal sealed class WeSeekMetrics
 {
-    public static readonly Meter Meter = new("WeSeek");
+    /// <summary>The meter every WeSeek component records on; <c>/metrics</c> exports it by this name.</summary>
+    public const string MeterName = "WeSeek";
+
+    public WeSeekMetrics(IMeterFactory meters)
+    {
+        ArgumentNullException.ThrowIfNull(meters);
+        var meter = meters.Create(MeterName);
+        Received = meter.CreateCounter<long>(
+            "weseek.messages.received", "{message}", "Messages stored by the inbox, by channel (duplicates of a stored message not counted).");
+        Duplicates = meter.CreateCounter<long>(
+            "weseek.messages.duplicates", "{message}", "Deliveries of a message already stored (platform retries), by channel.");
+        Sent = meter.CreateCounter<long>(
+            "weseek.messages.sent", "{message}", "Replies delivered, by channel and mode (api: sent by the outbox; passive: in the platform's request).");
+        SendFailures = meter.CreateCounter<long>(
+            "weseek.messages.send_failures", "{attempt}", "Failed send attempts, by channel and whether they were given up (permanent).");
+        FirstReplyLatency = meter.CreateHistogram(
+            "weseek.reply.first_chunk.latency", "s", "From the message being stored to its first reply delivered, by channel.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        TurnDuration = meter.CreateHistogram(
+            "weseek.turn.duration", "s", "One pipeline run, by outcome (done, retry, failed).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        QuotaRejections = meter.CreateCounter<long>(
+            "weseek.guard.quota_rejections", "{message}", "Messages not answered because the account reached its daily cap, by channel.");
+        PluginFailures = meter.CreateCounter<long>(
+            "weseek.plugins.failures", "{call}", "Plugin calls that threw or ran past Plugins:Timeout, by plugin and reason (error, timeout).");
+        LastReplyLatency = meter.CreateHistogram(
+            "weseek.reply.last_chunk.latency", "s", "From the message being stored to the last reply of its turn delivered, by channel: the end-to-end time.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        ImageDescriptions = meter.CreateCounter<long>(
+            "weseek.vision.descriptions", "{image}", "Images described, by source (cache: the same bytes were described before; model: the vision endpoint was called).");
+        VisionFailures = meter.CreateCounter<long>(
+            "weseek.vision.failures", "{image}", "Images the vision endpoint could not describe, by reason (error, timeout); those turns answer from the text.");
+        Feedback = meter.CreateCounter<long>(
+            "weseek.feedback", "{rating}", "Users' ratings of answers, by kind (up, down) and whether they came with a correction (a better answer).");
+    }
 
     // Seconds from 5 ms to 5 min: callbacks sit at the low end, R1 answers at the high end.
     private static readonly double[] SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
-    private static readonly int[] TokenBuckets = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536];
 
-    public static readonly Counter<long> AccessDenied = Meter.CreateCounter<long>(
-        "weseek.access.denied", "{request}", "Requests answered 403 by the address allow-lists, by endpoint group.");
+    public Counter<long> Received { get; }
 
-    public static readonly Counter<long> Received = Meter.CreateCounter<long>(
-        "weseek.messages.received", "{message}", "Messages stored by the inbox, by channel (duplicates of a stored message not counted).");
+    public Counter<long> Duplicates { get; }
 
-    public static readonly Counter<long> Duplicates = Meter.CreateCounter<long>(
-        "weseek.messages.duplicates", "{message}", "Deliveries of a message already stored (platform retries), by channel.");
+    public Counter<long> Sent { get; }
 
-    public static readonly Counter<long> Sent = Meter.CreateCounter<long>(
-        "weseek.messages.sent", "{message}", "Replies delivered, by channel and mode (api: sent by the outbox; passive: in the platform's request).");
+    public Counter<long> SendFailures { get; }
 
-    public static readonly Counter<long> SendFailures = Meter.CreateCounter<long>(
-        "weseek.messages.send_failures", "{attempt}", "Failed send attempts, by channel and whether they were given up (permanent).");
+    public Histogram<double> FirstReplyLatency { get; }
 
-    public static readonly Histogram<double> FirstReplyLatency = Meter.CreateHistogram(
-        "weseek.reply.first_chunk.latency", "s", "From the message being stored to its first reply delivered, by channel.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+    public Histogram<double> TurnDuration { get; }
 
-    public static readonly Histogram<double> TurnDuration = Meter.CreateHistogram(
-        "weseek.turn.duration", "s", "One pipeline run, by outcome (done, retry, failed).",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+    public Counter<long> QuotaRejections { get; }
 
-    public static readonly Histogram<double> ModelDuration = Meter.CreateHistogram(
-        "gen_ai.client.operation.duration", "s", "A model call from request to last token.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+    public Counter<long> PluginFailures { get; }
 
-    public static readonly Histogram<double> TimeToFirstToken = Meter.CreateHistogram(
-        "weseek.model.time_to_first_token", "s", "From the model request to its first streamed token (reasoning included).",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+    public Histogram<double> LastReplyLatency { get; }
 
-    public static readonly Histogram<int> TokenUsage = Meter.CreateHistogram(
-        "gen_ai.client.token.usage", "{token}", "Tokens per model call, by gen_ai.token.type (input, output).",
-        advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = TokenBuckets });
+    public Counter<long> ImageDescriptions { get; }
 
-    public static readonly Counter<long> QuotaRejections = Meter.CreateCounter<long>(
-        "weseek.guard.quota_rejections", "{message}", "Messages not answered because the account reached its daily cap, by channel.");
+    public Counter<long> VisionFailures { get; }
 
-    public static readonly Counter<long> PluginFailures = Meter.CreateCounter<long>(
-        "weseek.plugins.failures", "{call}", "Plugin calls that threw or ran past Plugins:Timeout, by plugin and reason (error, timeout).");
-
-    public static readonly Histogram<double> LastReplyLatency = Meter.CreateHistogram(
-        "weseek.reply.last_chunk.latency", "s", "From the message being stored to the last reply of its turn delivered, by channel: the end-to-end time.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
-
-    public static readonly Histogram<double> TimePerOutputToken = Meter.CreateHistogram(
-        "gen_ai.server.time_per_output_token", "s", "Decode time per output token after the first, as the client saw it.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1] });
-
-    public static readonly Histogram<double> OutputSpeed = Meter.CreateHistogram(
-        "weseek.model.output_speed", "{token}/s", "Output tokens per second of one model call, after its first token.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] });
-
-    public static readonly Counter<long> ImageDescriptions = Meter.CreateCounter<long>(
-        "weseek.vision.descriptions", "{image}", "Images described, by source (cache: the same bytes were described before; model: the vision endpoint was called).");
-
-    public static readonly Counter<long> VisionFailures = Meter.CreateCounter<long>(
-        "weseek.vision.failures", "{image}", "Images the vision endpoint could not describe, by reason (error, timeout); those turns answer from the text.");
-
-    public static readonly Counter<long> Feedback = Meter.CreateCounter<long>(
-        "weseek.feedback", "{rating}", "Users' ratings of answers, by kind (up, down) and whether they came with a correction (a better answer).");
+    public Counter<long> Feedback { get; }
 
     public static KeyValuePair<string, object?> Channel(string channel) => new("channel", channel);
 }

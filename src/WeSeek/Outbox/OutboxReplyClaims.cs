@@ -20,9 +20,11 @@ internal sealed class OutboxReplyClaims : IReplyClaims
     private readonly OutboxSignal _signal;
     private readonly TimeProvider _time;
     private readonly AuditLog _audit;
+    private readonly WeSeekMetrics _metrics;
 
-    public OutboxReplyClaims(IInboxStore inbox, IOutboxStore outbox, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time)
+    public OutboxReplyClaims(IInboxStore inbox, IOutboxStore outbox, AuditLog audit, TurnCompletions completions, ChatSendGate gate, DailyCapCalendar calendar, OutboxSignal signal, TimeProvider time, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _inbox = inbox;
         _outbox = outbox;
         _audit = audit;
@@ -104,10 +106,10 @@ internal sealed class OutboxReplyClaims : IReplyClaims
         using var entered = await _gate.EnterAsync(channel.Value, accountId, chatId, cancellationToken);
         var now = _time.GetUtcNow();
         var (claimed, received) = await _outbox.ClaimPassiveAsync(channel, accountId, chatId, max, now, _calendar.DayOf(now), PassivePlatformId, cancellationToken);
-        WeSeekMetrics.Sent.Add(claimed.Count, WeSeekMetrics.Channel(channel.Value), new("mode", "passive"));
+        _metrics.Sent.Add(claimed.Count, WeSeekMetrics.Channel(channel.Value), new("mode", "passive"));
         foreach (var at in received)
         {
-            WeSeekMetrics.FirstReplyLatency.Record((now - at).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
+            _metrics.FirstReplyLatency.Record((now - at).TotalSeconds, WeSeekMetrics.Channel(channel.Value));
         }
 
         foreach (var message in claimed)

@@ -38,10 +38,12 @@ internal sealed partial class OutboxSender : BackgroundService
     private readonly TurnCompletions _completions;
     private readonly ChatSendGate _gate;
     private readonly AuditLog _audit;
+    private readonly WeSeekMetrics _metrics;
     private readonly Dictionary<(ChannelId, string, string), DateTimeOffset> _lastSent = [];
 
-    public OutboxSender(IOutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate, AuditLog audit)
+    public OutboxSender(IOutboxStore store, ChannelRegistry channels, OutboxSignal signal, DailyCapCalendar calendar, IOptions<OutboxOptions> options, TimeProvider time, ILogger<OutboxSender> logger, TurnCompletions completions, ChatSendGate gate, AuditLog audit, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _audit = audit;
         _completions = completions;
         _gate = gate;
@@ -233,16 +235,16 @@ internal sealed partial class OutboxSender : BackgroundService
             // Counted against the day when claimed.
             await _store.MarkSentAsync(message, sentAt, receipt.PlatformMessageId, null, CancellationToken.None);
             Log.Sent(_logger, message.OutboxId, message.Channel.Value);
-            WeSeekMetrics.Sent.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("mode", "api"));
+            _metrics.Sent.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("mode", "api"));
             if (message.Sequence == 0)
             {
-                WeSeekMetrics.FirstReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
+                _metrics.FirstReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
             }
 
             // A turn stores all its replies at once, so none pending means this was its last.
             if (!await _store.AnyPendingForAsync(message.InboxId, CancellationToken.None))
             {
-                WeSeekMetrics.LastReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
+                _metrics.LastReplyLatency.Record((sentAt - entry.ReceivedAt).TotalSeconds, WeSeekMetrics.Channel(message.Channel.Value));
             }
             await AuditSentAsync(message, receipt.PlatformMessageId);
         }
@@ -255,7 +257,7 @@ internal sealed partial class OutboxSender : BackgroundService
             var attempts = entry.Attempts + 1;
             var permanent = ex is ChannelSendException { IsPermanent: true };
             activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
-            WeSeekMetrics.SendFailures.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("permanent", permanent || attempts >= _options.MaxAttempts));
+            _metrics.SendFailures.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("permanent", permanent || attempts >= _options.MaxAttempts));
             if (permanent || attempts >= _options.MaxAttempts)
             {
                 Log.GaveUp(_logger, ex, message.OutboxId, message.Channel.Value, attempts);
@@ -263,7 +265,7 @@ internal sealed partial class OutboxSender : BackgroundService
                 return;
             }
 
-            var delay = TimeSpan.FromTicks(Math.Min(_options.RetryDelay.Ticks * (1L << Math.Min(attempts - 1, 30)), _options.MaxRetryDelay.Ticks));
+            var delay = Backoff.Exponential(_options.RetryDelay, _options.MaxRetryDelay, attempts);
             Log.SendFailed(_logger, ex, message.OutboxId, message.Channel.Value, attempts, delay);
             await _store.MarkFailedAttemptAsync(message, Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, day, CancellationToken.None);
         }

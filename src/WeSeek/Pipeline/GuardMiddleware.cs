@@ -25,9 +25,11 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
 
     private readonly QuotaOptions _quota;
     private readonly DurableInbox _inbox;
+    private readonly WeSeekMetrics _metrics;
 
-    public GuardMiddleware(IOutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger)
+    public GuardMiddleware(IOutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _quota = quota.Value;
         _inbox = inbox;
         _outbox = outbox;
@@ -55,7 +57,7 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
             if (sent >= _options.DailyCap)
             {
                 Log.DailyCap(_logger, turn.InboxId, message.AccountId, _options.DailyCap);
-                WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", "account"));
+                _metrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", "account"));
                 return;
             }
         }
@@ -95,7 +97,7 @@ internal sealed partial class GuardMiddleware : ITurnMiddleware
                 continue;
             }
 
-            WeSeekMetrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", scope));
+            _metrics.QuotaRejections.Add(1, WeSeekMetrics.Channel(message.Channel.Value), new("scope", scope));
             Log.OverQuota(_logger, turn.InboxId, scope, limit);
             if (count == limit + 1)
             {

@@ -27,6 +27,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
     private readonly DispatcherOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<TurnDispatcher> _logger;
+    private readonly WeSeekMetrics _metrics;
     private readonly Dictionary<string, Task> _running = [];
     private readonly Dictionary<string, long> _runningIds = [];
     private long _renewedAt;
@@ -42,8 +43,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
         TurnPipeline pipeline,
         IOptions<DispatcherOptions> options,
         TimeProvider time,
-        ILogger<TurnDispatcher> logger)
+        ILogger<TurnDispatcher> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _store = store;
         _signal = signal;
         _scopes = scopes;
@@ -209,7 +211,7 @@ internal sealed partial class TurnDispatcher : BackgroundService
         }
         finally
         {
-            WeSeekMetrics.TurnDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
+            _metrics.TurnDuration.Record(_time.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("outcome", outcome));
             lock (_running)
             {
                 _running.Remove(pending.Conversation);
@@ -232,7 +234,9 @@ internal sealed partial class TurnDispatcher : BackgroundService
                 return;
             }
 
-            var delay = _options.RetryDelay * Math.Pow(2, attempts - 1);
+            // Capped at an hour (a turn retried later than that answers a question nobody waits for); with the
+            // defaults (5 s, 4 attempts) the longest wait is 20 s, far below it.
+            var delay = Backoff.Exponential(_options.RetryDelay, TimeSpan.FromHours(1), attempts);
             // A model server that is down is expected and says why in one line; anything else gets its stack.
             Log.TurnFailed(_logger, ex is HttpRequestException or System.ClientModel.ClientResultException ? null : ex, pending.InboxId, attempts, delay, Redaction.Scrub(ex.Message));
             await _store.RecordFailureAsync(pending.InboxId, ex.GetType().Name + ": " + Redaction.Scrub(ex.Message), _time.GetUtcNow() + delay, CancellationToken.None);

@@ -13,7 +13,7 @@ internal readonly record struct PluginCallResult<T>(T? Value, string? Failure, E
 internal static class PluginCall
 {
     public static async Task<PluginCallResult<T>> RunAsync<T>(
-        string plugin, Func<CancellationToken, Task<T>> call, TimeSpan timeout, TimeProvider time, CancellationToken aborted)
+        string plugin, Func<CancellationToken, Task<T>> call, TimeSpan timeout, TimeProvider time, WeSeekMetrics metrics, CancellationToken aborted)
     {
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         try
@@ -24,12 +24,12 @@ internal static class PluginCall
         catch (TimeoutException)
         {
             await cancel.CancelAsync();
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin), new("reason", "timeout"));
+            metrics.PluginFailures.Add(1, new("plugin", plugin), new("reason", "timeout"));
             return new PluginCallResult<T>(default, "timeout", null);
         }
         catch (Exception ex) when (!aborted.IsCancellationRequested)
         {
-            WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin), new("reason", "error"));
+            metrics.PluginFailures.Add(1, new("plugin", plugin), new("reason", "error"));
             return new PluginCallResult<T>(default, "error", ex);
         }
     }

@@ -20,9 +20,11 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
     private readonly PluginOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<PluginMiddleware> _logger;
+    private readonly WeSeekMetrics _metrics;
 
-    public PluginMiddleware(PluginCatalog catalog, IPluginSettingsStore settings, IOptionsSnapshot<PluginOptions> options, TimeProvider time, ILogger<PluginMiddleware> logger)
+    public PluginMiddleware(PluginCatalog catalog, IPluginSettingsStore settings, IOptionsSnapshot<PluginOptions> options, TimeProvider time, ILogger<PluginMiddleware> logger, WeSeekMetrics metrics)
     {
+        _metrics = metrics;
         _catalog = catalog;
         _settings = settings;
         _options = options.Value;
@@ -107,7 +109,7 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
                 catch (Exception ex) when (!innerFailed && !turn.Aborted.IsCancellationRequested)
                 {
                     Log.Failed(_logger, ex, plugin.Name, turn.InboxId);
-                    WeSeekMetrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
+                    _metrics.PluginFailures.Add(1, new("plugin", plugin.Name), new("reason", "error"));
                     if (!wentOn)
                     {
                         await following(turn);
@@ -121,7 +123,7 @@ internal sealed partial class PluginMiddleware : ITurnMiddleware
 
     private async Task<PluginResult?> RunAsync(IWeSeekPlugin plugin, PluginContext context, Turn turn)
     {
-        var result = await PluginCall.RunAsync(plugin.Name, ct => plugin.TryHandleAsync(context, ct), _options.Timeout, _time, turn.Aborted);
+        var result = await PluginCall.RunAsync(plugin.Name, ct => plugin.TryHandleAsync(context, ct), _options.Timeout, _time, _metrics, turn.Aborted);
         switch (result.Failure)
         {
             case "timeout":

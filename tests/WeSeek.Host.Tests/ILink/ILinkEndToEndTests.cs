@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WeSeek.Channels.ILink;
 using WeSeek.Host.Tests.WebChat;
 using WeSeek.Conversations;
@@ -234,15 +235,16 @@ public sealed class ILinkEndToEndTests
     [Fact]
     public async Task RateLimited_BacksOffCountsItAndThenDelivers()
     {
-        using var rateLimited = new CounterListener("weseek.ilink.rate_limited");
         await using var env = await Env.StartLoggedInAsync();
+        using var rateLimited = new MetricCollector<long>(env.App.Services.GetRequiredService<IMeterFactory>(), "WeSeek", "weseek.ilink.rate_limited");
         env.ILink.FailNextPolls(-2);
         env.ILink.FailNextSends(-2, -2);
         env.ILink.Deliver("user-h@im.wechat", "慢点");
 
         await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         Assert.Equal("答：慢点", env.ILink.Sent[0].Text);
-        Assert.True(rateLimited.Total >= 3, $"counted {rateLimited.Total}");
+        var counted = rateLimited.GetMeasurementSnapshot().Sum(m => m.Value);
+        Assert.True(counted >= 3, $"counted {counted}");
     }
 
     [Fact]
@@ -292,30 +294,6 @@ public sealed class ILinkEndToEndTests
             // Watching the product's background loops from outside, as iLink would.
             await Task.Delay(20);
         }
-    }
-
-    /// <summary>Sums one counter of the <c>WeSeek</c> meter while alive.</summary>
-    private sealed class CounterListener : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _total;
-
-        public CounterListener(string name)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == "WeSeek" && instrument.Name == name)
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
-            _listener.Start();
-        }
-
-        public long Total => Interlocked.Read(ref _total);
-
-        public void Dispose() => _listener.Dispose();
     }
 
     private sealed class Env : IAsyncDisposable

@@ -30,7 +30,7 @@ public sealed class MetricsTests
         Assert.Matches(@"weseek_messages_sent_total\{[^}]*channel=""webchat""[^}]*mode=""api""[^}]*\} [1-9]", metrics);
         Assert.Contains("weseek_turn_duration_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Contains("gen_ai_client_operation_duration_seconds_bucket", metrics, StringComparison.Ordinal);
-        Assert.Contains("weseek_model_time_to_first_token_seconds_bucket", metrics, StringComparison.Ordinal);
+        Assert.Contains("gen_ai_client_operation_time_to_first_chunk_seconds_bucket", metrics, StringComparison.Ordinal);
         Assert.Matches(@"weseek_reply_first_chunk_latency_seconds_count\{[^}]*channel=""webchat""[^}]*\} [1-9]", metrics);
     }
 
@@ -77,8 +77,8 @@ public sealed class MetricsTests
             "weseek_messages_received_total", "weseek_messages_sent_total", "weseek_messages_send_failures_total",
             "weseek_reply_first_chunk_latency_seconds_bucket", "weseek_reply_last_chunk_latency_seconds_bucket",
             "weseek_reply_typing_latency_seconds_bucket", "weseek_turn_duration_seconds_bucket",
-            "gen_ai_client_operation_duration_seconds_bucket", "weseek_model_time_to_first_token_seconds_bucket",
-            "gen_ai_client_token_usage_bucket", "gen_ai_server_time_per_output_token_seconds_bucket", "weseek_model_output_speed",
+            "gen_ai_client_operation_duration_seconds_bucket", "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+            "gen_ai_client_token_usage_bucket", "gen_ai_client_operation_time_per_output_chunk_seconds_bucket", "weseek_model_output_speed",
             "weseek_queue_depth", "weseek_moderation_hits_total", "weseek_guard_quota_rejections_total",
             "process_memory_usage_bytes", "process_cpu_time_seconds_total", "dotnet_gc_collections_total",
         ];
@@ -87,7 +87,9 @@ public sealed class MetricsTests
         var samples = PrometheusText.Parse(metrics);
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join(" ", samples.Select(s => s.Name).Where(n => !n.EndsWith("_bucket", StringComparison.Ordinal)).Distinct()));
         var tokenTypes = samples.Where(s => s.Name == "gen_ai_client_token_usage_count").Select(s => s.Labels["gen_ai_token_type"]).ToHashSet();
-        Assert.Superset(new HashSet<string> { "input", "output", "cached_input" }, tokenTypes);
+        Assert.Superset(new HashSet<string> { "input", "output" }, tokenTypes);
+        // The prompt tokens served from a kept cache: not a GenAI token type, so a metric of their own.
+        Assert.Contains(samples, s => s.Name == "weseek_model_cached_input_tokens_count" && s.Value >= 1);
         Assert.Contains(samples, s => s.Name == "weseek_messages_send_failures_total" && s.Labels["channel"] == "webchat" && s.Value == 0);
         Assert.Contains(samples, s => s.Name == "weseek_guard_quota_rejections_total" && s.Labels["scope"] == "user" && s.Value >= 1);
         Assert.Contains(samples, s => s.Name == "weseek_moderation_hits_total" && s.Labels["direction"] == "input" && s.Value >= 1);

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WeSeek.Feedback;
 using WeSeek.Messaging;
 using WeSeek.Security;
@@ -44,8 +45,7 @@ public sealed class FeedbackCaptureTests
     {
         var client = ScriptedChatClient.Echo();
         await using var harness = await CoreHarness.CreateAsync(client);
-        var counted = new List<(string Kind, string Correction)>();
-        using var listener = Listen(counted);
+        using var counted = new MetricCollector<long>(harness.Services.GetRequiredService<IMeterFactory>(), "WeSeek", "weseek.feedback");
         await harness.ReceiveAsync("m1", "alice", "中国的首都是哪里？");
         await harness.RunTurnsAsync();
         harness.Time.Advance(TimeSpan.FromMinutes(3));
@@ -63,7 +63,7 @@ public sealed class FeedbackCaptureTests
         Assert.Equal("更好的回答是：北京。", record.Correction);
         Assert.Equal("答：中国的首都是哪里？", record.Answer.Answer); // The answer, never the reasoning.
         Assert.Equal(client.Calls[0].Select(m => (m.Role.Value, m.Text)), record.Answer.Prompt.Select(m => (m.Role, m.Content)));
-        Assert.Equal([("down", "true")], counted);
+        Assert.Equal([("down", "true")], counted.GetMeasurementSnapshot().Select(m => ((string)m.Tags["kind"]!, (string)m.Tags["correction"]!)));
     }
 
     [Fact]
@@ -140,32 +140,4 @@ public sealed class FeedbackCaptureTests
         return list;
     }
 
-    private static MeterListener Listen(List<(string Kind, string Correction)> counted)
-    {
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "WeSeek" && instrument.Name == "weseek.feedback")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            string? kind = null, correction = null;
-            foreach (var tag in tags)
-            {
-                (kind, correction) = tag.Key switch { "kind" => ((string?)tag.Value, correction), "correction" => (kind, (string?)tag.Value), _ => (kind, correction) };
-            }
-
-            lock (counted)
-            {
-                counted.Add((kind!, correction!));
-            }
-        });
-        listener.Start();
-        return listener;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
 using WeSeek.Media;
 using WeSeek.Messaging;
@@ -89,26 +90,7 @@ public sealed class VisionTests
         var client = ScriptedChatClient.Echo();
         var pictures = new PictureChannel();
         await using var harness = await CreateAsync(client, vision, pictures);
-        var timeouts = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "WeSeek" && instrument.Name == "weseek.vision.failures")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag is { Key: "reason", Value: "timeout" })
-                {
-                    Interlocked.Add(ref timeouts, value);
-                }
-            }
-        });
-        listener.Start();
+        using var failures = new MetricCollector<long>(harness.Services.GetRequiredService<IMeterFactory>(), "WeSeek", "weseek.vision.failures");
 
         await harness.Sink.AcceptAsync(pictures.Image("m1", "[图片]这是什么？"), CancellationToken.None);
         var turns = harness.RunTurnsAsync();
@@ -125,7 +107,7 @@ public sealed class VisionTests
         await turns.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
         Assert.EndsWith("[图片]这是什么？", Assert.Single(client.Calls)[^1].Text, StringComparison.Ordinal);
-        Assert.Equal(1, Interlocked.Read(ref timeouts));
+        Assert.Equal(1, failures.GetMeasurementSnapshot().Where(m => m.Tags["reason"] is "timeout").Sum(m => m.Value));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using WeSeek.Operations;
 
@@ -12,13 +14,17 @@ public sealed class MetricsHistoryTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var history = new MetricsHistory(time);
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WeSeekMetrics(meters.GetRequiredService<IMeterFactory>());
+        // The model path's GenAI instrument (UseOpenTelemetry records it there).
+        var timeToFirstChunk = meters.GetRequiredService<IMeterFactory>().Create(WeSeekMetrics.MeterName).CreateHistogram<double>("gen_ai.client.operation.time_to_first_chunk", "s");
         var channel = "history-" + Guid.NewGuid().ToString("N");
 
-        WeSeekMetrics.Received.Add(2, WeSeekMetrics.Channel(channel));
-        WeSeekMetrics.Sent.Add(1, WeSeekMetrics.Channel(channel), new("mode", "api"));
+        metrics.Received.Add(2, WeSeekMetrics.Channel(channel));
+        metrics.Sent.Add(1, WeSeekMetrics.Channel(channel), new("mode", "api"));
         for (var i = 1; i <= 100; i++)
         {
-            WeSeekMetrics.TimeToFirstToken.Record(i / 100.0);
+            timeToFirstChunk.Record(i / 100.0);
         }
 
         time.Advance(TimeSpan.FromSeconds(3));
@@ -38,12 +44,14 @@ public sealed class MetricsHistoryTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-12-03T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
         using var history = new MetricsHistory(time);
+        using var meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var metrics = new WeSeekMetrics(meters.GetRequiredService<IMeterFactory>());
         var channel = "history-" + Guid.NewGuid().ToString("N");
 
-        WeSeekMetrics.Received.Add(1, WeSeekMetrics.Channel(channel));
+        metrics.Received.Add(1, WeSeekMetrics.Channel(channel));
         time.Advance(MetricsHistory.HourStep);
         history.Tick();
-        WeSeekMetrics.Received.Add(5, WeSeekMetrics.Channel(channel));
+        metrics.Received.Add(5, WeSeekMetrics.Channel(channel));
         var hour = history.Read(day: false);
 
         Assert.Equal(2, hour.Count);

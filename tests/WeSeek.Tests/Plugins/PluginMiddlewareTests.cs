@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WeSeek.Plugins;
 using WeSeek.TestKit;
 using WeSeek.Tests.Inbox;
@@ -53,12 +54,11 @@ public sealed class PluginMiddlewareTests
     [Fact]
     public async Task ThrowingAndHangingPlugins_AreContained_AndAnotherStillContributes()
     {
-        var failures = new List<(string Plugin, string Reason)>();
-        using var listener = ListenForFailures(failures);
         var client = Answering();
         var good = new FixedPlugin("good", "报销需在三十天内提交。", "财务制度.txt");
         await using var harness = await CreateAsync(client, new Dictionary<string, string?> { ["Plugins:Timeout"] = "00:00:02" },
             new ThrowingPlugin("boom-contained"), new HangingPlugin("stuck-contained"), good);
+        using var collector = new MetricCollector<long>(harness.Services.GetRequiredService<IMeterFactory>(), "WeSeek", "weseek.plugins.failures");
         await harness.ReceiveAsync("m1", "alice", "报销期限是多久？");
 
         // The hanging plugin holds the turn until its time limit passes on the harness's virtual clock.
@@ -76,11 +76,9 @@ public sealed class PluginMiddlewareTests
         var reply = string.Join('\n', await DurableInboxTests.OutboxTextsAsync(harness));
         Assert.Contains("年假十天。", reply, StringComparison.Ordinal);
         Assert.Contains("来源：财务制度.txt", reply, StringComparison.Ordinal);
-        lock (failures)
-        {
-            Assert.Contains(("boom-contained", "error"), failures);
-            Assert.Contains(("stuck-contained", "timeout"), failures);
-        }
+        var failures = collector.GetMeasurementSnapshot().Select(m => ((string)m.Tags["plugin"]!, (string)m.Tags["reason"]!)).ToList();
+        Assert.Contains(("boom-contained", "error"), failures);
+        Assert.Contains(("stuck-contained", "timeout"), failures);
     }
 
     [Fact]
@@ -168,39 +166,4 @@ public sealed class PluginMiddlewareTests
     private static Task<CoreHarness> CoreHarnessWith(string directory, IDictionary<string, string?> settings, IWeSeekPlugin plugin) =>
         CoreHarness.CreateAsync(Answering(), settings, dataDirectory: directory, configure: services => services.AddSingleton(plugin));
 
-    private static MeterListener ListenForFailures(List<(string Plugin, string Reason)> failures)
-    {
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "WeSeek" && instrument.Name == "weseek.plugins.failures")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            string? plugin = null, reason = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "plugin")
-                {
-                    plugin = tag.Value as string;
-                }
-                else if (tag.Key == "reason")
-                {
-                    reason = tag.Value as string;
-                }
-            }
-
-            lock (failures)
-            {
-                failures.Add((plugin ?? "", reason ?? ""));
-            }
-        });
-        listener.Start();
-        return listener;
-    }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -75,7 +76,8 @@ public sealed class ILinkPollerTests
     private static ILinkChannel Channel(ServiceProvider services) => new(
         services.GetRequiredService<IOptions<ILinkOptions>>().Value, services.GetRequiredService<ILinkApiClient>(),
         services.GetRequiredService<IChannelStateStore>(), services.GetRequiredService<IChannelLease>(),
-        services.GetRequiredService<IOperatorNotices>(), TimeProvider.System, NullLogger.Instance);
+        services.GetRequiredService<IOperatorNotices>(), new ILinkMetrics(services.GetRequiredService<IMeterFactory>()),
+        new ReplyInstruments(services.GetRequiredService<IMeterFactory>()), TimeProvider.System, NullLogger.Instance);
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {

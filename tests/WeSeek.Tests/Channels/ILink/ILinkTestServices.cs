@@ -20,7 +20,7 @@ internal static class ILinkTestServices
             ["ILink:Typing"] = "false",
             ["ILink:CdnBaseUrl"] = ilink.CdnBaseUrl.ToString(),
         }.Concat(extra.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value)))).Build();
-        var services = new ServiceCollection().AddLogging();
+        var services = new ServiceCollection().AddLogging().AddMetrics();
         services.AddWeSeekChannelState(configuration);
         services.AddILinkLogin(configuration);
         return services.BuildServiceProvider();
