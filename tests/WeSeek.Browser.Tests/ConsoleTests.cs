@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using WeSeek.Plugins;
+using WeSeek.Storage.Sql;
 
 namespace WeSeek.Browser.Tests;
 

@@ -7,6 +7,7 @@ using WeSeek.Composition;
 using WeSeek.Operations;
 using WeSeek.Plugins;
 using WeSeek.Security;
+using WeSeek.Storage.Sql;
 
 namespace WeSeek.Host.Admin;
 

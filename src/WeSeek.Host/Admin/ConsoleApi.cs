@@ -14,6 +14,7 @@ using WeSeek.Moderation;
 using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Security;
+using WeSeek.Storage.Sql;
 
 namespace WeSeek.Host.Admin;
 

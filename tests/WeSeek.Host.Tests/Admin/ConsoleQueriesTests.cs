@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using WeSeek.Host.Admin;
 using WeSeek.Security;
 using WeSeek.Storage;
+using WeSeek.Storage.Sql;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.Admin;

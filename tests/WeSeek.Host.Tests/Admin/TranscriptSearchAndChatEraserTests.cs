@@ -4,6 +4,7 @@ using WeSeek.Host.Admin;
 using WeSeek.Messaging;
 using WeSeek.Security;
 using WeSeek.Storage;
+using WeSeek.Storage.Sql;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.Admin;

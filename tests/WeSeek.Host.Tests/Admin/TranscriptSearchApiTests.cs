@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Host.Tests.WebChat;
 using WeSeek.Security;
+using WeSeek.Storage.Sql;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.Admin;

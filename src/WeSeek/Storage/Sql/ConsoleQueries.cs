@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using WeSeek.Storage;
 
-namespace WeSeek.Host.Admin;
+namespace WeSeek.Storage.Sql;
 
 /// <summary>A chat as the console lists it.</summary>
 /// <param name="Chat">The chat's key for the admin API: <c>channel/account/chat id</c>.</param>

@@ -1,7 +1,6 @@
 using WeSeek.Security;
-using WeSeek.Storage;
 
-namespace WeSeek.Host.Admin;
+namespace WeSeek.Storage.Sql;
 
 /// <summary>A chat whose messages contain the text searched for.</summary>
 /// <param name="Chat">The chat's key for the admin API: <c>channel/account/chat id</c>.</param>
