@@ -9,7 +9,7 @@ namespace WeSeek.Inference.Llama.Engine;
 /// token, so that every generating conversation can hold its whole window and longest answer
 /// (<see cref="SequenceTokens"/>) and kept caches have as much again; beyond that, idle caches are parked.
 /// </summary>
-internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTokens, long BytesPerToken, long BudgetBytes, bool Derived)
+internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTokens, long BytesPerToken, long BudgetBytes, bool Derived, bool PerSequence = false)
 {
     /// <summary>Context window plus longest answer when neither is configured: Context:MaxTokens (4,096) and
     /// Model:MaxOutputTokens (8,192).</summary>
@@ -41,7 +41,8 @@ internal sealed record KvPlan(int Cells, int Sequences, int Kept, int SequenceTo
                 ? (int)Math.Clamp(cells / KeptConversationTokens, Math.Min(Math.Max(16, sequences), MaxLlamaSequences - sequences), MaxLlamaSequences - sequences)
                 : 1);
         var derived = options.ContextSize is null || options.MaxSequences is null || options.MaxKeptConversations is null;
-        return new KvPlan(cells, sequences, kept, sequenceTokens, bytesPerToken, budget, derived);
+        var perSequence = options.KvLayout == "per-sequence" || (options.KvLayout == "auto" && !onGpu && cells / (sequences + kept) >= sequenceTokens);
+        return new KvPlan(cells, sequences, kept, sequenceTokens, bytesPerToken, budget, derived, perSequence);
     }
 
     /// <summary>Half of what is left beside the model, at most 16 GiB: the rest is the operating system's, the

@@ -67,7 +67,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         _executor = executor;
         // llama.cpp may round the context up; the cells this engine hands out are the ones it was asked for.
         _cells = (int)Math.Min(plan.Cells, executor.Context.ContextSize);
-        _perSequence = options.KvLayout == "per-sequence";
+        _perSequence = plan.PerSequence;
         _sequenceCells = _perSequence ? _cells / (plan.Sequences + plan.Kept) : _cells;
         _options = options;
         _logger = logger;
@@ -134,8 +134,6 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         {
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)options.BatchSize,
-            // One KV pool shared by all sequences; without it each sequence gets ContextSize / SeqMax.
-            KVUnified = options.KvLayout != "per-sequence",
             GpuLayerCount = gpuLayers,
         };
         // Not LLamaSharp's default (half the logical processors): one thread per physical core, as llama-server runs.
@@ -174,6 +172,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         parameters.ContextSize = (uint)plan.Cells;
+        // One KV pool shared by all sequences, or each sequence its own ContextSize / SeqMax (KvPlan.PerSequence).
+        parameters.KVUnified = !plan.PerSequence;
         // Sequence ids for generating conversations and for idle ones whose cache is kept.
         parameters.SeqMax = (uint)(plan.Sequences + plan.Kept);
         try

@@ -130,13 +130,16 @@ public sealed class LlamaEngineOptions : IValidatableObject
 
     /// <summary>
     /// How the KV cells are laid out: <c>unified</c> (one pool every sequence draws from, cells handed out by the
-    /// engine's KV manager, long answers may preempt others) or <c>per-sequence</c> (llama.cpp's non-unified cache,
+    /// engine's KV manager, long answers may preempt others), <c>per-sequence</c> (llama.cpp's non-unified cache,
     /// as llama-server runs with <c>-np</c>: every sequence id, generating or kept, owns ContextSize divided by
-    /// their number, and a decode attends over its own sequence's cells only). Default unified.
+    /// their number, and a decode attends over its own sequence's cells only) or <c>auto</c> (default):
+    /// per-sequence on a CPU when each share holds a whole window and the longest answer (<see cref="SequenceTokens"/>),
+    /// where a decode over the unified pool pays for every other conversation's cells; unified on a GPU, and on a
+    /// CPU whose shares would be smaller (docs/benchmarks.md, issue 21).
     /// </summary>
     [Required]
-    [RegularExpression("^(unified|per-sequence)$", ErrorMessage = "must be unified or per-sequence")]
-    public string KvLayout { get; set; } = "unified";
+    [RegularExpression("^(auto|unified|per-sequence)$", ErrorMessage = "must be auto, unified or per-sequence")]
+    public string KvLayout { get; set; } = "auto";
 
     /// <summary>A llama.cpp shared library to load instead of the bundled CPU one (a CUDA build). Default none.</summary>
     public string? NativeLibraryPath { get; set; }

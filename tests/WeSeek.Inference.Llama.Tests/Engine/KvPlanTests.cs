@@ -60,4 +60,16 @@ public sealed class KvPlanTests
         Assert.Equal(1024 * MiB, plan.BudgetBytes);
         Assert.True(plan.Cells <= 1024 * MiB / (12 * 1024));
     }
+
+    [Fact]
+    public void AutoLayout_IsPerSequenceOnACpuWhenEveryShareHoldsAWindowAndAnAnswer_UnifiedOtherwise()
+    {
+        // 196,608 cells over 8 generating + 1 kept: 21,845 a sequence, more than 12,288.
+        Assert.True(KvPlan.From(new LlamaEngineOptions(), 28 * 1024, (long)(1.1 * GiB), 24 * GiB, onGpu: false).PerSequence);
+        Assert.False(KvPlan.From(new LlamaEngineOptions { MaxGpuMemoryMiB = 120_000 }, 56 * 1024, 5 * GiB, 24 * GiB, onGpu: true).PerSequence);
+        // 8,192 cells over 16 sequences: 512 a share would cut answers short.
+        Assert.False(KvPlan.From(new LlamaEngineOptions { ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 12 }, 12 * 1024, GiB, 24 * GiB, onGpu: false).PerSequence);
+        Assert.True(KvPlan.From(new LlamaEngineOptions { ContextSize = 8192, MaxSequences = 4, MaxKeptConversations = 12, KvLayout = "per-sequence" }, 12 * 1024, GiB, 24 * GiB, onGpu: false).PerSequence);
+        Assert.False(KvPlan.From(new LlamaEngineOptions { KvLayout = "unified" }, 28 * 1024, (long)(1.1 * GiB), 24 * GiB, onGpu: false).PerSequence);
+    }
 }
