@@ -129,7 +129,7 @@ public sealed partial class ConsoleTests(BrowserHost host)
 
             await page.Locator("#text-hits button").First.ClickAsync();
             await Assertions.Expect(page.Locator("#tr-log")).ToContainTextAsync("我的订单号是 ZX-4711");
-            var records = await host.App.Services.GetRequiredService<WeSeek.Host.Admin.ConsoleQueries>().AuditAsync("admin.transcript.search", null, 50, TestContext.Current.CancellationToken);
+            var records = await host.App.Services.GetRequiredService<ConsoleQueries>().AuditAsync("admin.transcript.search", null, 50, TestContext.Current.CancellationToken);
             var record = Assert.Single(records, r => r.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) == auditId);
             Assert.Equal("ops", (string?)record.Data?["key"]);
             Assert.Single(record.Data!["chats"]!.AsArray());

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
-using WeSeek.Host.Admin;
 using WeSeek.Security;
 using WeSeek.Storage;
 using WeSeek.Storage.Sql;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using WeSeek.Conversations;
-using WeSeek.Host.Admin;
 using WeSeek.Messaging;
 using WeSeek.Security;
 using WeSeek.Storage;

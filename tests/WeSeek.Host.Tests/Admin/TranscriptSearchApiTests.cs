@@ -59,7 +59,7 @@ public sealed class TranscriptSearchApiTests
         // The last search found nothing; the one before it is the record with the chat shown.
         Assert.NotNull(audited);
         Assert.Equal("ops", (string?)audited["key"]);
-        var records = await app.Services.GetRequiredService<WeSeek.Host.Admin.ConsoleQueries>().AuditAsync("admin.transcript.search", null, 10, Ct);
+        var records = await app.Services.GetRequiredService<ConsoleQueries>().AuditAsync("admin.transcript.search", null, 10, Ct);
         Assert.Equal(2, records.Count);
         Assert.Contains(records, r => r.Data?["chats"]?.AsArray().Select(c => (string?)c).SingleOrDefault() == chat.GetProperty("chat").GetString());
     }
