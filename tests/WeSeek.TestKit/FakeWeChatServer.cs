@@ -2,13 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChatCrypto;
 
 namespace WeSeek.TestKit;
@@ -19,91 +13,35 @@ namespace WeSeek.TestKit;
 /// at a loopback port, recording every call, and it builds signed (and, in safe mode, encrypted) callbacks
 /// with the same WXBizMsgCrypt the product uses, which the crypto tests check against the published vectors.
 /// </summary>
-public sealed class FakeWeChatServer : IAsyncDisposable
+public sealed class FakeWeChatServer : FakeWeChatApiServer<(string Path, JsonObject Body)>
 {
-    private readonly WebApplication _app;
-    private readonly List<(string Path, JsonObject Body)> _calls = [];
-    private readonly Queue<int> _sendErrors = new();
-    private int _tokens;
-    private readonly Dictionary<string, (byte[] Data, string MediaType)> _media = [];
-
-    private FakeWeChatServer(WebApplication app) => _app = app;
-
-    /// <summary>The API base URL (<c>OfficialAccount:ApiBaseUrl</c>).</summary>
-    public Uri BaseUrl { get; private set; } = null!;
-
-    /// <summary>The token currently valid; a send with another gets 40001.</summary>
-    public string CurrentToken { get; private set; } = "";
-
-    /// <summary>Calls received: path and JSON body, in order.</summary>
-    public IReadOnlyList<(string Path, JsonObject Body)> Calls
+    private FakeWeChatServer()
     {
-        get
-        {
-            lock (_calls)
-            {
-                return [.. _calls];
-            }
-        }
     }
 
     /// <summary>Texts sent through message/custom/send, in order.</summary>
     public IReadOnlyList<string> SentTexts => [.. Calls.Where(c => c.Path.EndsWith("custom/send", StringComparison.Ordinal)).Select(c => c.Body["text"]!["content"]!.GetValue<string>())];
 
-    /// <summary>Makes the current token invalid, as WeChat does when it expires early (the next send gets 42001).</summary>
-    public void ExpireToken()
-    {
-        lock (_calls)
-        {
-            CurrentToken = "expired";
-        }
-    }
-
-    /// <summary>The next sends answer these errcodes, in order.</summary>
-    public void FailNextSends(params int[] errcodes)
-    {
-        lock (_calls)
-        {
-            foreach (var code in errcodes)
-            {
-                _sendErrors.Enqueue(code);
-            }
-        }
-    }
-
-    /// <summary>Makes <paramref name="data"/> downloadable as temporary media <paramref name="mediaId"/>.</summary>
-    public void AddMedia(string mediaId, byte[] data, string mediaType)
-    {
-        lock (_calls)
-        {
-            _media[mediaId] = (data, mediaType);
-        }
-    }
-
     public static async Task<FakeWeChatServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var server = new FakeWeChatServer(app);
-        app.MapPost("/cgi-bin/stable_token", (Delegate)server.TokenAsync);
-        app.MapPost("/cgi-bin/message/custom/send", (Delegate)server.ApiAsync);
-        app.MapPost("/cgi-bin/message/custom/typing", (Delegate)server.ApiAsync);
-        app.MapGet("/cgi-bin/media/get", (Delegate)server.MediaAsync);
-        await app.StartAsync();
-        server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
+        var server = new FakeWeChatServer();
+        await server.ListenAsync(app =>
+        {
+            app.MapPost("/cgi-bin/stable_token", (Delegate)server.TokenAsync);
+            app.MapPost("/cgi-bin/message/custom/send", (Delegate)server.ApiAsync);
+            app.MapPost("/cgi-bin/message/custom/typing", (Delegate)server.ApiAsync);
+            app.MapGet("/cgi-bin/media/get", (Delegate)server.MediaAsync);
+        });
         return server;
     }
 
     private async Task<IResult> TokenAsync(HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
-        lock (_calls)
+        lock (Gate)
         {
-            _calls.Add((context.Request.Path, body));
-            CurrentToken = "token-" + (++_tokens).ToString(CultureInfo.InvariantCulture);
-            return Results.Json(new { access_token = CurrentToken, expires_in = 7200 });
+            Record((context.Request.Path, body));
+            return Results.Json(new { access_token = IssueToken("token-"), expires_in = 7200 });
         }
     }
 
@@ -123,19 +61,19 @@ public sealed class FakeWeChatServer : IAsyncDisposable
         {
             await gate.Task.WaitAsync(context.RequestAborted);
         }
-        lock (_calls)
+        lock (Gate)
         {
             if (context.Request.Query["access_token"] != CurrentToken)
             {
-                return Results.Json(new { errcode = CurrentToken == "expired" ? 42001 : 40001, errmsg = "access_token expired or invalid" });
+                return Results.Json(new { errcode = CurrentToken == ExpiredToken ? 42001 : 40001, errmsg = "access_token expired or invalid" });
             }
 
-            if (context.Request.Path.Value!.EndsWith("custom/send", StringComparison.Ordinal) && _sendErrors.TryDequeue(out var code))
+            if (context.Request.Path.Value!.EndsWith("custom/send", StringComparison.Ordinal) && TryTakeSendError(out var code))
             {
                 return Results.Json(new { errcode = code, errmsg = "scripted error" });
             }
 
-            _calls.Add((context.Request.Path, body));
+            Record((context.Request.Path, body));
             return Results.Json(new { errcode = 0, errmsg = "ok" });
         }
     }
@@ -143,15 +81,15 @@ public sealed class FakeWeChatServer : IAsyncDisposable
     // media/get answers the file itself, or JSON with an errcode (40007: invalid media_id) as WeChat does.
     private IResult MediaAsync(HttpContext context)
     {
-        lock (_calls)
+        lock (Gate)
         {
-            _calls.Add((context.Request.Path, new JsonObject { ["media_id"] = context.Request.Query["media_id"].ToString() }));
+            Record((context.Request.Path, new JsonObject { ["media_id"] = context.Request.Query["media_id"].ToString() }));
             if (context.Request.Query["access_token"] != CurrentToken)
             {
                 return Results.Json(new { errcode = 40001, errmsg = "invalid credential" });
             }
 
-            return _media.TryGetValue(context.Request.Query["media_id"].ToString(), out var media)
+            return TryGetMedia(context.Request.Query["media_id"].ToString(), out var media)
                 ? Results.Bytes(media.Data, media.MediaType)
                 : Results.Json(new { errcode = 40007, errmsg = "invalid media_id" });
         }
@@ -185,11 +123,5 @@ public sealed class FakeWeChatServer : IAsyncDisposable
         var encrypted = crypto.Encrypt(xml);
         query.Append("&encrypt_type=aes&msg_signature=").Append(WeChatSignature.Compute(token, timestamp, nonce, encrypted));
         return (query.ToString(), $"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
     }
 }

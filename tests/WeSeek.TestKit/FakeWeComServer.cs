@@ -1,13 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using WeSeek.Channels.WeChatCrypto;
 
 namespace WeSeek.TestKit;
@@ -18,40 +12,15 @@ namespace WeSeek.TestKit;
 /// (refused ones too), and builds the encrypted, msg_signature-signed callbacks and URL verifications WeCom
 /// sends, with the WXBizMsgCrypt that the crypto tests check against the published vectors.
 /// </summary>
-public sealed class FakeWeComServer : IAsyncDisposable
+public sealed class FakeWeComServer : FakeWeChatApiServer<(string Path, JsonObject Body, int ErrorCode)>
 {
-    private readonly WebApplication _app;
-    private readonly object _gate = new();
-    private readonly List<(string Path, JsonObject Body, int ErrorCode)> _calls = [];
-    private readonly Queue<int> _sendErrors = new();
     private readonly string _corpId;
     private readonly string _corpSecret;
-    private readonly Dictionary<string, (byte[] Data, string MediaType)> _media = [];
-    private int _tokens;
 
-    private FakeWeComServer(WebApplication app, string corpId, string corpSecret)
+    private FakeWeComServer(string corpId, string corpSecret)
     {
-        _app = app;
         _corpId = corpId;
         _corpSecret = corpSecret;
-    }
-
-    /// <summary>The API base URL (<c>WeCom:ApiBaseUrl</c>).</summary>
-    public Uri BaseUrl { get; private set; } = null!;
-
-    /// <summary>The token currently valid; a send with another gets 42001 (expired) or 40014 (invalid).</summary>
-    public string CurrentToken { get; private set; } = "";
-
-    /// <summary>Calls received, in order: path, JSON body (the query for gettoken) and the errcode answered.</summary>
-    public IReadOnlyList<(string Path, JsonObject Body, int ErrorCode)> Calls
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return [.. _calls];
-            }
-        }
     }
 
     /// <summary>Texts that message/send accepted, in order.</summary>
@@ -61,49 +30,16 @@ public sealed class FakeWeComServer : IAsyncDisposable
     /// <summary>Bodies of the sends message/send accepted, in order.</summary>
     public IReadOnlyList<JsonObject> SentBodies => [.. Calls.Where(c => c.Path.EndsWith("message/send", StringComparison.Ordinal) && c.ErrorCode == 0).Select(c => c.Body)];
 
-    /// <summary>Makes the current token invalid, as WeCom does when it drops a token early (the next send gets 42001).</summary>
-    public void ExpireToken()
-    {
-        lock (_gate)
-        {
-            CurrentToken = "expired";
-        }
-    }
-
-    /// <summary>The next sends made with a valid token answer these errcodes, in order.</summary>
-    public void FailNextSends(params int[] errcodes)
-    {
-        lock (_gate)
-        {
-            foreach (var code in errcodes)
-            {
-                _sendErrors.Enqueue(code);
-            }
-        }
-    }
-
-    /// <summary>Makes <paramref name="data"/> downloadable as temporary media <paramref name="mediaId"/>.</summary>
-    public void AddMedia(string mediaId, byte[] data, string mediaType)
-    {
-        lock (_gate)
-        {
-            _media[mediaId] = (data, mediaType);
-        }
-    }
-
     /// <summary>Starts the fake for one corp and one app secret (gettoken refuses others with 40013/40001).</summary>
     public static async Task<FakeWeComServer> StartAsync(string corpId, string corpSecret)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var server = new FakeWeComServer(app, corpId, corpSecret);
-        app.MapGet("/cgi-bin/gettoken", (Delegate)server.GetToken);
-        app.MapPost("/cgi-bin/message/send", (Delegate)server.SendAsync);
-        app.MapGet("/cgi-bin/media/get", (Delegate)server.Media);
-        await app.StartAsync();
-        server.BaseUrl = new Uri(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First().TrimEnd('/') + "/");
+        var server = new FakeWeComServer(corpId, corpSecret);
+        await server.ListenAsync(app =>
+        {
+            app.MapGet("/cgi-bin/gettoken", (Delegate)server.GetToken);
+            app.MapPost("/cgi-bin/message/send", (Delegate)server.SendAsync);
+            app.MapGet("/cgi-bin/media/get", (Delegate)server.Media);
+        });
         return server;
     }
 
@@ -111,17 +47,16 @@ public sealed class FakeWeComServer : IAsyncDisposable
     private IResult GetToken(HttpContext context)
     {
         var q = context.Request.Query;
-        lock (_gate)
+        lock (Gate)
         {
             var code = q["corpid"] != _corpId ? 40013 : q["corpsecret"] != _corpSecret ? 40001 : 0;
-            _calls.Add((context.Request.Path, new JsonObject { ["corpid"] = q["corpid"].ToString() }, code));
+            Record((context.Request.Path, new JsonObject { ["corpid"] = q["corpid"].ToString() }, code));
             if (code != 0)
             {
                 return Results.Json(new { errcode = code, errmsg = code == 40013 ? "invalid corpid" : "invalid secret" });
             }
 
-            CurrentToken = "wecom-token-" + (++_tokens).ToString(CultureInfo.InvariantCulture);
-            return Results.Json(new { errcode = 0, errmsg = "ok", access_token = CurrentToken, expires_in = 7200 });
+            return Results.Json(new { errcode = 0, errmsg = "ok", access_token = IssueToken("wecom-token-"), expires_in = 7200 });
         }
     }
 
@@ -129,18 +64,18 @@ public sealed class FakeWeComServer : IAsyncDisposable
     private async Task<IResult> SendAsync(HttpContext context)
     {
         var body = (await JsonNode.ParseAsync(context.Request.Body))!.AsObject();
-        lock (_gate)
+        lock (Gate)
         {
             var token = context.Request.Query["access_token"].ToString();
-            var code = token == CurrentToken ? 0 : CurrentToken == "expired" ? 42001 : 40014;
-            if (code == 0 && _sendErrors.TryDequeue(out var scripted))
+            var code = token == CurrentToken ? 0 : CurrentToken == ExpiredToken ? 42001 : 40014;
+            if (code == 0 && TryTakeSendError(out var scripted))
             {
                 code = scripted;
             }
 
-            _calls.Add((context.Request.Path, body, code));
+            Record((context.Request.Path, body, code));
             return code == 0
-                ? Results.Json(new { errcode = 0, errmsg = "ok", invaliduser = "", msgid = "msg-" + _calls.Count.ToString(CultureInfo.InvariantCulture) })
+                ? Results.Json(new { errcode = 0, errmsg = "ok", invaliduser = "", msgid = "msg-" + CallCount.ToString(CultureInfo.InvariantCulture) })
                 : Results.Json(new { errcode = code, errmsg = "scripted or token error" });
         }
     }
@@ -149,12 +84,13 @@ public sealed class FakeWeComServer : IAsyncDisposable
     private IResult Media(HttpContext context)
     {
         var q = context.Request.Query;
-        lock (_gate)
+        lock (Gate)
         {
-            var code = q["access_token"] != CurrentToken ? 42001 : _media.ContainsKey(q["media_id"].ToString()) ? 0 : 40007;
-            _calls.Add((context.Request.Path, new JsonObject { ["media_id"] = q["media_id"].ToString() }, code));
+            var found = TryGetMedia(q["media_id"].ToString(), out var media);
+            var code = q["access_token"] != CurrentToken ? 42001 : found ? 0 : 40007;
+            Record((context.Request.Path, new JsonObject { ["media_id"] = q["media_id"].ToString() }, code));
             return code == 0
-                ? Results.Bytes(_media[q["media_id"].ToString()].Data, _media[q["media_id"].ToString()].MediaType)
+                ? Results.Bytes(media.Data, media.MediaType)
                 : Results.Json(new { errcode = code, errmsg = "invalid media_id or token" });
         }
     }
@@ -195,11 +131,5 @@ public sealed class FakeWeComServer : IAsyncDisposable
         var echostr = crypto.Encrypt(plain);
         var signature = WeChatSignature.Compute(crypto.Token, timestamp, nonce, echostr);
         return ($"{path}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}&echostr={Uri.EscapeDataString(echostr)}", plain);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
     }
 }

@@ -1,9 +1,6 @@
 using System.Diagnostics.Metrics;
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using WeSeek.Channels.ILink;
 using WeSeek.Host.Tests.WebChat;
@@ -18,8 +15,6 @@ namespace WeSeek.Host.Tests.ILink;
 /// fake iLink server written from the published protocol.</summary>
 public sealed class ILinkEndToEndTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task Login_ScanConfirmed_StoresTheTokenAndTheChannelStartsPolling()
     {
@@ -34,8 +29,8 @@ public sealed class ILinkEndToEndTests
         Assert.Equal(env.ILink.BotId, result.BotId);
         Assert.Single(shown);
         Assert.Equal([ILinkLoginProgress.QrCodeShown, ILinkLoginProgress.Scanned], progress);
-        await WaitUntilAsync(() => env.ILink.Cursors.Count > 0);
-        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Cursors.Count > 0);
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
         Assert.Empty(env.ILink.ProtocolErrors);
     }
 
@@ -68,15 +63,15 @@ public sealed class ILinkEndToEndTests
 
         Assert.Equal(System.Net.HttpStatusCode.Accepted, (await http.PostAsync("/api/ilink/login", null)).StatusCode);
         var login = env.App.Services.GetRequiredService<ILinkWebLogin>();
-        await WaitUntilAsync(() => login.QrPng() is not null);
+        await WeSeekTestHost.WaitUntilAsync(() => login.QrPng() is not null);
         using var png = await http.GetAsync("/api/ilink/login/qr.png");
         var bytes = await png.Content.ReadAsByteArrayAsync();
         env.ILink.ScriptQr("scaned", "confirmed");
 
         Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
-        await WaitUntilAsync(() => login.Status == ILinkWebLoginStatus.LoggedIn);
-        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
+        await WeSeekTestHost.WaitUntilAsync(() => login.Status == ILinkWebLoginStatus.LoggedIn);
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
         Assert.Contains("LoggedIn", await http.GetStringAsync("/api/ilink/login"), StringComparison.Ordinal);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/ilink/login/qr.png")).StatusCode);
     }
@@ -87,7 +82,7 @@ public sealed class ILinkEndToEndTests
         await using var env = await Env.StartLoggedInAsync();
         env.ILink.Deliver("user-a@im.wechat", "你好", contextToken: "ctx-first");
 
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         var sent = env.ILink.Sent[0];
         Assert.Equal("user-a@im.wechat", sent.ToUserId);
         Assert.Equal("ctx-first", sent.ContextToken);
@@ -103,7 +98,7 @@ public sealed class ILinkEndToEndTests
         await using var env = await Env.StartLoggedInAsync(model => new ScriptedChatClient(_ => [answer]), "--ILink:MaxSendsPerContextToken=2");
         env.ILink.Deliver("user-b@im.wechat", "讲个长故事");
 
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 2);
         Assert.True(answer.Length > 4000);
         Assert.All(env.ILink.Sent, s => Assert.InRange(s.Text.Length, 1000, 2000));
         Assert.EndsWith("回复「继续」查看剩余 (2/2)", env.ILink.Sent[1].Text, StringComparison.Ordinal);
@@ -115,11 +110,11 @@ public sealed class ILinkEndToEndTests
     {
         await using var env = await Env.StartLoggedInAsync(null, "--ILink:MaxSendsPerContextToken=1");
         env.ILink.Deliver("user-c@im.wechat", "一");
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         // The fake records the send when it arrives; the channel counts it against the token once the answer
         // is back and the outbox has marked it sent.
         var transcripts = env.App.Services.GetRequiredService<ITranscriptReader>();
-        await WaitUntilAsync(() => transcripts.ReadAsync(env.Channel.Id, "user-c@im.wechat", 10, CancellationToken.None).GetAwaiter().GetResult().Any(e => !e.FromUser && e.Delivered));
+        await WeSeekTestHost.WaitUntilAsync(() => transcripts.ReadAsync(env.Channel.Id, "user-c@im.wechat", 10, CancellationToken.None).GetAwaiter().GetResult().Any(e => !e.FromUser && e.Delivered));
         var channel = env.Channel;
 
         var refused = await Assert.ThrowsAsync<ChannelSendException>(() => channel.SendAsync(new OutboundMessage(999, channel.Id, "default", "user-c@im.wechat", "多的一条", 1, 1), CancellationToken.None));
@@ -138,7 +133,7 @@ public sealed class ILinkEndToEndTests
         {
             ilink.Deliver("user-d@im.wechat", "一");
             ilink.Deliver("user-e@im.wechat", "二");
-            await WaitUntilAsync(() => ilink.Sent.Count == 2);
+            await WeSeekTestHost.WaitUntilAsync(() => ilink.Sent.Count == 2);
             Assert.Equal(2, first.Model.Calls.Count);
         }
 
@@ -146,7 +141,7 @@ public sealed class ILinkEndToEndTests
         ilink.Deliver("user-d@im.wechat", "三");
         await using (var second = await Env.StartAsync(data, ilink))
         {
-            await WaitUntilAsync(() => ilink.Sent.Count == 3);
+            await WeSeekTestHost.WaitUntilAsync(() => ilink.Sent.Count == 3);
             Assert.Equal("c:2", ilink.Cursors[before]);
             Assert.Single(second.Model.Calls);
         }
@@ -164,7 +159,7 @@ public sealed class ILinkEndToEndTests
         env.ILink.DropNextSendResponses(1);
         env.ILink.Deliver("user-f@im.wechat", "重试");
 
-        await WaitUntilAsync(() => env.ILink.SendAttempts.Values.Sum() == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.SendAttempts.Values.Sum() == 2);
         var attempts = Assert.Single(env.ILink.SendAttempts);
         Assert.Equal(2, attempts.Value);
         Assert.Equal(attempts.Key, Assert.Single(env.ILink.Sent).ClientId);
@@ -177,7 +172,7 @@ public sealed class ILinkEndToEndTests
         env.ILink.ExpireSessions();
 
         // The state changes before the notice is posted: wait for both, then check the notice.
-        await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.SessionExpired
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.State == ILinkPollerState.SessionExpired
             && env.Notices.Current.Any(n => n.Contains("Scan again", StringComparison.Ordinal)));
         Assert.Contains(env.Notices.Current, n => n.Contains("Scan again", StringComparison.Ordinal) && n.Contains("-14", StringComparison.Ordinal));
         Assert.Null(await env.Store.GetAsync(env.Channel.Id, "bot_token", CancellationToken.None));
@@ -185,7 +180,7 @@ public sealed class ILinkEndToEndTests
         env.ILink.ScriptQr("confirmed");
         await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
         env.ILink.Deliver("user-g@im.wechat", "回来了");
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         Assert.Equal(ILinkPollerState.Polling, env.Channel.State);
     }
 
@@ -203,15 +198,15 @@ public sealed class ILinkEndToEndTests
         Assert.True(env.ILink.PollTokens.All(t => t == main));
 
         env.ILink.ExpireSession(main);
-        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == backup);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.PollTokens[^1] == backup);
         env.ILink.Deliver("user-k@im.wechat", "备用号在吗");
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         Assert.Contains(env.Notices.Current, n => n.Contains("backup account 'backup'", StringComparison.Ordinal));
 
         env.ILink.ScriptQr("confirmed");
         await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
         var renewed = env.ILink.LastToken!;
-        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == renewed);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.PollTokens[^1] == renewed);
     }
 
     [Fact]
@@ -219,16 +214,16 @@ public sealed class ILinkEndToEndTests
     {
         await using var env = await Env.StartLoggedInAsync();
         var first = env.ILink.LastToken!;
-        await WaitUntilAsync(() => env.ILink.PollTokens.Contains(first));
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.PollTokens.Contains(first));
 
         env.ILink.ScriptQr("confirmed");
         await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
         var second = env.ILink.LastToken!;
 
         Assert.NotEqual(first, second);
-        await WaitUntilAsync(() => env.ILink.PollTokens[^1] == second);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.PollTokens[^1] == second);
         var switched = env.ILink.PollTokens.Count;
-        await WaitUntilAsync(() => env.ILink.PollTokens.Count >= switched + 2);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.PollTokens.Count >= switched + 2);
         Assert.All(env.ILink.PollTokens.Skip(switched), t => Assert.Equal(second, t));
     }
 
@@ -241,7 +236,7 @@ public sealed class ILinkEndToEndTests
         env.ILink.FailNextSends(-2, -2);
         env.ILink.Deliver("user-h@im.wechat", "慢点");
 
-        await WaitUntilAsync(() => env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Sent.Count == 1);
         Assert.Equal("答：慢点", env.ILink.Sent[0].Text);
         var counted = rateLimited.GetMeasurementSnapshot().Sum(m => m.Value);
         Assert.True(counted >= 3, $"counted {counted}");
@@ -254,10 +249,10 @@ public sealed class ILinkEndToEndTests
         await using var env = await Env.StartLoggedInAsync(model => { model.OnCall = (_, ct) => gate.Task.WaitAsync(ct); return model; });
         env.ILink.Deliver("user-i@im.wechat", "想一想");
 
-        await WaitUntilAsync(() => env.ILink.Typing.Any(t => t.Status == 1));
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Typing.Any(t => t.Status == 1));
         Assert.Empty(env.ILink.Sent);
         gate.SetResult();
-        await WaitUntilAsync(() => env.ILink.Typing.Any(t => t.Status == 2) && env.ILink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => env.ILink.Typing.Any(t => t.Status == 2) && env.ILink.Sent.Count == 1);
         Assert.All(env.ILink.Typing, t => Assert.Equal("user-i@im.wechat", t.UserId));
         Assert.Empty(env.ILink.ProtocolErrors);
     }
@@ -270,45 +265,34 @@ public sealed class ILinkEndToEndTests
         await using var first = await Env.StartLoggedInAsync(data, ilink);
         await using var second = await Env.StartAsync(data, ilink);
 
-        await WaitUntilAsync(() => second.Channel.State == ILinkPollerState.WaitingForLease);
+        await WeSeekTestHost.WaitUntilAsync(() => second.Channel.State == ILinkPollerState.WaitingForLease);
         var polls = ilink.Cursors.Count;
-        await WaitUntilAsync(() => ilink.Cursors.Count >= polls + 3);
+        await WeSeekTestHost.WaitUntilAsync(() => ilink.Cursors.Count >= polls + 3);
         Assert.Equal(ILinkPollerState.Polling, first.Channel.State);
         Assert.Equal(ILinkPollerState.WaitingForLease, second.Channel.State);
         Assert.Equal(1, ilink.MaxConcurrentPolls);
 
         await first.DisposeAsync();
-        await WaitUntilAsync(() => second.Channel.State == ILinkPollerState.Polling);
+        await WeSeekTestHost.WaitUntilAsync(() => second.Channel.State == ILinkPollerState.Polling);
         ilink.Deliver("user-j@im.wechat", "换人了");
-        await WaitUntilAsync(() => ilink.Sent.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => ilink.Sent.Count == 1);
         Assert.Equal(1, ilink.MaxConcurrentPolls);
         data.Dispose();
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, [CallerArgumentExpression(nameof(condition))] string what = "")
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + Patience;
-        while (!condition())
-        {
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Not true within {Patience.TotalSeconds} s: {what}");
-            // Watching the product's background loops from outside, as iLink would.
-            await Task.Delay(20);
-        }
-    }
-
+    /// <summary>The host with the iLink channel on, against a fake iLink server it owns unless one is passed in
+    /// (with a data directory) to share between two hosts.</summary>
     private sealed class Env : IAsyncDisposable
     {
-        private readonly TempDirectory? _ownedData;
+        private readonly WeSeekTestHost _host;
         private readonly FakeILinkServer? _ownedILink;
-        private readonly WebApplication _app;
         private bool _disposed;
 
-        private Env(TempDirectory? ownedData, FakeILinkServer ilink, FakeILinkServer? ownedILink, WebApplication app, ScriptedChatClient model)
+        private Env(WeSeekTestHost host, FakeILinkServer ilink, FakeILinkServer? ownedILink, ScriptedChatClient model)
         {
-            _ownedData = ownedData;
+            _host = host;
             ILink = ilink;
             _ownedILink = ownedILink;
-            _app = app;
             Model = model;
         }
 
@@ -316,51 +300,47 @@ public sealed class ILinkEndToEndTests
 
         public ScriptedChatClient Model { get; }
 
-        public WebApplication App => _app;
+        public WebApplication App => _host.App;
 
-        public ILinkLogin Login => _app.Services.GetRequiredService<ILinkLogin>();
+        public ILinkLogin Login => _host.GetRequiredService<ILinkLogin>();
 
-        public ILinkChannel Channel => _app.Services.GetRequiredService<ILinkChannel>();
+        public ILinkChannel Channel => _host.GetRequiredService<ILinkChannel>();
 
-        public IOperatorNotices Notices => _app.Services.GetRequiredService<IOperatorNotices>();
+        public IOperatorNotices Notices => _host.GetRequiredService<IOperatorNotices>();
 
-        public IChannelStateStore Store => _app.Services.GetRequiredService<IChannelStateStore>();
+        public IChannelStateStore Store => _host.GetRequiredService<IChannelStateStore>();
 
         public static async Task<Env> StartAsync(params string[] extra)
         {
             var ilink = await FakeILinkServer.StartAsync();
-            return await StartCoreAsync(new TempDirectory(), true, ilink, true, null, extra);
+            return await StartCoreAsync(null, ilink, true, null, extra);
         }
 
-        public static Task<Env> StartAsync(TempDirectory data, FakeILinkServer ilink) => StartCoreAsync(data, false, ilink, false, null, []);
+        public static Task<Env> StartAsync(TempDirectory data, FakeILinkServer ilink) => StartCoreAsync(data, ilink, false, null, []);
 
         public static async Task<Env> StartLoggedInAsync(Func<ScriptedChatClient, ScriptedChatClient>? model = null, params string[] extra)
         {
             var ilink = await FakeILinkServer.StartAsync();
-            return await LogInAsync(await StartCoreAsync(new TempDirectory(), true, ilink, true, model, extra));
+            return await LogInAsync(await StartCoreAsync(null, ilink, true, model, extra));
         }
 
         public static async Task<Env> StartLoggedInAsync(TempDirectory data, FakeILinkServer ilink) =>
-            await LogInAsync(await StartCoreAsync(data, false, ilink, false, null, []));
+            await LogInAsync(await StartCoreAsync(data, ilink, false, null, []));
 
         private static async Task<Env> LogInAsync(Env env)
         {
             env.ILink.ScriptQr("confirmed");
             var result = await env.Login.RunAsync((_, _) => Task.CompletedTask, null, CancellationToken.None);
             Assert.Equal(ILinkLoginOutcome.LoggedIn, result.Outcome);
-            await WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
+            await WeSeekTestHost.WaitUntilAsync(() => env.Channel.State == ILinkPollerState.Polling);
             return env;
         }
 
-        private static async Task<Env> StartCoreAsync(TempDirectory data, bool ownsData, FakeILinkServer ilink, bool ownsILink, Func<ScriptedChatClient, ScriptedChatClient>? setup, string[] extra)
+        private static async Task<Env> StartCoreAsync(TempDirectory? data, FakeILinkServer ilink, bool ownsILink, Func<ScriptedChatClient, ScriptedChatClient>? setup, string[] extra)
         {
             var model = ScriptedChatClient.Echo();
             model = setup?.Invoke(model) ?? model;
-            var app = await WebChatEndToEndTests.StartAsync(data, services =>
-            {
-                services.RemoveAll<IChatClient>();
-                services.AddChatClient(model).UseReasoningSplit();
-            },
+            var host = await WeSeekTestHost.StartAsync(
             [
                 "--ILink:Enabled=true",
                 "--ILink:BaseUrl=" + ilink.BaseUrl,
@@ -370,11 +350,10 @@ public sealed class ILinkEndToEndTests
                 "--ILink:MaxRetryDelay=00:00:00.200",
                 "--ILink:QrPollInterval=00:00:00",
                 "--ILink:TypingKeepAlive=00:00:01",
-                "--Outbox:PacingInterval=00:00:00",
                 "--Outbox:RetryDelay=00:00:00.100",
                 .. extra,
-            ]);
-            return new Env(ownsData ? data : null, ilink, ownsILink ? ilink : null, app, model);
+            ], model, data: data);
+            return new Env(host, ilink, ownsILink ? ilink : null, model);
         }
 
         public async ValueTask DisposeAsync()
@@ -385,14 +364,11 @@ public sealed class ILinkEndToEndTests
             }
 
             _disposed = true;
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
             if (_ownedILink is not null)
             {
                 await _ownedILink.DisposeAsync();
             }
-
-            _ownedData?.Dispose();
         }
     }
 }

@@ -1,9 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using WeSeek.Channels.WeChatCrypto;
-using WeSeek.Host.Tests.WebChat;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.Media;
@@ -84,37 +82,25 @@ public sealed class ImageUnderstandingEndToEndTests
         _ => "",
     };
 
-    private sealed class Env : IAsyncDisposable
+    /// <summary>The host with the 公众号 <c>demo</c>, its chat model and its vision model both fake OpenAI servers.</summary>
+    private sealed class Env(WeSeekTestHost host, FakeWeChatServer weChat, FakeOpenAiServer model, FakeOpenAiServer vision) : IAsyncDisposable
     {
-        private readonly TempDirectory _data;
-        private readonly WebApplication _app;
-        private readonly HttpClient _http;
+        public FakeWeChatServer WeChat => weChat;
 
-        private Env(TempDirectory data, WebApplication app, FakeWeChatServer weChat, FakeOpenAiServer model, FakeOpenAiServer vision)
-        {
-            _data = data;
-            _app = app;
-            WeChat = weChat;
-            Model = model;
-            Vision = vision;
-            _http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
-        }
+        public FakeOpenAiServer Model => model;
 
-        public FakeWeChatServer WeChat { get; }
+        public FakeOpenAiServer Vision => vision;
 
-        public FakeOpenAiServer Model { get; }
-
-        public FakeOpenAiServer Vision { get; }
+        private string Database => System.IO.Path.Combine(host.Data.Path, "weseek.db");
 
         public static async Task<Env> StartAsync()
         {
-            var data = new TempDirectory();
             var weChat = await FakeWeChatServer.StartAsync();
             var model = await FakeOpenAiServer.StartAsync();
             model.Script = messages => ["你说：", ScriptedChatClient.UserText(messages[^1].Content)];
             var vision = await FakeOpenAiServer.StartAsync();
             vision.Script = _ => [Description];
-            var app = await WebChatEndToEndTests.StartAsync(data, null,
+            var host = await WeSeekTestHost.StartAsync(
             [
                 "--OfficialAccount:Accounts:demo:Token=" + Token,
                 "--OfficialAccount:Accounts:demo:EncodingAesKey=" + AesKey,
@@ -124,14 +110,13 @@ public sealed class ImageUnderstandingEndToEndTests
                 // With no budget every reply goes through the 客服 API, so none depends on how busy the machine is.
                 "--OfficialAccount:PassiveReplyBudget=00:00:00",
                 "--OfficialAccount:Accounts:demo:Typing=false",
-                "--Outbox:PacingInterval=00:00:00",
                 "--Context:IncludeCurrentTime=false",
                 "--Model:Remote:BaseUrl=" + model.BaseUrl,
                 "--Vision:Endpoint=" + vision.BaseUrl,
                 "--Vision:Model=qwen2.5-vl",
                 "--Vision:ApiKey=vision-key",
             ]);
-            return new Env(data, app, weChat, model, vision);
+            return new Env(host, weChat, model, vision);
         }
 
         /// <summary>Posts a callback and waits for the reply it causes (sent through the 客服 API).</summary>
@@ -140,21 +125,15 @@ public sealed class ImageUnderstandingEndToEndTests
             var before = WeChat.SentTexts.Count;
             var now = TimeProvider.System.GetUtcNow();
             var (url, body) = FakeWeChatServer.Callback(Path, Token, Crypto, xml, now, FakeWeChatServer.NextNonce(), "o-user");
-            using var response = await _http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
+            using var response = await host.Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
             Assert.Equal("success", await response.Content.ReadAsStringAsync());
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (WeChat.SentTexts.Count <= before)
-            {
-                // Waiting on the product's background sender from outside, as WeChat would.
-                await Task.Delay(20, timeout.Token);
-            }
-
+            await WeSeekTestHost.WaitUntilAsync(() => WeChat.SentTexts.Count > before);
             return WeChat.SentTexts[before];
         }
 
         public async Task<(byte[] Blob, string? KeyId)> ReadCacheAsync()
         {
-            await using var connection = new SqliteConnection($"Data Source={System.IO.Path.Combine(_data.Path, "weseek.db")};Mode=ReadOnly");
+            await using var connection = new SqliteConnection($"Data Source={Database};Mode=ReadOnly");
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT description, key_id FROM image_descriptions;";
@@ -167,7 +146,7 @@ public sealed class ImageUnderstandingEndToEndTests
 
         public async Task<List<JsonObject>> ReadAuditAsync(string kind)
         {
-            await using var connection = new SqliteConnection($"Data Source={System.IO.Path.Combine(_data.Path, "weseek.db")};Mode=ReadOnly");
+            await using var connection = new SqliteConnection($"Data Source={Database};Mode=ReadOnly");
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT data FROM audit WHERE kind = $kind ORDER BY id;";
@@ -184,13 +163,10 @@ public sealed class ImageUnderstandingEndToEndTests
 
         public async ValueTask DisposeAsync()
         {
-            _http.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            await WeChat.DisposeAsync();
-            await Model.DisposeAsync();
-            await Vision.DisposeAsync();
-            _data.Dispose();
+            await host.DisposeAsync();
+            await weChat.DisposeAsync();
+            await model.DisposeAsync();
+            await vision.DisposeAsync();
         }
     }
 }

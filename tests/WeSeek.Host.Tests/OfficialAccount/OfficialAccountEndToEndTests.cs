@@ -1,7 +1,5 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Channels.WeChatCrypto;
@@ -371,52 +369,34 @@ public sealed class OfficialAccountEndToEndTests
         Assert.Equal(HttpStatusCode.Forbidden, bad.StatusCode);
     }
 
-    private sealed class Env : IAsyncDisposable
+    /// <summary>The host with the 公众号 <c>demo</c> in safe mode, against a fake WeChat server of its own.</summary>
+    private sealed class Env(WeSeekTestHost host, FakeWeChatServer weChat, ScriptedChatClient model) : IAsyncDisposable
     {
-        private readonly TempDirectory _data;
-        private readonly WebApplication _app;
+        public FakeWeChatServer WeChat => weChat;
 
-        private Env(TempDirectory data, WebApplication app, FakeWeChatServer weChat, ScriptedChatClient model)
-        {
-            _data = data;
-            _app = app;
-            WeChat = weChat;
-            Model = model;
-            Http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
-        }
+        public ScriptedChatClient Model => model;
 
-        public FakeWeChatServer WeChat { get; }
-
-        public ScriptedChatClient Model { get; }
-
-        public HttpClient Http { get; }
+        public HttpClient Http => host.Http;
 
         public static Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra) => StartAsync(setup, null, extra);
 
         public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup, Action<IServiceCollection>? configure, params string[] extra)
         {
-            var data = new TempDirectory();
             var weChat = await FakeWeChatServer.StartAsync();
             var model = ScriptedChatClient.Echo();
             setup?.Invoke(model);
-            var app = await WebChatEndToEndTests.StartAsync(data, services =>
-            {
-                services.RemoveAll<IChatClient>();
-                services.AddChatClient(model).UseReasoningSplit();
-                configure?.Invoke(services);
-            },
+            var host = await WeSeekTestHost.StartAsync(
             [
                 "--OfficialAccount:Accounts:demo:Token=" + Token,
                 "--OfficialAccount:Accounts:demo:EncodingAesKey=" + AesKey,
                 "--OfficialAccount:Accounts:demo:AppId=" + AppId,
                 "--OfficialAccount:Accounts:demo:AppSecret=secret",
                 "--OfficialAccount:ApiBaseUrl=" + weChat.BaseUrl,
-                "--Outbox:PacingInterval=00:00:00",
                 // The longest budget allowed: "answer ready" must not depend on how busy the machine is.
                 "--OfficialAccount:PassiveReplyBudget=00:00:04.800",
                 .. extra,
-            ]);
-            return new Env(data, app, weChat, model);
+            ], model, configure);
+            return new Env(host, weChat, model);
         }
 
         public Task<HttpResponseMessage> PostMessageAsync(string text, long msgId, WeChatMessageCrypto? crypto)
@@ -426,20 +406,12 @@ public sealed class OfficialAccountEndToEndTests
             return Http.PostAsync(url, new StringContent(body, Encoding.UTF8, "text/xml"));
         }
 
-        public async Task WaitForSentAsync(int count)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (WeChat.SentTexts.Count < count)
-            {
-                // Waiting on the product's background sender from outside, as WeChat would.
-                await Task.Delay(20, timeout.Token);
-            }
-        }
+        public Task WaitForSentAsync(int count) => WeSeekTestHost.WaitUntilAsync(() => WeChat.SentTexts.Count >= count);
 
         public async Task WaitForStoredRepliesAsync(int count)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var transcripts = _app.Services.GetRequiredService<ITranscriptReader>();
+            var transcripts = host.GetRequiredService<ITranscriptReader>();
             while ((await transcripts.ReadAsync(ChannelId.From("mp:demo"), "o-user", 100, timeout.Token)).Count(e => !e.FromUser) < count)
             {
                 await Task.Delay(20, timeout.Token);
@@ -447,15 +419,12 @@ public sealed class OfficialAccountEndToEndTests
         }
 
         public async Task<IReadOnlyList<ChatSummary>> StoredChatsAsync() =>
-            await _app.Services.GetRequiredService<ITranscriptReader>().ListChatsAsync(ChannelId.From("mp:demo"), 100, CancellationToken.None);
+            await host.GetRequiredService<ITranscriptReader>().ListChatsAsync(ChannelId.From("mp:demo"), 100, CancellationToken.None);
 
         public async ValueTask DisposeAsync()
         {
-            Http.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            await WeChat.DisposeAsync();
-            _data.Dispose();
+            await host.DisposeAsync();
+            await weChat.DisposeAsync();
         }
     }
 }

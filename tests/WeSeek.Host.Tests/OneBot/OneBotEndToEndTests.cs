@@ -1,9 +1,5 @@
 using System.Net;
-using System.Runtime.CompilerServices;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using WeSeek.Channels.OneBot;
 using WeSeek.Host.Tests.WebChat;
@@ -17,7 +13,6 @@ namespace WeSeek.Host.Tests.OneBot;
 public sealed class OneBotEndToEndTests
 {
     private const string Token = "onebot-test-token-0123456789";
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [Fact]
     public async Task Handshake_WrongOrMissingTokenIs401_RightTokenIsAcceptedWithTheSubprotocolEchoed()
@@ -30,7 +25,7 @@ public sealed class OneBotEndToEndTests
         Assert.Equal(HttpStatusCode.SwitchingProtocols, await FakeOneBotImplementation.TryConnectAsync(env.BaseAddress, Token));
         await using var viaQuery = await FakeOneBotImplementation.ConnectAsync(env.BaseAddress, Token, tokenInQuery: true);
         Assert.Equal("12.fake", viaQuery.SubProtocol);
-        await WaitUntilAsync(() => env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.IsConnected);
     }
 
     [Fact]
@@ -41,7 +36,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendPrivateMessageAsync("wxid_alice", "m-1", "你好");
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         var action = impl.Actions[0];
         Assert.Equal("send_message", action["action"]!.GetValue<string>());
         Assert.False(string.IsNullOrEmpty(action["echo"]!.GetValue<string>()));
@@ -63,7 +58,7 @@ public sealed class OneBotEndToEndTests
         await impl.SendGroupMessageAsync("123@chatroom", "wxid_bob", "g-1",
             FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text(" 天气如何"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         var p = impl.Actions[0]["params"]!.AsObject();
         Assert.Equal("group", p["detail_type"]!.GetValue<string>());
         Assert.Equal("123@chatroom", p["group_id"]!.GetValue<string>());
@@ -83,7 +78,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendGroupMessageAsync("456@chatroom", "wxid_carol", "g-2", FakeOneBotImplementation.Text("/ai 你是谁"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
         Assert.Equal("g-2", segments[0]!["data"]!["message_id"]!.GetValue<string>());
         Assert.Equal("答：你是谁", segments[2]!["data"]!["text"]!.GetValue<string>().Trim());
@@ -100,7 +95,7 @@ public sealed class OneBotEndToEndTests
         // A triggered message after them, in the same group: once it is answered, the two before were handled.
         await impl.SendGroupMessageAsync("789@chatroom", "wxid_erin", "g-5", FakeOneBotImplementation.Text("/ai 一加一"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
         Assert.Equal("g-5", segments[0]!["data"]!["message_id"]!.GetValue<string>());
         var call = Assert.Single(env.Model.Calls);
@@ -120,7 +115,7 @@ public sealed class OneBotEndToEndTests
         await impl.SendGroupMessageAsync("other@chatroom", "wxid_kim", "al-2", FakeOneBotImplementation.Text("/ai 在吗"));
         await impl.SendGroupMessageAsync("ok@chatroom", "wxid_lee", "al-3", FakeOneBotImplementation.Text("翻译 apple"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         Assert.Equal("ok@chatroom", impl.Actions[0]["params"]!["group_id"]!.GetValue<string>());
         Assert.Equal("答：翻译 apple", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
         Assert.Equal(2, env.Channel.IgnoredGroupMessages);
@@ -128,7 +123,7 @@ public sealed class OneBotEndToEndTests
         Assert.DoesNotContain(call, m => m.Text.Contains("在吗", StringComparison.Ordinal));
         // Private chats are not groups: the allow-list does not apply to them.
         await impl.SendPrivateMessageAsync("wxid_kim", "al-4", "私聊");
-        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 2);
     }
 
     [Fact]
@@ -141,7 +136,7 @@ public sealed class OneBotEndToEndTests
         await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId));
         await impl.SendGroupMessageAsync("burst@chatroom", "wxid_max", "b-2", FakeOneBotImplementation.Text("这段代码为什么报错"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         var segments = impl.Actions[0]["params"]!["message"]!.AsArray();
         Assert.Equal("b-1", segments[0]!["data"]!["message_id"]!.GetValue<string>());
         Assert.Equal("wxid_max", segments[1]!["data"]!["user_id"]!.GetValue<string>());
@@ -159,7 +154,7 @@ public sealed class OneBotEndToEndTests
         await impl.SendPrivateMessageAsync("wxid_fay", "m-dup", "一次");
         await impl.SendPrivateMessageAsync("wxid_fay", "m-next", "两次");
 
-        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 2);
         Assert.Equal(2, env.Model.Calls.Count);
         Assert.Equal(["答：一次", "答：两次"], impl.Actions.Select(a => a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()).Order(StringComparer.Ordinal));
     }
@@ -173,7 +168,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendPrivateMessageAsync("wxid_gil", "m-retry", "再试");
 
-        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 2);
         Assert.All(impl.Actions, a => Assert.Equal("答：再试", a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()));
         Assert.NotEqual(impl.Actions[0]["echo"]!.GetValue<string>(), impl.Actions[1]["echo"]!.GetValue<string>());
         Assert.Single(env.Model.Calls);
@@ -188,7 +183,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendPrivateMessageAsync("wxid_hal", "m-silent", "没回应");
 
-        await WaitUntilAsync(() => impl.Actions.Count >= 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count >= 2);
         Assert.All(impl.Actions, a => Assert.Equal("答：没回应", a["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>()));
         Assert.Single(env.Model.Calls);
     }
@@ -209,12 +204,12 @@ public sealed class OneBotEndToEndTests
     {
         await using var env = await Env.StartAsync("--OneBot:HeartbeatMisses=2");
         await using var impl = await env.ConnectAsync();
-        await WaitUntilAsync(() => env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.IsConnected);
 
         await impl.SendHeartbeatAsync(intervalMs: 100);
 
-        await WaitUntilAsync(() => !env.Channel.IsConnected);
-        await WaitUntilAsync(() => !impl.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => !env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => !impl.IsConnected);
         Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.PolicyViolation, impl.ReceivedCloseStatus);
     }
 
@@ -234,16 +229,16 @@ public sealed class OneBotEndToEndTests
     {
         await using var impl = await FakeOneBotImplementation.ListenAsync(Token);
         await using var env = await Env.StartAsync("--OneBot:Mode=Forward", "--OneBot:ForwardUrl=" + impl.Url, "--OneBot:ReconnectDelay=00:00:00.050", "--OneBot:MaxReconnectDelay=00:00:00.200");
-        await WaitUntilAsync(() => impl.Connections == 1 && env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Connections == 1 && env.Channel.IsConnected);
 
         await impl.SendPrivateMessageAsync("wxid_ivy", "f-1", "正向");
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         Assert.Equal("答：正向", impl.Actions[0]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
 
         await impl.DisconnectAsync();
-        await WaitUntilAsync(() => impl.Connections == 2 && env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Connections == 2 && env.Channel.IsConnected);
         await impl.SendPrivateMessageAsync("wxid_ivy", "f-2", "又连上了");
-        await WaitUntilAsync(() => impl.Actions.Count == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 2);
     }
 
     [Fact]
@@ -254,15 +249,15 @@ public sealed class OneBotEndToEndTests
         await using var _ = impl;
         impl.OmitSelf = true;
 
-        await WaitUntilAsync(() => impl.Requests.Any(r => r["action"]!.GetValue<string>() == "get_self_info"));
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Requests.Any(r => r["action"]!.GetValue<string>() == "get_self_info"));
         var request = impl.Requests.First(r => r["action"]!.GetValue<string>() == "get_self_info");
         Assert.StartsWith("weseek-", request["echo"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Empty(request["params"]!.AsObject());
         // Its id comes only from the answer: a mention of it in an event without self, sent after it, triggers.
-        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.AnswersSent == 1);
         await impl.SendGroupMessageAsync("self@chatroom", "wxid_nia", "s-1", FakeOneBotImplementation.Mention(FakeOneBotImplementation.SelfId), FakeOneBotImplementation.Text(" 你好吗"));
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         Assert.Equal("答：你好吗", impl.Actions[0]["params"]!["message"]![2]!["data"]!["text"]!.GetValue<string>().Trim());
     }
 
@@ -274,7 +269,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendPrivateMessageAsync("wxid_oz", "c-1", "你好");
 
-        await WaitUntilAsync(() => impl.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.Actions.Count == 1);
         Assert.DoesNotContain(impl.Requests, r => r["action"]!.GetValue<string>() == "get_self_info");
     }
 
@@ -283,13 +278,13 @@ public sealed class OneBotEndToEndTests
     {
         await using var env = await Env.StartAsync();
         await using var impl = await env.ConnectAsync();
-        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.AnswersSent == 1);
         impl.HoldNextAnswers(2);
 
         var status = env.Channel.GetStatusAsync(CancellationToken.None);
-        await WaitUntilAsync(() => impl.HeldCount == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.HeldCount == 1);
         var send = env.Channel.SendAsync(new OutboundMessage(1, env.Channel.Id, FakeOneBotImplementation.SelfId, "wxid_pat", "hi", 1, 0), CancellationToken.None);
-        await WaitUntilAsync(() => impl.HeldCount == 2);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.HeldCount == 2);
         await impl.ReleaseHeldInReverseAsync();
 
         var answered = await status;
@@ -307,7 +302,7 @@ public sealed class OneBotEndToEndTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await http.GetAsync("/health/channels", cancel)).StatusCode);
 
         await using var impl = await env.ConnectAsync();
-        await WaitUntilAsync(() => impl.AnswersSent == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => impl.AnswersSent == 1);
         Assert.Equal("Healthy", await http.GetStringAsync("/health/channels", cancel));
 
         // The WeChat login expired: degraded (still 200, as ASP.NET Core maps Degraded), not unhealthy.
@@ -329,7 +324,7 @@ public sealed class OneBotEndToEndTests
 
         await impl.SendStatusUpdateAsync(good: true, online: false);
 
-        await WaitUntilAsync(() => env.Channel.LastStatus is not null);
+        await WeSeekTestHost.WaitUntilAsync(() => env.Channel.LastStatus is not null);
         Assert.True(env.Channel.LastStatus!.Good);
         Assert.False(env.Channel.LastStatus.Online);
     }
@@ -340,14 +335,14 @@ public sealed class OneBotEndToEndTests
         await using var env = await Env.StartAsync();
         var first = await env.ConnectAsync();
         await first.SendPrivateMessageAsync("wxid_quin", "r-1", "第一次");
-        await WaitUntilAsync(() => first.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => first.Actions.Count == 1);
         await first.DisposeAsync();
-        await WaitUntilAsync(() => !env.Channel.IsConnected);
+        await WeSeekTestHost.WaitUntilAsync(() => !env.Channel.IsConnected);
 
         await using var second = await env.ConnectAsync();
         await second.SendPrivateMessageAsync("wxid_quin", "r-2", "重连后");
 
-        await WaitUntilAsync(() => second.Actions.Count == 1);
+        await WeSeekTestHost.WaitUntilAsync(() => second.Actions.Count == 1);
         Assert.Equal("答：重连后", second.Actions[0]["params"]!["message"]![0]!["data"]!["text"]!.GetValue<string>());
         Assert.Equal(2, env.Channel.Connections);
     }
@@ -362,67 +357,35 @@ public sealed class OneBotEndToEndTests
         Assert.Contains(failure.Failures, f => f.Contains("WESEEK__OneBot__AccessToken", StringComparison.Ordinal));
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition, [CallerArgumentExpression(nameof(condition))] string what = "")
+    /// <summary>The host with the OneBot channel on, in reverse mode unless a test says otherwise.</summary>
+    private sealed class Env(WeSeekTestHost host, ScriptedChatClient model) : IAsyncDisposable
     {
-        var deadline = TimeProvider.System.GetUtcNow() + Patience;
-        while (!condition())
-        {
-            Assert.True(TimeProvider.System.GetUtcNow() < deadline, $"Not true within {Patience.TotalSeconds} s: {what}");
-            // Watching the product's background loops from outside, as the implementation would.
-            await Task.Delay(20);
-        }
-    }
+        public ScriptedChatClient Model => model;
 
-    private sealed class Env : IAsyncDisposable
-    {
-        private readonly TempDirectory _data;
+        public Uri BaseAddress => host.BaseAddress;
 
-        private Env(TempDirectory data, WebApplication app, ScriptedChatClient model)
-        {
-            _data = data;
-            App = app;
-            Model = model;
-        }
-
-        public WebApplication App { get; }
-
-        public ScriptedChatClient Model { get; }
-
-        public Uri BaseAddress => WebChatEndToEndTests.BaseAddress(App);
-
-        public OneBotChannel Channel => App.Services.GetRequiredService<OneBotChannel>();
+        public OneBotChannel Channel => host.GetRequiredService<OneBotChannel>();
 
         public static async Task<Env> StartAsync(params string[] extra)
         {
-            var data = new TempDirectory();
             var model = ScriptedChatClient.Echo();
-            var app = await WebChatEndToEndTests.StartAsync(data, services =>
-            {
-                services.RemoveAll<IChatClient>();
-                services.AddChatClient(model).UseReasoningSplit();
-            },
+            var host = await WeSeekTestHost.StartAsync(
             [
                 "--OneBot:Enabled=true",
                 "--OneBot:AccessToken=" + Token,
-                "--Outbox:PacingInterval=00:00:00",
                 "--Outbox:RetryDelay=00:00:00.100",
                 .. extra,
-            ]);
-            return new Env(data, app, model);
+            ], model);
+            return new Env(host, model);
         }
 
         public async Task<FakeOneBotImplementation> ConnectAsync()
         {
             var impl = await FakeOneBotImplementation.ConnectAsync(BaseAddress, Token);
-            await WaitUntilAsync(() => Channel.IsConnected);
+            await WeSeekTestHost.WaitUntilAsync(() => Channel.IsConnected);
             return impl;
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await App.StopAsync();
-            await App.DisposeAsync();
-            _data.Dispose();
-        }
+        public ValueTask DisposeAsync() => host.DisposeAsync();
     }
 }

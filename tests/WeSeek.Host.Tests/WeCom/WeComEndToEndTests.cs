@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using WeSeek.Channels.WeChatCrypto;
@@ -162,7 +160,7 @@ public sealed class WeComEndToEndTests
         await using var env = await Env.StartAsync(null, "--WeCom:PassiveReplyBudget=00:00:00", "--Outbox:RetryDelay=00:00:00.050");
         env.WeCom.FailNextSends(45009);
         await env.PostTextAsync("第一问", msgId: 6);
-        await Env.WaitForAsync(() => env.WeCom.Calls.Any(c => c.ErrorCode == 45009));
+        await WeSeekTestHost.WaitUntilAsync(() => env.WeCom.Calls.Any(c => c.ErrorCode == 45009));
         // The chat's next reply waits behind a failed one that is still being retried; it goes out only
         // once the first is given up, so its delivery shows the outcome without waiting on a clock.
         await env.PostTextAsync("第二问", msgId: 7);
@@ -295,7 +293,7 @@ public sealed class WeComEndToEndTests
         var response = await env.PostAsync(FakeWeComServer.Message(CorpId, User, "image", 11, TimeProvider.System.GetUtcNow(), AgentId, ("PicUrl", "http://p.qpic.cn/1.jpg"), ("MediaId", "media-1")));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await Env.WaitForAsync(() =>
+        await WeSeekTestHost.WaitUntilAsync(() =>
         {
             lock (seen)
             {
@@ -437,40 +435,23 @@ public sealed class WeComEndToEndTests
         return WeChatXml.Parse(Crypto.VerifyAndDecrypt(envelope["MsgSignature"], envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]));
     }
 
-    private sealed class Env : IAsyncDisposable
+    /// <summary>The host with the 企业微信 app <c>demo</c>, against a fake WeCom server of its own.</summary>
+    private sealed class Env(WeSeekTestHost host, FakeWeComServer weCom, ScriptedChatClient model) : IAsyncDisposable
     {
-        private readonly TempDirectory _data;
-        private readonly WebApplication _app;
+        public FakeWeComServer WeCom => weCom;
 
-        private Env(TempDirectory data, WebApplication app, FakeWeComServer weCom, ScriptedChatClient model)
-        {
-            _data = data;
-            _app = app;
-            WeCom = weCom;
-            Model = model;
-            Http = TestHttp.CreateClient(WebChatEndToEndTests.BaseAddress(app));
-        }
+        public ScriptedChatClient Model => model;
 
-        public FakeWeComServer WeCom { get; }
-
-        public ScriptedChatClient Model { get; }
-
-        public HttpClient Http { get; }
+        public HttpClient Http => host.Http;
 
         public static Task<Env> StartAsync(Action<ScriptedChatClient>? setup = null, params string[] extra) => StartAsync(setup, null, extra);
 
         public static async Task<Env> StartAsync(Action<ScriptedChatClient>? setup, Action<IServiceCollection>? configure, params string[] extra)
         {
-            var data = new TempDirectory();
             var weCom = await FakeWeComServer.StartAsync(CorpId, Secret);
             var model = ScriptedChatClient.Echo();
             setup?.Invoke(model);
-            var app = await WebChatEndToEndTests.StartAsync(data, services =>
-            {
-                services.RemoveAll<IChatClient>();
-                services.AddChatClient(model).UseReasoningSplit();
-                configure?.Invoke(services);
-            },
+            var host = await WeSeekTestHost.StartAsync(
             [
                 "--WeCom:Apps:demo:Token=" + Token,
                 "--WeCom:Apps:demo:EncodingAesKey=" + AesKey,
@@ -478,12 +459,11 @@ public sealed class WeComEndToEndTests
                 "--WeCom:Apps:demo:CorpSecret=" + Secret,
                 "--WeCom:Apps:demo:AgentId=" + AgentId.ToString(CultureInfo.InvariantCulture),
                 "--WeCom:ApiBaseUrl=" + weCom.BaseUrl,
-                "--Outbox:PacingInterval=00:00:00",
                 // The longest budget allowed: "answer ready" must not depend on how busy the machine is.
                 "--WeCom:PassiveReplyBudget=00:00:04.800",
                 .. extra,
-            ]);
-            return new Env(data, app, weCom, model);
+            ], model, configure);
+            return new Env(host, weCom, model);
         }
 
         public Task<HttpResponseMessage> PostTextAsync(string text, long msgId, DateTimeOffset? at = null)
@@ -512,31 +492,18 @@ public sealed class WeComEndToEndTests
             return WeCom.SentTexts[0];
         }
 
-        public Task WaitForSentAsync(int count) => WaitForAsync(() => WeCom.SentTexts.Count >= count);
-
-        public static async Task WaitForAsync(Func<bool> condition)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            while (!condition())
-            {
-                // Waiting on the product's background sender from outside, as WeCom would.
-                await Task.Delay(20, timeout.Token);
-            }
-        }
+        public Task WaitForSentAsync(int count) => WeSeekTestHost.WaitUntilAsync(() => WeCom.SentTexts.Count >= count);
 
         public async Task<IReadOnlyList<TranscriptEntry>> TranscriptAsync() =>
-            await _app.Services.GetRequiredService<ITranscriptReader>().ReadAsync(ChannelId.From("wecom:demo"), User, 100, CancellationToken.None);
+            await host.GetRequiredService<ITranscriptReader>().ReadAsync(ChannelId.From("wecom:demo"), User, 100, CancellationToken.None);
 
         public async Task<IReadOnlyList<ChatSummary>> StoredChatsAsync() =>
-            await _app.Services.GetRequiredService<ITranscriptReader>().ListChatsAsync(ChannelId.From("wecom:demo"), 100, CancellationToken.None);
+            await host.GetRequiredService<ITranscriptReader>().ListChatsAsync(ChannelId.From("wecom:demo"), 100, CancellationToken.None);
 
         public async ValueTask DisposeAsync()
         {
-            Http.Dispose();
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-            await WeCom.DisposeAsync();
-            _data.Dispose();
+            await host.DisposeAsync();
+            await weCom.DisposeAsync();
         }
     }
 }

@@ -3,13 +3,9 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using WeSeek.Host.Commands;
 using WeSeek.TestKit;
 
 namespace WeSeek.Host.Tests.WebChat;
@@ -222,13 +218,8 @@ public sealed class WebChatEndToEndTests
         Assert.Contains("EventSource", html, StringComparison.Ordinal);
     }
 
-    internal static async Task<WebApplication> StartAsync(TempDirectory data, Action<IServiceCollection>? configure, params string[] extraArgs)
-    {
-        string[] args = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}", "--Outbox:PollInterval=00:00:00.100", "--Model:Provider=remote", .. extraArgs];
-        var app = ServeCommand.Build(args, configure);
-        await app.StartAsync();
-        return app;
-    }
+    internal static Task<WebApplication> StartAsync(TempDirectory data, Action<IServiceCollection>? configure, params string[] extraArgs) =>
+        WeSeekTestHost.StartAppAsync(data, configure, extraArgs);
 
     private sealed record TurnEvents(string Reasoning, int ReasoningEvents, string Answer, List<string> Replies);
 
@@ -272,8 +263,7 @@ public sealed class WebChatEndToEndTests
         return new TurnEvents(reasoning.ToString(), reasoningEvents, answer.ToString(), stored);
     }
 
-    internal static Uri BaseAddress(WebApplication app) =>
-        new(app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+    internal static Uri BaseAddress(WebApplication app) => WeSeekTestHost.BaseAddressOf(app);
 
     internal static Task<HttpResponseMessage> PostAsync(HttpClient http, string chatId, string clientMessageId, string text) =>
         http.PostAsJsonAsync("/api/webchat/messages", new { chatId, clientMessageId, text });
