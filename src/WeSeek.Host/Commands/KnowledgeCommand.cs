@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Spectre.Console;
-using WeSeek.Configuration;
 using WeSeek.Knowledge;
 using WeSeek.Storage;
 
@@ -151,7 +150,7 @@ internal static class KnowledgeCommand
             builder.AddWeSeekConfiguration(args);
             var services = new ServiceCollection();
             services.AddLogging(logging => logging.AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
-            services.AddSection<StorageOptions>(builder.Configuration, "Storage");
+            services.AddStorageSection(builder.Configuration);
             services.AddKnowledgeIndex(builder.Configuration);
             await using var provider = services.BuildServiceProvider();
             _ = provider.GetRequiredService<IOptions<KnowledgeOptions>>().Value;

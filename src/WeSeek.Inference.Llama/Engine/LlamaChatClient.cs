@@ -8,7 +8,7 @@ namespace WeSeek.Inference.Llama.Engine;
 /// <c>AsChatClient</c> (which ignores the chat template, injects <c>User:</c> anti-prompts and reports no
 /// usage): the prompt comes from the model's template with the R1 rules, and the response reports usage
 /// and the finish reason. The raw text still contains <c>&lt;/think&gt;</c>; compose with
-/// <c>UseReasoningSplit(ThinkStart.Open)</c> (the prompt opens the block). Thread-safe.
+/// <c>ReasoningSplitChatClient</c> and <c>ThinkStart.Open</c> (the prompt opens the block). Thread-safe.
 /// </summary>
 internal sealed class LlamaChatClient : IChatClient
 {

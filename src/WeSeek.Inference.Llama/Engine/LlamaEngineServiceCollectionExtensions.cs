@@ -33,7 +33,7 @@ public static class LlamaEngineServiceCollectionExtensions
         // Context windows in the model's own tokens (replaces the estimate AddWeSeek registers).
         builder.Services.Replace(ServiceDescriptor.Singleton<ITokenCounter, LlamaTokenCounter>());
         builder.Services.AddChatClient(sp => new LlamaChatClient(sp.GetRequiredService<LlamaEngineHost>()))
-            .UseReasoningSplit(ThinkStart.Open);
+            .Use(inner => new ReasoningSplitChatClient(inner, ThinkStart.Open));
         return builder;
     }
 }

@@ -47,7 +47,7 @@ public static class WeSeekServiceCollectionExtensions
         services.TryAddSingleton<WeSeekMetrics>();
         services.TryAddSingleton<ReplyInstruments>();
 
-        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddStorageSection(configuration);
         AddStoreDatabase(services);
         // Before anything touches the store: a database that cannot be used stops start-up with one line.
         services.AddHostedService<StorageStartup>();
@@ -173,7 +173,7 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddStorageSection(configuration);
         services.AddSection<ModelOptions>(configuration, "Model");
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         services.AddMetrics();
@@ -198,7 +198,7 @@ public static class WeSeekServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddStorageSection(configuration);
         AddStoreDatabase(services);
         services.TryAddSingleton<IOperatorNotices, OperatorNotices>();
         // The state holds login tokens: encrypted with the same keys as everything else.

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using WeSeek.Configuration;
 using WeSeek.Storage;
 
 namespace WeSeek.Security;
@@ -12,7 +11,7 @@ public static class StoreTools
     /// <summary>The storage section, the key ring and the audit log; nothing that runs.</summary>
     public static IServiceCollection AddWeSeekStore(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddSection<StorageOptions>(configuration, "Storage");
+        services.AddStorageSection(configuration);
         return services.AddSecurity(configuration);
     }
 

@@ -105,16 +105,6 @@ internal abstract class StoreDatabase : IAsyncDisposable
     }
 }
 
-/// <summary>The engines WeSeek can keep its state in (<c>Storage:Provider</c>).</summary>
-public enum StorageProvider
-{
-    /// <summary>One SQLite file in the data directory (WAL): the embedded default, one process.</summary>
-    Sqlite,
-
-    /// <summary>PostgreSQL at <c>Storage:ConnectionString</c>: one or several instances.</summary>
-    Postgres,
-}
-
 /// <summary>The database cannot be used as configured: the message is one line that names the setting.</summary>
 internal sealed class StorageStartupException : InvalidOperationException
 {

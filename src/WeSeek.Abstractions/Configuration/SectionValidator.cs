@@ -8,14 +8,20 @@ namespace WeSeek.Configuration;
 /// and environment variable (<c>Outbox:DailyCap (WESEEK__Outbox__DailyCap): …</c>), so an operator knows
 /// exactly what to change.
 /// </summary>
-internal sealed class SectionValidator<TOptions>(string section) : IValidateOptions<TOptions> where TOptions : class
+/// <remarks><paramref name="check"/> runs only when the annotations pass, as <see cref="IValidatableObject"/> does:
+/// for a rule that needs what the options' own assembly does not carry.</remarks>
+internal sealed class SectionValidator<TOptions>(string section, Func<TOptions, IEnumerable<ValidationResult>>? check = null) : IValidateOptions<TOptions> where TOptions : class
 {
     public ValidateOptionsResult Validate(string? name, TOptions options)
     {
         var results = new List<ValidationResult>();
         if (Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
         {
-            return ValidateOptionsResult.Success;
+            results.AddRange(check?.Invoke(options) ?? []);
+            if (results.Count == 0)
+            {
+                return ValidateOptionsResult.Success;
+            }
         }
 
         var failures = results.SelectMany(r => (r.MemberNames.Any() ? r.MemberNames : [""]).Select(member =>

@@ -42,16 +42,20 @@ public sealed class StorageOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Provider == StorageProvider.Postgres)
+        // Whether Npgsql accepts the string is checked by the core, which carries Npgsql (AddStorageSection).
+        if (Provider == StorageProvider.Postgres && string.IsNullOrWhiteSpace(ConnectionString))
         {
-            if (string.IsNullOrWhiteSpace(ConnectionString))
-            {
-                yield return new ValidationResult("is required with Storage:Provider=postgres: Host=…;Database=…;Username=…;Password=…", [nameof(ConnectionString)]);
-            }
-            else if (Postgres.PostgresDatabase.ConnectionStringError(ConnectionString) is { } error)
-            {
-                yield return new ValidationResult("is not a PostgreSQL connection string: " + error, [nameof(ConnectionString)]);
-            }
+            yield return new ValidationResult("is required with Storage:Provider=postgres: Host=…;Database=…;Username=…;Password=…", [nameof(ConnectionString)]);
         }
     }
+}
+
+/// <summary>The engines WeSeek can keep its state in (<c>Storage:Provider</c>).</summary>
+public enum StorageProvider
+{
+    /// <summary>One SQLite file in the data directory (WAL): the embedded default, one process.</summary>
+    Sqlite,
+
+    /// <summary>PostgreSQL at <c>Storage:ConnectionString</c>: one or several instances.</summary>
+    Postgres,
 }

@@ -10,7 +10,7 @@ namespace WeSeek.Inference.Reasoning;
 /// <see cref="ChatFinishReason.Length"/> and no answer, so the reasoning is never sent as one. When the inner
 /// client already returns reasoning content (a server with a reasoning parser), all its text is answer.
 /// </summary>
-internal sealed class ReasoningSplitChatClient : DelegatingChatClient
+public sealed class ReasoningSplitChatClient : DelegatingChatClient
 {
     private readonly ThinkStart _start;
 

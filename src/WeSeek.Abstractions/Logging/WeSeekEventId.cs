@@ -3,11 +3,11 @@ namespace WeSeek.Logging;
 /// <summary>
 /// Every log event id in WeSeek, allocated by range as Npgsql does: 1000s channels, 2000s inbox and outbox,
 /// 3000s pipeline, 4000s inference, 5000s knowledge and plugins, 6000s security, 7000s storage, 9000s host.
-/// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, which cannot reference this class),
+/// 1100-1199 belong to WeSeek.Channels (<c>WeSeek.Channels.ChannelEventId</c>, its own registry),
 /// and so do 1300-1399 (its iLink channel).
 /// Next free ids: 1003, 2013, 3011, 3063, 4007, 4105, 4115, 4156, 5005, 5013, 6006, 6102, 7006, 9013, 9031 (1100-1199: WeSeek.Channels' own registry).
 /// </summary>
-internal static class WeSeekEventId
+public static class WeSeekEventId
 {
     public const int ChannelStarted = 1000;
     public const int ChannelStopped = 1001;

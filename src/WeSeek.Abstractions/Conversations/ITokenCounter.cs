@@ -14,7 +14,7 @@ public interface ITokenCounter
 /// about 0.25 per English character, so the estimate errs on the side of a shorter window, never an
 /// overflowing one.
 /// </summary>
-internal sealed class EstimatingTokenCounter : ITokenCounter
+public sealed class EstimatingTokenCounter : ITokenCounter
 {
     public int Count(string text)
     {
