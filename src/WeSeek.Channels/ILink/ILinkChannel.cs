@@ -44,7 +44,7 @@ internal sealed partial class ILinkChannel : IChannel, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ILinkMetrics _metrics;
-    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _owner = LeaseOwners.ForThisProcess();
     private readonly ILinkTyping _typing;
     private CancellationTokenSource? _stopping;
     private Task _poller = Task.CompletedTask;

@@ -26,7 +26,7 @@ internal sealed partial class OneBotChannel : IChannel, ILeasedChannel, IAsyncDi
     private readonly OneBotOptions _options;
     private readonly IChannelStateStore _store;
     private readonly IChannelLease _lease;
-    private readonly string _owner = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+    private readonly string _owner = LeaseOwners.ForThisProcess();
     private volatile bool _leaseHeld;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;

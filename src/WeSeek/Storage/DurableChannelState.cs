@@ -63,11 +63,41 @@ internal sealed class DurableChannelState : IChannelStateStore, IChannelLease
     {
         // One upsert decides the race: the row is written only when it is new, expired, or already ours.
         var now = _time.GetUtcNow();
-        return await LeaseAsync("""
+        if (await LeaseAsync("""
             INSERT INTO leases (name, owner, expires_at) VALUES (@name, @owner, @expires)
             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
             WHERE leases.expires_at <= @now OR leases.owner = excluded.owner;
-            """, name, owner, now, now + ttl, cancellationToken) > 0;
+            """, name, owner, now, now + ttl, cancellationToken) > 0)
+        {
+            return true;
+        }
+
+        // Every process sharing a SQLite file runs on this machine: a holder whose process is gone (killed, crashed)
+        // will never renew, so its lease is taken now rather than after its TTL (a OneBot implementation does not
+        // keep the events it sends while no one is connected). The update names the dead holder: a race for it is
+        // won once. Not on a shared database, whose holders may run on other machines.
+        if (_database.Shared || await HolderAsync(name, cancellationToken) is not { } holder || !LeaseOwners.IsGoneFromThisMachine(holder))
+        {
+            return false;
+        }
+
+        await using var writer = await _database.OpenWriterAsync(cancellationToken);
+        await using var command = writer.Connection.CreateCommand();
+        command.CommandText = "UPDATE leases SET owner = @owner, expires_at = @expires WHERE name = @name AND owner = @holder;";
+        command.AddParameter("@name", name);
+        command.AddParameter("@owner", owner);
+        command.AddParameter("@holder", holder);
+        command.AddParameter("@expires", (now + ttl).ToUnixTimeMilliseconds());
+        return await command.ExecuteNonQueryAsync(cancellationToken) > 0;
+    }
+
+    private async Task<string?> HolderAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await _database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT owner FROM leases WHERE name = @name;";
+        command.AddParameter("@name", name);
+        return await command.ExecuteScalarAsync(cancellationToken) as string;
     }
 
     public async ValueTask<bool> RenewAsync(string name, string owner, TimeSpan ttl, CancellationToken cancellationToken)

@@ -116,4 +116,23 @@ public sealed class DurableChannelStateTests
 
         Assert.Single(won, w => w);
     }
+
+    [Fact]
+    public async Task Lease_HeldByAProcessThatIsGone_IsTakenAtOnce_OnSqlite_ButNotFromALiveOne()
+    {
+        await using var harness = await CoreHarness.CreateAsync();
+        var lease = harness.Services.GetRequiredService<IChannelLease>();
+        using var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true })!;
+        await exited.WaitForExitAsync(TestContext.Current.CancellationToken);
+        var killed = $"{Environment.MachineName}:{exited.Id}:0123";
+        var alive = LeaseOwners.ForThisProcess();
+
+        Assert.True(await lease.TryAcquireAsync("onebot:gone", killed, Ttl, CancellationToken.None));
+        Assert.True(await lease.TryAcquireAsync("onebot:live", alive, Ttl, CancellationToken.None));
+
+        // A restarted WeSeek (a new owner) connects at once instead of waiting out its dead predecessor's lease.
+        Assert.True(await lease.TryAcquireAsync("onebot:gone", LeaseOwners.ForThisProcess(), Ttl, CancellationToken.None));
+        Assert.False(await lease.TryAcquireAsync("onebot:live", LeaseOwners.ForThisProcess(), Ttl, CancellationToken.None));
+        Assert.False(await lease.TryAcquireAsync("onebot:gone", killed, Ttl, CancellationToken.None));
+    }
 }

@@ -163,6 +163,13 @@ public abstract class StoreContractTests
         Assert.False(await leases.RenewAsync("ilink:bot", winner, ttl, CancellationToken.None));
         await leases.ReleaseAsync("ilink:bot", "late", CancellationToken.None);
         Assert.True(await leases.TryAcquireAsync("ilink:bot", winner, ttl, CancellationToken.None));
+
+        // A holder whose process on this machine is gone: taken at once on SQLite (every process on the file runs
+        // here), left to its TTL on PostgreSQL (a holder with the same host name may run on another machine).
+        using var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true })!;
+        await exited.WaitForExitAsync(TestContext.Current.CancellationToken);
+        Assert.True(await leases.TryAcquireAsync("onebot:gone", $"{Environment.MachineName}:{exited.Id}:0123", ttl, CancellationToken.None));
+        Assert.Equal(Provider == StorageProvider.Sqlite, await leases.TryAcquireAsync("onebot:gone", LeaseOwners.ForThisProcess(), ttl, CancellationToken.None));
     }
 
     [Fact]
