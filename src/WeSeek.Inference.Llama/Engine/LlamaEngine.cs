@@ -721,22 +721,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     private (Conversation Conversation, int Length)? SharedSystemPrompt(LLamaToken[] input)
     {
-        if (_userTurnToken is not { } user || Array.IndexOf(input, user) is var boundary && boundary < 16)
-        {
-            return null;
-        }
-
-        KeptConversation? source = null;
-        foreach (var kept in _kept.Values)
-        {
-            if (kept.Tokens.Count > boundary && !kept.Conversation.RequiresInference && CommonPrefix(kept.Tokens, input) >= boundary)
-            {
-                source = kept;
-                break;
-            }
-        }
-
-        if (source is null)
+        if (SystemPromptLength(input) is not { } boundary
+            || _kept.Values.FirstOrDefault(kept => HoldsSystemPrompt(kept, input, boundary)) is not { } source)
         {
             return null;
         }
@@ -756,7 +742,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// </summary>
     private (Conversation Conversation, int Length)? TakeOverSystemPrompt(LLamaToken[] input)
     {
-        if (_userTurnToken is not { } user || Array.IndexOf(input, user) is var boundary && boundary < 16)
+        if (SystemPromptLength(input) is not { } boundary)
         {
             return null;
         }
@@ -765,8 +751,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         KeptConversation? source = null;
         foreach (var (key, kept) in _kept)
         {
-            if (kept.Tokens.Count > boundary && !kept.Conversation.RequiresInference && (source is null || kept.LastUsed < source.LastUsed)
-                && CommonPrefix(kept.Tokens, input) >= boundary)
+            if ((source is null || kept.LastUsed < source.LastUsed) && HoldsSystemPrompt(kept, input, boundary))
             {
                 (sourceKey, source) = (key, kept);
             }
@@ -787,6 +772,16 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         source.Conversation.Rewind(source.Conversation.TokenCount - boundary);
         return (source.Conversation, boundary);
     }
+
+    /// <summary>The tokens of <paramref name="input"/> before its first user turn (the operator's system prompt), when
+    /// there are at least 16; null otherwise.</summary>
+    private int? SystemPromptLength(LLamaToken[] input) =>
+        _userTurnToken is { } user && Array.IndexOf(input, user) is var boundary && boundary >= 16 ? boundary : null;
+
+    /// <summary>True when an idle kept cache begins with <paramref name="input"/>'s first <paramref name="length"/>
+    /// tokens and holds more than them.</summary>
+    private static bool HoldsSystemPrompt(KeptConversation kept, LLamaToken[] input, int length) =>
+        kept.Tokens.Count > length && !kept.Conversation.RequiresInference && CommonPrefix(kept.Tokens, input) >= length;
 
     /// <summary>The anonymous kept cache sharing the longest prefix with <paramref name="input"/>, when it shares
     /// at least a tenth of it (llama-server's default slot similarity).</summary>

@@ -122,9 +122,7 @@ public sealed class DurableChannelStateTests
     {
         await using var harness = await CoreHarness.CreateAsync();
         var lease = harness.Services.GetRequiredService<IChannelLease>();
-        using var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true })!;
-        await exited.WaitForExitAsync(TestContext.Current.CancellationToken);
-        var killed = $"{Environment.MachineName}:{exited.Id}:0123";
+        var killed = $"{Environment.MachineName}:{await ExitedProcess.IdAsync(TestContext.Current.CancellationToken)}:0123";
         var alive = LeaseOwners.ForThisProcess();
 
         Assert.True(await lease.TryAcquireAsync("onebot:gone", killed, Ttl, CancellationToken.None));

@@ -166,9 +166,8 @@ public abstract class StoreContractTests
 
         // A holder whose process on this machine is gone: taken at once on SQLite (every process on the file runs
         // here), left to its TTL on PostgreSQL (a holder with the same host name may run on another machine).
-        using var exited = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet", "--version") { RedirectStandardOutput = true })!;
-        await exited.WaitForExitAsync(TestContext.Current.CancellationToken);
-        Assert.True(await leases.TryAcquireAsync("onebot:gone", $"{Environment.MachineName}:{exited.Id}:0123", ttl, CancellationToken.None));
+        var killed = $"{Environment.MachineName}:{await ExitedProcess.IdAsync(TestContext.Current.CancellationToken)}:0123";
+        Assert.True(await leases.TryAcquireAsync("onebot:gone", killed, ttl, CancellationToken.None));
         Assert.Equal(Provider == StorageProvider.Sqlite, await leases.TryAcquireAsync("onebot:gone", LeaseOwners.ForThisProcess(), ttl, CancellationToken.None));
     }
 
