@@ -66,6 +66,10 @@ internal sealed class GenerationRequest : IDisposable
     /// <summary>Prompt tokens found in a kept KV cache, not prefilled again.</summary>
     public int Cached { get; set; }
 
+    /// <summary>When the kept cache this request continues was last used by a message (<see cref="KeptConversation.LastUsed"/>);
+    /// null for a fresh sequence.</summary>
+    public long? KeptLastUsed { get; set; }
+
     public DefaultSamplingPipeline Sampler { get; }
 
     /// <summary>The managed sampler over the logits row, when it serves this request (no grammar); else the

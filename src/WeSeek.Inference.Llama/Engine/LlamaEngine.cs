@@ -674,6 +674,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             var common = CommonPrefix(kept.Tokens, request.Input);
             if (common > 0)
             {
+                request.KeptLastUsed = kept.LastUsed;
                 kept.Conversation.Rewind(kept.Tokens.Count - common);
                 request.Conversation = kept.Conversation;
                 request.Fed.AddRange(kept.Tokens.Take(common));
@@ -1135,8 +1136,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     else if (request.Succeeded && _plan.Kept > 0 && request.Fed.Count > 0
                         && (request.ConversationKey ?? (request.PrefillOnly ? null : $"{AnonymousPrefix}{++_anonymous}")) is { } key)
                     {
-                        // Keep the cache for the conversation's next turn.
-                        Keep(key, new KeptConversation(request.Conversation!, [.. request.Fed], ++_clock));
+                        // Keep the cache for the conversation's next turn. An answer prefilled ahead is the engine's
+                        // work, not the user's: the conversation keeps its place among the least recently used.
+                        var lastUsed = request.PrefillOnly && request.KeptLastUsed is { } used ? used : ++_clock;
+                        Keep(key, new KeptConversation(request.Conversation!, [.. request.Fed], lastUsed));
                         request.Conversation = null;
                         while (_kept.Count > _plan.Kept)
                         {

@@ -147,6 +147,37 @@ public sealed class KvReuseTests : IAsyncLifetime
         Assert.Equal(0, first.Cached);
         Assert.True(last.Cached > 0);
     }
+
+    [Fact]
+    public async Task AnAnswerPrefilledAhead_DoesNotMakeItsConversationRecentlyUsed()
+    {
+        // Two kept at most. A speaks, then an anonymous call X; A's answer is prefilled ahead only after X (it waits
+        // out its delay). When C's cache is kept, the least recently used by a message is A, not X.
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions
+        {
+            ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, MaxKeptConversations = 2,
+            MaxParkedInMemory = 0, MaxParkedOnDisk = 0, PrefillAnswers = true, PrefillAheadDelayMs = 1500,
+        });
+        await using (host)
+        {
+            await host.StartAsync(TestContext.Current.CancellationToken);
+            var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
+            using var client = new LlamaChatClient(host);
+            async Task<int> CachedAsync(string? id, List<ChatMessage> history)
+            {
+                var response = await client.GetResponseAsync(history, new ChatOptions { ConversationId = id, MaxOutputTokens = 8, Seed = 5 }, TestContext.Current.CancellationToken);
+                return (int)(response.Usage?.CachedInputTokenCount ?? -1);
+            }
+
+            await CachedAsync("a", [new(ChatRole.User, "甲的第一句话")]);
+            await CachedAsync(null, [new(ChatRole.User, "匿名调用")]);
+            await engine.UntilIdleAsync(TestContext.Current.CancellationToken); // A's answer is now prefilled ahead.
+            await CachedAsync("c", [new(ChatRole.User, "丙的第一句话")]);
+            await engine.UntilIdleAsync(TestContext.Current.CancellationToken);
+
+            Assert.Equal(0, await CachedAsync("a", [new(ChatRole.User, "甲的第一句话"), new(ChatRole.Assistant, "好"), new(ChatRole.User, "再问")]));
+        }
+    }
 }
 
 /// <summary>Parking: a dropped KV cache is saved and restored on the conversation's next message.</summary>
