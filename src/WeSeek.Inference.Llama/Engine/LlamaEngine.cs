@@ -41,6 +41,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly Dictionary<string, KeptConversation> _kept = new(StringComparer.Ordinal);
     private readonly ParkedConversations _parked;
     private readonly KvPlan _plan;
+    private readonly LlamaEngineMetrics _metrics;
     private readonly int _cells;
 
     /// <summary>Cells one sequence may hold: all of them in a unified cache, its own share in a per-sequence one.</summary>
@@ -59,10 +60,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private Exception? _failure;
     private int _outstanding;
 
-    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, KvPlan plan, string? parkingDirectory, ILogger logger)
+    private LlamaEngine(LLamaWeights weights, BatchedExecutor executor, string modelPath, LlamaEngineOptions options, KvPlan plan, string? parkingDirectory, LlamaEngineMetrics metrics, ILogger logger)
     {
         _plan = plan;
-        _parked = new ParkedConversations(options, parkingDirectory, logger);
+        _metrics = metrics;
+        _parked = new ParkedConversations(options, parkingDirectory, metrics, logger);
         _weights = weights;
         _executor = executor;
         // llama.cpp may round the context up; the cells this engine hands out are the ones it was asked for.
@@ -87,7 +89,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         // Unbounded channel, bounded by _outstanding: generating plus waiting never exceeds
         // MaxSequences + MaxQueue, however fast requests arrive.
         _queue = Channel.CreateUnbounded<GenerationRequest>(new UnboundedChannelOptions { SingleReader = false }); // Not single: its Count tells the scheduler whether messages wait.
-        LlamaEngineMetrics.Track(this);
+        _metrics.Track(this);
         _scheduler = Task.Factory.StartNew(RunAsync, _stopping.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -126,7 +128,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     }
 
     /// <summary>Loads <paramref name="modelPath"/>; failures say which option to change.</summary>
-    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, string? parkingDirectory, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
+    public static async Task<LlamaEngine> LoadAsync(string modelPath, LlamaEngineOptions options, string? parkingDirectory, LlamaEngineMetrics metrics, ILogger logger, ILogger nativeLogger, CancellationToken cancellationToken)
     {
         NativeSetup.EnsureConfigured(options, nativeLogger);
         var gpuLayers = GpuLayers(modelPath, options);
@@ -179,7 +181,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         try
         {
             var executor = new BatchedExecutor(weights, parameters);
-            return new LlamaEngine(weights, executor, modelPath, options, plan, parkingDirectory, logger);
+            return new LlamaEngine(weights, executor, modelPath, options, plan, parkingDirectory, metrics, logger);
         }
         catch (Exception ex) when (ex is RuntimeError or InvalidOperationException)
         {
@@ -338,7 +340,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 Phase("schedule", started, scheduled);
                 if (_executor.BatchedTokenCount > 0)
                 {
-                    LlamaEngineMetrics.BatchConversations.Record(ActiveCount);
+                    _metrics.BatchConversations.Record(ActiveCount);
                     var result = await _executor.Infer(stopping);
                     if (result != DecodeResult.Ok)
                     {
@@ -395,11 +397,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
     }
 
-    private static void Phase(string phase, long from, long to)
+    private void Phase(string phase, long from, long to)
     {
-        if (LlamaEngineMetrics.StepPhase.Enabled)
+        if (_metrics.StepPhase.Enabled)
         {
-            LlamaEngineMetrics.StepPhase.Record(Stopwatch.GetElapsedTime(from, to).TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
+            _metrics.StepPhase.Record(Stopwatch.GetElapsedTime(from, to).TotalSeconds, new KeyValuePair<string, object?>("phase", phase));
         }
     }
 
@@ -485,12 +487,12 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                 }
                 else if (request.PrefillOnly)
                 {
-                    LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled_ahead"));
+                    _metrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled_ahead"));
                 }
                 else
                 {
-                    LlamaEngineMetrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
-                    LlamaEngineMetrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
+                    _metrics.PromptTokens.Add(request.Cached, new KeyValuePair<string, object?>("source", "cached"));
+                    _metrics.PromptTokens.Add(request.Prompt.Length - request.Cached, new KeyValuePair<string, object?>("source", "prefilled"));
                 }
 
                 DrawOnBackend(request);
@@ -764,7 +766,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         Unkeep(sourceKey);
-        LlamaEngineMetrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", "taken_over"));
+        _metrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", "taken_over"));
         if (!sourceKey.StartsWith(AnonymousPrefix, StringComparison.Ordinal))
         {
             _parked.ParkCopy(sourceKey, source.Conversation, source.Tokens, source.LastUsed, _executor.Context.NativeHandle);
@@ -829,7 +831,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         }
 
         var oldest = Unkeep(oldestKey)!;
-        LlamaEngineMetrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        _metrics.Evictions.Add(1, new KeyValuePair<string, object?>("reason", reason));
         Park(oldestKey, oldest);
         return true;
     }
@@ -1001,7 +1003,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             return false;
         }
 
-        Keep(key, new KeptConversation(ahead.Conversation, [.. ahead.Fed], ++_clock));
+        Keep(key, new KeptConversation(ahead.Conversation, [.. ahead.Fed], ahead.KeptLastUsed ?? ++_clock)); // Its place among the least recently used, as in Retire.
         ahead.Conversation = null;
         _active.Remove(ahead);
         Release(ahead);
@@ -1016,7 +1018,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         victim.Preempted(resumeKey);
         _active.Remove(victim);
         _deferred.Insert(0, victim); // First in line: it resumes before anything new is admitted.
-        LlamaEngineMetrics.Preemptions.Add(1);
+        _metrics.Preemptions.Add(1);
         Log.Preempted(_logger, tokens.Count, _active.Count);
     }
 
@@ -1087,7 +1089,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             var token = tokens[i];
             request.Generated++;
             request.FirstTokenSampled();
-            LlamaEngineMetrics.GeneratedTokens.Add(1);
+            _metrics.GeneratedTokens.Add(1);
             if (token.IsEndOfGeneration(vocab))
             {
                 request.Finish(ChatFinishReason.Stop);
@@ -1230,7 +1232,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        LlamaEngineMetrics.Untrack(this);
+        _metrics.Untrack(this);
         await _stopping.CancelAsync();
         try
         {

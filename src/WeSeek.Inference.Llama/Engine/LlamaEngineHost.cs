@@ -21,6 +21,8 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
 {
     private readonly LlamaEngineOptions _options;
     private readonly LlamaModelResolver _resolver;
+    private readonly LlamaEngineMetrics _metrics;
+    private LlamaEngineMetrics? _ownedMetrics; // Outside dependency injection (ForModel): disposed with the host.
     private readonly ILogger<LlamaEngineHost> _logger;
     private readonly ILogger _nativeLogger;
     private readonly SemaphoreSlim _gate = new(1, 1); // Never disposed: it holds no unmanaged resource until waited on with a timeout.
@@ -30,9 +32,10 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
     private Slot? _current;
     private string? _startedWith;
 
-    public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, ILogger<LlamaEngineHost> logger, ILoggerFactory? loggers = null)
+    public LlamaEngineHost(IOptions<LlamaEngineOptions> options, LlamaModelResolver resolver, LlamaEngineMetrics metrics, ILogger<LlamaEngineHost> logger, ILoggerFactory? loggers = null)
     {
         _options = options.Value;
+        _metrics = metrics;
         _resolver = resolver;
         _logger = logger;
         // llama.cpp's own log under its own category, so operators can quiet it ("LLama": "Warning").
@@ -68,7 +71,8 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             Options.Create(options),
             Options.Create(new Storage.StorageOptions { DataDirectory = dataDirectory ?? Path.GetTempPath() }),
             Microsoft.Extensions.Logging.Abstractions.NullLogger<LlamaModelResolver>.Instance);
-        return new LlamaEngineHost(Options.Create(options), resolver, Microsoft.Extensions.Logging.Abstractions.NullLogger<LlamaEngineHost>.Instance);
+        var metrics = new LlamaEngineMetrics(meters: null);
+        return new LlamaEngineHost(Options.Create(options), resolver, metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger<LlamaEngineHost>.Instance) { _ownedMetrics = metrics };
     }
 
     public Task StartAsync(CancellationToken cancellationToken) => GetEngineAsync(cancellationToken);
@@ -89,7 +93,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             {
                 var path = await _resolver.ResolveAsync(cancellationToken);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
+                var engine = await LlamaEngine.LoadAsync(path, _options, _resolver.ParkingDirectory, _metrics, _logger, _nativeLogger, cancellationToken);
                 try
                 {
                     await ApplyAdaptersAsync(engine, atStart: true, cancellationToken);
@@ -167,7 +171,7 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             LlamaEngine engine;
             try
             {
-                engine = await LlamaEngine.LoadAsync(modelPath, _options, _resolver.ParkingDirectory, _logger, _nativeLogger, cancellationToken);
+                engine = await LlamaEngine.LoadAsync(modelPath, _options, _resolver.ParkingDirectory, _metrics, _logger, _nativeLogger, cancellationToken);
             }
             catch (LlamaEngineException ex)
             {
@@ -311,6 +315,8 @@ internal sealed partial class LlamaEngineHost : IHostedService, IAsyncDisposable
             slot.Drained.TrySetResult();
             await retired;
         }
+
+        _ownedMetrics?.Dispose();
     }
 
     /// <summary>An engine and the turns holding it.</summary>

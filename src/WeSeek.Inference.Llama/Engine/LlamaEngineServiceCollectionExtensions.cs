@@ -27,6 +27,8 @@ public static class LlamaEngineServiceCollectionExtensions
         builder.Services.AddSection<ModelsOptions>(builder.Configuration, "Models");
         builder.Services.AddHttpClient("WeSeek.Models");
         builder.Services.AddSingleton<LlamaModelResolver>();
+        builder.Services.AddMetrics();
+        builder.Services.TryAddSingleton(sp => new LlamaEngineMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         builder.Services.AddSingleton<LlamaEngineHost>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LlamaEngineHost>());
         builder.Services.AddHostedService<AdapterWatcher>();

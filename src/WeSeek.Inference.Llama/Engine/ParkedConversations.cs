@@ -37,6 +37,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string? _directory;
     private readonly byte[] _fileKey = RandomNumberGenerator.GetBytes(32);
+    private readonly LlamaEngineMetrics _metrics;
     private long _memoryBytes;
     private long _diskBytes;
     private int _inMemory;
@@ -46,8 +47,9 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
     private long _fileNumber;
     private int _pendingWrites;
 
-    public ParkedConversations(LlamaEngineOptions options, string? parkingRoot, ILogger logger)
+    public ParkedConversations(LlamaEngineOptions options, string? parkingRoot, LlamaEngineMetrics metrics, ILogger logger)
     {
+        _metrics = metrics;
         _options = options;
         _logger = logger;
         if (parkingRoot is not null && options.MaxParkedOnDisk > 0)
@@ -95,7 +97,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         _inMemory++;
         _memoryBytes += bytes.Length;
         Interlocked.Increment(ref _parked);
-        LlamaEngineMetrics.Parked.Add(1, new KeyValuePair<string, object?>("tier", "memory"));
+        _metrics.Parked.Add(1, new KeyValuePair<string, object?>("tier", "memory"));
         Trim();
     }
 
@@ -141,7 +143,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         var end = parked.Tokens.Count;
         conversation.Modify((_, _) => end);
         Interlocked.Increment(ref _restored);
-        LlamaEngineMetrics.Restored.Add(1, new KeyValuePair<string, object?>("tier", tier));
+        _metrics.Restored.Add(1, new KeyValuePair<string, object?>("tier", tier));
         return (conversation, parked.Tokens);
     }
 
@@ -257,7 +259,7 @@ internal sealed partial class ParkedConversations : IAsyncDisposable
         _memoryBytes -= parked.Size;
         _onDisk++;
         _diskBytes += parked.Size;
-        LlamaEngineMetrics.Parked.Add(1, new KeyValuePair<string, object?>("tier", "disk"));
+        _metrics.Parked.Add(1, new KeyValuePair<string, object?>("tier", "disk"));
         Interlocked.Increment(ref _pendingWrites);
         parked.Writing = Task.Run(() =>
         {
