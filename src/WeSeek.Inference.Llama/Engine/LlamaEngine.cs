@@ -718,9 +718,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
     /// <summary>
     /// A new conversation's system prompt, forked from a kept conversation whose cache starts with the same one: the
-    /// tokens before the first user turn are the operator's text, identical for every user, so sharing their cells
-    /// (llama.cpp copies the sequence onto the same cells) shows nobody anything of anybody else's. Nothing from a
-    /// user turn on is ever shared. Null when there is no such prefix of at least 16 tokens.
+    /// tokens up to the first user's text (the operator's text and the template's user marker) are identical for every
+    /// user, so sharing their cells (llama.cpp copies the sequence onto the same cells) shows nobody anything of anybody
+    /// else's. No token a user wrote is ever shared. Null when there is no such prefix of at least 16 tokens.
     /// </summary>
     private (Conversation Conversation, int Length)? SharedSystemPrompt(LLamaToken[] input)
     {
@@ -739,7 +739,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     /// With a per-sequence layout, a new conversation's system prompt from the idle sequence that already holds it, as
     /// llama-server's slot selection reuses a slot's prompt: of the kept caches beginning with the same system prompt,
     /// the least recently used is parked (a copy: its next message restores it as usual), and its sequence, cut back to
-    /// the system prompt, becomes the new conversation's. Only the operator's tokens before the first user turn stay
+    /// the system prompt, becomes the new conversation's. Only the operator's tokens (and the first user marker) stay
     /// on it, as with <see cref="SharedSystemPrompt"/>. Null when no kept cache holds a system prompt of at least 16
     /// tokens that this prompt starts with.
     /// </summary>
@@ -776,10 +776,11 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         return (source.Conversation, boundary);
     }
 
-    /// <summary>The tokens of <paramref name="input"/> before its first user turn (the operator's system prompt), when
-    /// there are at least 16; null otherwise.</summary>
+    /// <summary>The tokens of <paramref name="input"/> up to its first user's text: the operator's system prompt, when
+    /// it has at least 16 tokens, and the user-turn marker after it (template text, the same for everyone, as
+    /// llama-server's slots reuse it); null otherwise.</summary>
     private int? SystemPromptLength(LLamaToken[] input) =>
-        _userTurnToken is { } user && Array.IndexOf(input, user) is var boundary && boundary >= 16 ? boundary : null;
+        _userTurnToken is { } user && Array.IndexOf(input, user) is var marker && marker >= 16 ? marker + 1 : null;
 
     /// <summary>True when an idle kept cache begins with <paramref name="input"/>'s first <paramref name="length"/>
     /// tokens and holds more than them.</summary>

@@ -104,7 +104,7 @@ public sealed class KvMemoryTests
         await using (alone)
         {
             using var client = new LlamaChatClient(alone);
-            unshared = (await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "李四的问题")], greedy.Clone(), TestContext.Current.CancellationToken)).Text;
+            unshared = (await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "请问李四的问题")], greedy.Clone(), TestContext.Current.CancellationToken)).Text;
         }
 
         var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 4096, MaxSequences = 2, MaxKeptConversations = 4, PrefillAnswers = false });
@@ -114,16 +114,17 @@ public sealed class KvMemoryTests
             var engine = await host.GetEngineAsync(TestContext.Current.CancellationToken);
             var zhang = greedy.Clone();
             zhang.ConversationId = "zhang";
-            await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "张三的秘密问题")], zhang, TestContext.Current.CancellationToken);
+            await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "请问张三的秘密问题")], zhang, TestContext.Current.CancellationToken);
             var li = greedy.Clone();
             li.ConversationId = "li";
 
-            var second = await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "李四的问题")], li, TestContext.Current.CancellationToken);
+            var second = await client.GetResponseAsync([system, new ChatMessage(ChatRole.User, "请问李四的问题")], li, TestContext.Current.CancellationToken);
 
-            // Exactly the tokens before the first user turn (BOS and the system prompt) came from zhang's cache.
+            // Exactly the tokens up to the first user's text (BOS, the system prompt and the user marker) came from
+            // zhang's cache: nothing zhang wrote, though both questions begin with the same words.
             var prompt = R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.Render([system, new ChatMessage(ChatRole.User, "x")]));
             var user = engine.Context.Tokenize(R1PromptBuilder.UserMarker, addBos: false, special: true).Single();
-            Assert.Equal(Array.IndexOf(prompt, user), second.Usage?.CachedInputTokenCount);
+            Assert.Equal(Array.IndexOf(prompt, user) + 1, second.Usage?.CachedInputTokenCount);
             Assert.Equal(unshared, second.Text);
         }
     }

@@ -161,6 +161,17 @@ public sealed class LlamaChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Template_SystemPrompt_IsFollowedDirectlyByTheFirstUserTurn_AsR1sJinjaWritesIt()
+    {
+        var engine = await _host.GetEngineAsync(TestContext.Current.CancellationToken);
+
+        // One system message, two (joined by a blank line, as the Jinja joins them), and none.
+        Assert.Equal("你是助手。<｜User｜>你好<｜Assistant｜><think>\n", engine.Prompts.Render([new(ChatRole.System, "你是助手。"), new(ChatRole.User, "你好")]));
+        Assert.Equal("规则一。\n\n规则二。<｜User｜>你好", engine.Prompts.RenderHistory([new(ChatRole.System, "规则一。"), new(ChatRole.System, "规则二。"), new(ChatRole.User, "你好")]));
+        Assert.Equal("<｜User｜>你好<｜Assistant｜><think>\n", engine.Prompts.Render([new(ChatRole.User, "你好")]));
+    }
+
+    [Fact]
     public async Task WithReasoningSplit_CutOffInsideReasoningIsReportedNotAnswered()
     {
         using var split = new ChatClientBuilder(_client).UseReasoningSplit(ThinkStart.Open).Build();
