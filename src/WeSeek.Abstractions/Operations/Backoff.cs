@@ -2,7 +2,7 @@ namespace WeSeek.Operations;
 
 /// <summary>
 /// The one retry-delay rule: exponential from a first delay, doubling per failure, capped. Used wherever WeSeek
-/// waits before trying again (turns, outbox sends, the iLink poll, the OneBot reconnect), so that every retry
+/// waits before trying again (turns, outbox sends, the iLink poll and send, the OneBot reconnect), so that every retry
 /// grows the same way and none grows without bound. Pure and thread-safe.
 /// </summary>
 public static class Backoff

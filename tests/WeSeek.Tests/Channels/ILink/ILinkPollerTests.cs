@@ -66,9 +66,9 @@ public sealed class ILinkPollerTests
         var channel = ChannelId.From("ilink:default");
         var chunk = new OutboundMessage(41, channel, "default", "u", "a", 7, 0);
 
-        Assert.Equal(ILinkChannel.ClientId("abc", chunk), ILinkChannel.ClientId("abc", chunk with { Text = "retried" }));
-        Assert.NotEqual(ILinkChannel.ClientId("abc", chunk), ILinkChannel.ClientId("abc", chunk with { OutboxId = 42, Sequence = 1 }));
-        Assert.NotEqual(ILinkChannel.ClientId("abc", chunk), ILinkChannel.ClientId("def", chunk));
+        Assert.Equal(ILinkSender.ClientId("abc", chunk), ILinkSender.ClientId("abc", chunk with { Text = "retried" }));
+        Assert.NotEqual(ILinkSender.ClientId("abc", chunk), ILinkSender.ClientId("abc", chunk with { OutboxId = 42, Sequence = 1 }));
+        Assert.NotEqual(ILinkSender.ClientId("abc", chunk), ILinkSender.ClientId("def", chunk));
     }
 
     private static ILinkMessage Parse(string json) => JsonSerializer.Deserialize<ILinkMessage>(json, ILinkJson.Options)!;
