@@ -28,7 +28,7 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
         new("Model:Remote", typeof(WeSeek.Inference.Remote.RemoteEngineOptions)),
         new("Model:Llama", typeof(WeSeek.Inference.Llama.Engine.LlamaEngineOptions)),
         new("Models", typeof(WeSeek.Inference.Llama.Models.ModelsOptions)),
-        new("Composer", typeof(WeSeek.Composition.ComposerOptions)),
+        new("Composer", typeof(WeSeek.Replies.ComposerOptions)),
         new("Context", typeof(WeSeek.Conversations.ContextOptions)),
         new("Dispatcher", typeof(WeSeek.Pipeline.DispatcherOptions)),
         new("Quota", typeof(WeSeek.Pipeline.QuotaOptions)),

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
+using WeSeek.Hosting;
 using WeSeek.Operations;
 using WeSeek.Plugins;
 using WeSeek.Security;

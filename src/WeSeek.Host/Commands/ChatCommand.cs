@@ -118,7 +118,7 @@ internal static class ChatCommand
             await foreach (var reply in channel.Replies.ReadAllAsync(cts.Token))
             {
                 // The reasoning lead (/think on) repeats what the stream already showed; the answer follows it.
-                if (reply.Text.StartsWith(WeSeek.Composition.ComposerMiddleware.ReasoningLead, StringComparison.Ordinal))
+                if (reply.Text.StartsWith(WeSeek.Replies.ComposerMiddleware.ReasoningLead, StringComparison.Ordinal))
                 {
                     continue;
                 }

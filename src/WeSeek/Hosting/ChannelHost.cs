@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using WeSeek.Composition;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;

@@ -3,15 +3,15 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
 using WeSeek.Conversations;
+using WeSeek.Hosting;
 using WeSeek.Inference.Pipeline;
 using WeSeek.Logging;
-using WeSeek.Pipeline;
 using WeSeek.Moderation;
 using WeSeek.Operations;
-using WeSeek.Streaming;
+using WeSeek.Pipeline;
 using WeSeek.Plugins;
+using WeSeek.Streaming;
 
 namespace WeSeek.Inference;
 

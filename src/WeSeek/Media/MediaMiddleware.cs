@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
+using WeSeek.Hosting;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Pipeline;

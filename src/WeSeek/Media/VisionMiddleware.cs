@@ -1,10 +1,10 @@
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Pipeline;
+using WeSeek.Replies;
 
 namespace WeSeek.Media;
 

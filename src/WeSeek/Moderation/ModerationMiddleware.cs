@@ -1,10 +1,10 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
 using WeSeek.Logging;
 using WeSeek.Operations;
 using WeSeek.Pipeline;
+using WeSeek.Replies;
 
 namespace WeSeek.Moderation;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using WeSeek.Composition;
+using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Outbox;
 

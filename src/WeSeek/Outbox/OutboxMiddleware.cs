@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Logging;
-using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
+using WeSeek.Replies;
 
 namespace WeSeek.Outbox;
 

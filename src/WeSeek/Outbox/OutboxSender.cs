@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
+using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Messaging;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using WeSeek.Composition;
+using WeSeek.Hosting;
 using WeSeek.Inbox;
 using WeSeek.Logging;
 using WeSeek.Messaging;

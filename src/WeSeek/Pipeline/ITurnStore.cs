@@ -1,5 +1,5 @@
-using WeSeek.Composition;
 using WeSeek.Messaging;
+using WeSeek.Replies;
 
 namespace WeSeek.Pipeline;
 

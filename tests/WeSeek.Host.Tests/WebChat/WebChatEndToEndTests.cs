@@ -65,7 +65,7 @@ public sealed class WebChatEndToEndTests
         Assert.Equal("想一想：用户说了「你好」", turn.Reasoning);
         Assert.Equal("答：你好", turn.Answer);
         // The reasoning is stored once, as the lead reply; the answer reply does not repeat it.
-        Assert.Equal([WeSeek.Composition.ComposerMiddleware.ReasoningLead + "想一想：用户说了「你好」", "答：你好"], turn.Replies);
+        Assert.Equal([WeSeek.Replies.ComposerMiddleware.ReasoningLead + "想一想：用户说了「你好」", "答：你好"], turn.Replies);
         // The page folds exactly that lead into its collapsible box instead of showing it above the answer.
         var page = await http.GetStringAsync("/");
         Assert.Contains("const REASONING_LEAD = \"💭 思考过程：\\n\";", page, StringComparison.Ordinal);

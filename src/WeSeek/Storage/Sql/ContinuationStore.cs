@@ -1,6 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
-using WeSeek.Composition;
+using WeSeek.Replies;
 using WeSeek.Security;
 
 namespace WeSeek.Storage.Sql;

@@ -1,8 +1,8 @@
 using System.Data.Common;
-using WeSeek.Composition;
 using WeSeek.Conversations;
 using WeSeek.Messaging;
 using WeSeek.Outbox;
+using WeSeek.Replies;
 using WeSeek.Security;
 using Microsoft.Extensions.Options;
 using WeSeek.Pipeline;

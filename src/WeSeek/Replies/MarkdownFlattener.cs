@@ -7,7 +7,7 @@ using Markdig.Extensions.Tables;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>Plain text and the character ranges that must not be split (code blocks).</summary>
 /// <param name="Text">The flattened text.</param>

@@ -1,4 +1,4 @@
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>
 /// The pages of a conversation's last long answer still waiting for 「继续」. A turn's completion writes them in

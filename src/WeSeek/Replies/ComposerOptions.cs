@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>How answers become messages. Section <c>Composer</c>.</summary>
 public sealed class ComposerOptions

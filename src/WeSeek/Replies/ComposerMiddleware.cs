@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WeSeek.Conversations;
+using WeSeek.Hosting;
 using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Pipeline;
 using WeSeek.Plugins;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>
 /// Turns the answer into messages that fit the channel (<see cref="ChannelCapabilities"/>) through the

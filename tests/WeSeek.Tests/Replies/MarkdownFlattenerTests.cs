@@ -1,6 +1,6 @@
-using WeSeek.Composition;
+using WeSeek.Replies;
 
-namespace WeSeek.Tests.Composition;
+namespace WeSeek.Tests.Replies;
 
 /// <summary>Markdown as a WeChat chat should show it: no markup characters left, structure kept in text.</summary>
 public sealed class MarkdownFlattenerTests

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using WeSeek.Messaging;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>
 /// An answer laid out for a channel: pages of messages, one page per user trigger. The first page goes out

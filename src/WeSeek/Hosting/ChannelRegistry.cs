@@ -1,6 +1,6 @@
 using WeSeek.Messaging;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Hosting;
 
 /// <summary>The channels registered in the host, by id. Immutable after start-up; thread-safe.</summary>
 public sealed class ChannelRegistry

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using WeSeek.Logging;
 using WeSeek.Pipeline;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>
 /// What a turn does to its conversation's waiting pages; stored with the turn's completion, in its unit of work

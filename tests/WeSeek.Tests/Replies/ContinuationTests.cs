@@ -1,7 +1,7 @@
 using WeSeek.Messaging;
 using WeSeek.TestKit;
 
-namespace WeSeek.Tests.Composition;
+namespace WeSeek.Tests.Replies;
 
 /// <summary>「继续」 through the whole core: the first page now, the next pages on request, without the model.</summary>
 public sealed class ContinuationTests

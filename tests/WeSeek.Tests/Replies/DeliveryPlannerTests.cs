@@ -1,8 +1,8 @@
 using System.Text;
-using WeSeek.Composition;
 using WeSeek.Messaging;
+using WeSeek.Replies;
 
-namespace WeSeek.Tests.Composition;
+namespace WeSeek.Tests.Replies;
 
 /// <summary>Answers laid out within a surface's budget: bytes per message, messages per trigger, pages.</summary>
 public sealed class DeliveryPlannerTests

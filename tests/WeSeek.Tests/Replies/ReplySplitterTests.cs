@@ -1,7 +1,7 @@
 using System.Text;
-using WeSeek.Composition;
+using WeSeek.Replies;
 
-namespace WeSeek.Tests.Composition;
+namespace WeSeek.Tests.Replies;
 
 public sealed class ReplySplitterTests
 {

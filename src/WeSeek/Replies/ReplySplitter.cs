@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace WeSeek.Composition;
+namespace WeSeek.Replies;
 
 /// <summary>
 /// Splits text into messages that fit a channel: at most a number of UTF-16 characters and of UTF-8 bytes,
