@@ -20,7 +20,7 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
     /// <summary>Every section WeSeek knows, registered or not in this run (a channel's section is bound only
     /// when the channel is configured, yet a typo there is still a typo). Sections added with
     /// <c>AddSection</c> are known without being listed here.</summary>
-    private static readonly BoundSection[] Catalog =
+    internal static readonly BoundSection[] Catalog =
     [
         new("Storage", typeof(WeSeek.Storage.StorageOptions)),
         new("Security:Encryption", typeof(WeSeek.Security.EncryptionOptions)),

@@ -254,7 +254,8 @@ internal static class ModelCommand
         _ => count.ToString("N0", CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The configuration the model verbs need, bound and validated as serve binds and validates it.</summary>
+    /// <summary>The configuration the model verbs need: <c>Models</c> and <c>Storage</c> bound and validated as serve
+    /// binds and validates them, <c>Model:Llama</c> bound; disposed with the verb's host.</summary>
     internal sealed class ModelsConfiguration(VerbHost host) : IAsyncDisposable
     {
         public ModelsOptions Models { get; } = host.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;

@@ -25,6 +25,22 @@ public sealed class HostCompositionTests
     }
 
     [Fact]
+    public async Task EverySectionServeAndModelServeBind_IsCheckedForValuesItsOptionCannotHold()
+    {
+        using var data = new TempDirectory();
+        string[] common = ["--urls=http://127.0.0.1:0", $"--Storage:DataDirectory={data.Path}"];
+        // The plugins bind their sections only when configured.
+        await using var serve = Commands.ServeCommand.Build([.. common, "--Model:Provider=remote",
+            "--Plugins:Sql:Queries:q:Sql=select 1", "--Plugins:Http:Endpoints:e:Url=http://127.0.0.1:9/"]);
+        await using var modelServe = Commands.ModelServeCommand.Build(common);
+
+        var bound = serve.Services.GetServices<BoundSection>().Concat(modelServe.Services.GetServices<BoundSection>());
+
+        // A section outside the catalogue would be bound unchecked: a value it cannot hold would stop start-up with the binder's stack trace.
+        Assert.All(bound, section => Assert.Contains(UnknownSettings.Catalog, known => string.Equals(known.Section, section.Section, StringComparison.OrdinalIgnoreCase)));
+    }
+
+    [Fact]
     public async Task BuildHost_InvalidSection_RefusesNamingTheKeyAndDisposesWhatValidationOpened()
     {
         using var data = new TempDirectory();
