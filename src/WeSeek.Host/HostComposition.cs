@@ -8,16 +8,80 @@ using WeSeek.Inference;
 namespace WeSeek.Host;
 
 /// <summary>The one composition root, shared by the verbs: what runs is decided here and only here.</summary>
-internal static partial class HostComposition
+internal static class HostComposition
 {
+    /// <summary>
+    /// The builder of every verb that does not serve HTTP (<c>chat</c>, <c>login</c>, <c>kb</c>, <c>admin</c>,
+    /// <c>logs</c>, <c>audit</c>, <c>feedback</c>, <c>db</c>, <c>model</c>): the configuration of
+    /// <see cref="CreateWebBuilder"/>, and logs that stay out of the verb's output: warnings and errors only, all
+    /// on stderr, because stdout is the conversation, the QR code, the key or the export.
+    /// </summary>
+    public static HostApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            // appsettings.json ships beside the executable; the data directory does not follow the working directory.
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.AddWeSeekConfiguration(args);
+        // Set through configuration, added last, because appsettings.json's categories would override a minimum level.
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        });
+        builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+        return builder;
+    }
+
+    /// <summary>The builder of the verbs that serve HTTP (<c>serve</c>, <c>model serve</c>): the same configuration
+    /// as <see cref="CreateBuilder"/>, the logging appsettings.json sets, listening on <paramref name="defaultUrls"/>
+    /// unless <c>--urls</c> or <c>ASPNETCORE_URLS</c> names other addresses.</summary>
+    public static WebApplicationBuilder CreateWebBuilder(string[] args, string defaultUrls)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.AddWeSeekConfiguration(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls(defaultUrls);
+        }
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Builds a verb's host and validates now every option registered to be validated on start, so that a verb
+    /// that never starts its host (<c>kb</c>, <c>admin</c>, <c>model list</c>) refuses a bad key, naming it, before
+    /// it reads or writes anything. The caller disposes the host (<c>await using</c>).
+    /// </summary>
+    public static async Task<VerbHost> BuildHostAsync(this HostApplicationBuilder builder)
+    {
+        var host = new VerbHost(builder.Build());
+        try
+        {
+            host.Services.GetService<IStartupValidator>()?.Validate();
+            return host;
+        }
+        catch
+        {
+            // What validation opened (the key ring, the database) is released before the error is reported.
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
     /// <summary>Configuration sources, later wins: appsettings.json, appsettings.{Environment}.json,
     /// environment variables (<c>WESEEK__Outbox__DailyCap</c>), then command-line flags
-    /// (<c>--Outbox:DailyCap=100</c>).</summary>
-    public static void AddWeSeekConfiguration(this IHostApplicationBuilder builder, string[] args)
+    /// (<c>--Outbox:DailyCap=100</c>). A value under a WeSeek section that its option cannot hold stops the verb
+    /// here, before anything binds it (<see cref="SettingValues"/>).</summary>
+    private static void AddWeSeekConfiguration(this IHostApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddEnvironmentVariables("WESEEK__");
         builder.Configuration.AddCommandLine(args);
         DataLocation.Apply(builder.Configuration);
+        SettingValues.Check(builder.Configuration);
         // The generic host logs a failed start ("Hosting failed to start") with the whole stack trace before the
         // exception reaches the verb, which reports a configuration error in one line (and lets any other
         // exception through). A background service that stops the host is still logged: that is Critical.
@@ -185,9 +249,6 @@ internal static partial class HostComposition
                 return [.. aggregate.InnerExceptions.SelectMany(e => ConfigurationErrorLines(e)!).Distinct(StringComparer.Ordinal)];
             case OptionsValidationException validation:
                 return [.. validation.Failures.Select(failure => "WeSeek cannot start: " + failure)];
-            case InvalidOperationException when ConversionFailure().Match(exception.Message) is { Success: true } match:
-                var key = match.Groups["key"].Value;
-                return [$"WeSeek cannot start: {key} (environment variable {EnvironmentVariable(key)}): '{match.Groups["value"].Value}' is not a valid {TypeName(match.Groups["type"].Value)}"];
             case IOException { InnerException: Microsoft.AspNetCore.Connections.AddressInUseException }:
                 // Kestrel: "Failed to bind to address http://127.0.0.1:5000: address already in use."
                 return [$"WeSeek cannot start: {exception.Message.TrimEnd('.')}; another program listens there. Choose another address with --urls (environment variable ASPNETCORE_URLS)."];
@@ -204,18 +265,4 @@ internal static partial class HostComposition
     /// <summary>The environment variable that sets a configuration key: <c>Outbox:DailyCap</c> is
     /// <c>WESEEK__Outbox__DailyCap</c>.</summary>
     internal static string EnvironmentVariable(string key) => "WESEEK__" + key.Replace(":", "__", StringComparison.Ordinal);
-
-    private static string TypeName(string type) => type switch
-    {
-        "System.Int32" or "System.Int64" => "whole number",
-        "System.Double" or "System.Single" or "System.Decimal" => "number",
-        "System.Boolean" => "true or false",
-        "System.TimeSpan" => "duration (hh:mm:ss)",
-        "System.Uri" => "URL",
-        _ => type.StartsWith("System.Nullable`1[[", StringComparison.Ordinal) ? TypeName(type["System.Nullable`1[[".Length..type.IndexOf(',', StringComparison.Ordinal)]) : type,
-    };
-
-    // The binder's message: "Failed to convert configuration value 'abc' at 'Outbox:DailyCap' to type 'System.Int32'."
-    [System.Text.RegularExpressions.GeneratedRegex("^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']+)' to type '(?<type>[^']+)'", System.Text.RegularExpressions.RegexOptions.Singleline)]
-    private static partial System.Text.RegularExpressions.Regex ConversionFailure();
 }

@@ -20,7 +20,7 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
     /// <summary>Every section WeSeek knows, registered or not in this run (a channel's section is bound only
     /// when the channel is configured, yet a typo there is still a typo). Sections added with
     /// <c>AddSection</c> are known without being listed here.</summary>
-    private static readonly BoundSection[] Catalog =
+    internal static readonly BoundSection[] Catalog =
     [
         new("Storage", typeof(WeSeek.Storage.StorageOptions)),
         new("Security:Encryption", typeof(WeSeek.Security.EncryptionOptions)),
@@ -100,7 +100,17 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
         return unknown;
     }
 
-    private static bool IsKnown(string key, IEnumerable<BoundSection> sections)
+    private static bool IsKnown(string key, IEnumerable<BoundSection> sections) => Target(key, sections) is not null;
+
+    /// <summary>The section of this build that reads <paramref name="key"/> as one value (<c>Outbox:DailyCap</c>),
+    /// with the type the binder converts it to; null when no option reads it, or reads it as a whole object.</summary>
+    internal static (BoundSection Section, Type ValueType)? ValueTarget(string key)
+    {
+        var target = Target(key, Catalog);
+        return target is { } found && IsLeaf(found.Type) ? found : null;
+    }
+
+    private static (BoundSection Section, Type Type)? Target(string key, IEnumerable<BoundSection> sections)
     {
         var segments = key.Split(':');
         foreach (var section in sections)
@@ -108,37 +118,38 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
             var prefix = section.Section.Split(':');
             if (segments.Length >= prefix.Length
                 && prefix.Select((p, i) => string.Equals(p, segments[i], StringComparison.OrdinalIgnoreCase)).All(x => x)
-                && Resolves(section.OptionsType, segments.AsSpan(prefix.Length), depth: 0))
+                && Resolve(section.OptionsType, segments.AsSpan(prefix.Length), depth: 0) is { } type)
             {
-                return true;
+                return (section, type);
             }
         }
 
-        return false;
+        return null;
     }
 
-    /// <summary>True when the binder would put a value at <paramref name="path"/> inside <paramref name="type"/>.</summary>
-    private static bool Resolves(Type type, ReadOnlySpan<string> path, int depth)
+    /// <summary>The type the binder would put at <paramref name="path"/> inside <paramref name="type"/>; null when
+    /// nothing would go there.</summary>
+    private static Type? Resolve(Type type, ReadOnlySpan<string> path, int depth)
     {
         if (path.IsEmpty)
         {
-            return true;
+            return type;
         }
 
         if (IsLeaf(type) || depth > 8)
         {
-            return false;
+            return null;
         }
 
         if (ElementType(type) is { } element)
         {
             // A dictionary's keys are names, a list's are indexes; either way one segment is the entry.
-            return Resolves(element, path[1..], depth + 1);
+            return Resolve(element, path[1..], depth + 1);
         }
 
         var name = path[0];
         var property = type.GetProperties().FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase) && p.GetIndexParameters().Length == 0);
-        return property is not null && Resolves(property.PropertyType, path[1..], depth + 1);
+        return property is null ? null : Resolve(property.PropertyType, path[1..], depth + 1);
     }
 
     private static IEnumerable<string> KnownKeys(Type type, string prefix, int depth)

@@ -12,7 +12,6 @@ namespace WeSeek.Host.Commands;
 /// </summary>
 internal static class ChatCommand
 {
-
     public static Command Create()
     {
         var showThinking = new Option<bool>("--show-thinking") { Description = "Show the model's reasoning, dimmed, before the answer." };
@@ -34,25 +33,11 @@ internal static class ChatCommand
     {
         try
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-            {
-                Args = args,
-                ContentRootPath = AppContext.BaseDirectory,
-            });
-            builder.AddWeSeekConfiguration(args);
-            // The terminal is for the conversation: only warnings and errors are logged here. Set through
-            // configuration, added last, because appsettings.json's categories would override a minimum level.
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["Logging:LogLevel:Microsoft"] = "Warning",
-                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-            });
-            // The conversation owns stdout: every log line goes to stderr, so `weseek chat 2>weseek.log` keeps
-            // the terminal for the chat alone.
-            builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
+            // The conversation owns stdout: logs (warnings and errors only) go to stderr, so `weseek chat 2>weseek.log`
+            // keeps the terminal for the chat alone.
+            var builder = HostComposition.CreateBuilder(args);
             builder.AddWeSeekServices().AddChannel<TerminalChannel>();
-            using var host = builder.Build();
+            await using var host = await builder.BuildHostAsync();
             await host.StartAsync(cancellationToken);
             try
             {

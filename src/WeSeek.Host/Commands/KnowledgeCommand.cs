@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Microsoft.Extensions.Options;
 using Spectre.Console;
 using WeSeek.Knowledge;
 using WeSeek.Storage;
@@ -146,15 +145,11 @@ internal static class KnowledgeCommand
         string[] args = [.. result.UnmatchedTokens, .. given.Where(v => v.StartsWith("--", StringComparison.Ordinal))];
         try
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-            builder.AddWeSeekConfiguration(args);
-            var services = new ServiceCollection();
-            services.AddLogging(logging => logging.AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
-            services.AddStorageSection(builder.Configuration);
-            services.AddKnowledgeIndex(builder.Configuration);
-            await using var provider = services.BuildServiceProvider();
-            _ = provider.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
-            return await action(provider.GetRequiredService<KnowledgeIndex>(), [.. given.Where(v => !v.StartsWith("--", StringComparison.Ordinal))], console);
+            var builder = HostComposition.CreateBuilder(args);
+            builder.Services.AddStorageSection(builder.Configuration);
+            builder.Services.AddKnowledgeIndex(builder.Configuration);
+            await using var host = await builder.BuildHostAsync();
+            return await action(host.Services.GetRequiredService<KnowledgeIndex>(), [.. given.Where(v => !v.StartsWith("--", StringComparison.Ordinal))], console);
         }
         catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
         {

@@ -35,22 +35,11 @@ internal static class LoginCommand
     {
         try
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-            {
-                Args = args,
-                ContentRootPath = AppContext.BaseDirectory,
-            });
-            builder.AddWeSeekConfiguration(args);
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["Logging:LogLevel:Microsoft"] = "Warning",
-                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
-            });
+            var builder = HostComposition.CreateBuilder(args);
             builder.Services.AddWeSeekChannelState(builder.Configuration);
             builder.Services.AddILinkLogin(builder.Configuration);
-            using var host = builder.Build();
-            // Starting the (empty) host validates the options, naming a bad key before anything is fetched.
+            // Built, the host has validated the options, naming a bad key before anything is fetched.
+            await using var host = await builder.BuildHostAsync();
             await host.StartAsync(cancellationToken);
             var login = host.Services.GetRequiredService<ILinkLogin>();
             await output.WriteLineAsync($"Logging {login.Channel} in. Scan the QR code with WeChat (微信扫一扫) and confirm on the phone.");

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using Spectre.Console;
+using WeSeek.Configuration;
 using WeSeek.Inference.Llama.Engine;
 using WeSeek.Inference.Llama.Models;
 using WeSeek.Storage;
@@ -219,7 +221,12 @@ internal static class ModelCommand
         var console = AnsiConsole.Console;
         try
         {
-            return await action(ModelsConfiguration.From([.. result.UnmatchedTokens]), console);
+            await using var config = await ModelsConfiguration.FromAsync([.. result.UnmatchedTokens]);
+            return await action(config, console);
+        }
+        catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
+        {
+            return 2;
         }
         catch (Exception ex) when (ex is ArgumentException or FileNotFoundException or InvalidDataException)
         {
@@ -247,29 +254,19 @@ internal static class ModelCommand
         _ => count.ToString("N0", CultureInfo.InvariantCulture),
     };
 
-    /// <summary>The configuration the model verbs need, read the way the host reads it.</summary>
-    internal sealed class ModelsConfiguration
+    /// <summary>The configuration the model verbs need: <c>Models</c> and <c>Storage</c> bound and validated as serve
+    /// binds and validates them, <c>Model:Llama</c> bound; disposed with the verb's host.</summary>
+    internal sealed class ModelsConfiguration(VerbHost host) : IAsyncDisposable
     {
-        private readonly ServiceProvider _services;
+        public ModelsOptions Models { get; } = host.Services.GetRequiredService<IOptions<ModelsOptions>>().Value;
 
-        private ModelsConfiguration(ModelsOptions models, string directory, string dataDirectory, LlamaEngineOptions llama, ServiceProvider services)
-        {
-            Models = models;
-            Directory = directory;
-            DataDirectory = dataDirectory;
-            Llama = llama;
-            _services = services;
-        }
-
-        public ModelsOptions Models { get; }
-
-        public string Directory { get; }
+        public string Directory => Models.Directory ?? Path.Combine(DataDirectory, "models");
 
         /// <summary><c>Storage:DataDirectory</c>.</summary>
-        public string DataDirectory { get; }
+        public string DataDirectory { get; } = host.Services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory;
 
         /// <summary><c>Model:Llama</c>, as serve reads it.</summary>
-        public LlamaEngineOptions Llama { get; }
+        public LlamaEngineOptions Llama { get; } = host.Services.GetRequiredService<IOptions<LlamaEngineOptions>>().Value;
 
         /// <summary>The model an adapter must fit: <paramref name="named"/>, else the one serve runs
         /// (<c>Model:Llama:ModelPath</c>, else the newest in the models directory); null when there is none yet.</summary>
@@ -278,23 +275,25 @@ internal static class ModelCommand
             : !string.IsNullOrEmpty(Llama.ModelPath) ? Llama.ModelPath
             : ModelStore.NewestStored(Directory);
 
-        public static ModelsConfiguration From(string[] args)
+        public static async Task<ModelsConfiguration> FromAsync(string[] args)
         {
-            var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-            builder.AddWeSeekConfiguration(args);
-            var models = builder.Configuration.GetSection("Models").Get<ModelsOptions>() ?? new ModelsOptions();
-            var storage = builder.Configuration.GetSection("Storage").Get<StorageOptions>() ?? new StorageOptions();
-            var llama = new LlamaEngineOptions();
-            builder.Configuration.GetSection("Model:Llama").Bind(llama);
-            var services = new ServiceCollection().AddHttpClient().BuildServiceProvider();
-            return new ModelsConfiguration(models, models.Directory ?? Path.Combine(storage.DataDirectory, "models"), storage.DataDirectory, llama, services);
+            var builder = HostComposition.CreateBuilder(args);
+            builder.Services.AddSection<ModelsOptions>(builder.Configuration, "Models");
+            builder.Services.AddStorageSection(builder.Configuration);
+            // Bound, not validated: these verbs are how a missing model file (ModelPath) or adapter gets fixed, and
+            // a value Model:Llama cannot hold was refused with the rest of the configuration.
+            builder.Services.AddOptions<LlamaEngineOptions>().Bind(builder.Configuration.GetSection("Model:Llama"));
+            builder.Services.AddHttpClient("WeSeek.Models");
+            return new ModelsConfiguration(await builder.BuildHostAsync());
         }
 
         public HttpClient CreateHttpClient()
         {
-            var client = _services.GetRequiredService<IHttpClientFactory>().CreateClient("WeSeek.Models");
+            var client = host.Services.GetRequiredService<IHttpClientFactory>().CreateClient("WeSeek.Models");
             client.Timeout = Timeout.InfiniteTimeSpan; // Multi-gigabyte downloads; the connection, not a clock, decides.
             return client;
         }
+
+        public ValueTask DisposeAsync() => host.DisposeAsync();
     }
 }

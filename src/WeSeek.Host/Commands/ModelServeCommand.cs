@@ -70,8 +70,7 @@ internal static class ModelServeCommand
     /// replace a part after the host registered its own.</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.AddWeSeekConfiguration(args);
+        var builder = HostComposition.CreateWebBuilder(args, DefaultUrls);
         builder.Services.AddWeSeekInference(builder.Configuration).AddLlamaEngine();
         builder.AddWeSeekMetrics();
         builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("engine", tags: [HealthTags.Ready]);

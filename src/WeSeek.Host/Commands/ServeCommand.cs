@@ -56,19 +56,7 @@ internal static partial class ServeCommand
     /// (the engine) after the host registered its own.</summary>
     public static WebApplication Build(string[] args, Action<IServiceCollection>? configureServices = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            Args = args,
-            // appsettings.json ships beside the executable; the data directory stays relative to where the
-            // operator runs it.
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.AddWeSeekConfiguration(args);
-        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
-        {
-            builder.WebHost.UseUrls(DefaultUrls);
-        }
-
+        var builder = HostComposition.CreateWebBuilder(args, DefaultUrls);
         builder.AddWeSeekServices().AddWebChat().AddWeChatChannels();
         builder.Services.AddSection<AccessOptions>(builder.Configuration, "Access");
         builder.Services.AddSection<AdminOptions>(builder.Configuration, "Admin");

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using WeSeek.Security;
 using WeSeek.Storage;
 
@@ -10,10 +9,9 @@ namespace WeSeek.Host.Commands;
 /// </summary>
 internal static class StoreAccess
 {
-    public static ServiceProvider Build(string[] args, bool existing = false)
+    private static async Task<VerbHost> BuildAsync(string[] args, bool existing)
     {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
-        builder.AddWeSeekConfiguration(args);
+        var builder = HostComposition.CreateBuilder(args);
         if (existing && !string.Equals(builder.Configuration["Storage:Provider"], nameof(StorageProvider.Postgres), StringComparison.OrdinalIgnoreCase))
         {
             // A verb that only reads must not create an empty database (and a key file) where it happens to
@@ -27,16 +25,9 @@ internal static class StoreAccess
             }
         }
 
-        var services = new ServiceCollection();
-        // Only warnings, on stderr: stdout may be the export itself.
-        services.AddLogging(logging => logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning));
-        services.AddSingleton<IConfiguration>(builder.Configuration);
-        services.AddWeSeekStore(builder.Configuration);
-        var provider = services.BuildServiceProvider();
-        // Validate the sections now, so a bad key file is reported before anything is read.
-        _ = provider.GetRequiredService<IOptions<StorageOptions>>().Value;
-        _ = provider.GetRequiredService<IOptions<EncryptionOptions>>().Value;
-        return provider;
+        builder.Services.AddWeSeekStore(builder.Configuration);
+        // Built, the host has validated Storage and Security:Encryption: a bad key file is reported before anything is read.
+        return await builder.BuildHostAsync();
     }
 
     /// <summary>Runs a verb's body, turning the errors an operator can fix into a message and exit code 2.</summary>
@@ -44,12 +35,12 @@ internal static class StoreAccess
     /// <param name="action">The verb's body.</param>
     /// <param name="existing">True for verbs that only read (or change what exists): they refuse a data
     /// directory without a database, saying where they looked, instead of creating one.</param>
-    public static async Task<int> RunAsync(string[] args, Func<ServiceProvider, Task<int>> action, bool existing = true)
+    public static async Task<int> RunAsync(string[] args, Func<IServiceProvider, Task<int>> action, bool existing = true)
     {
         try
         {
-            await using var services = Build(args, existing);
-            return await action(services);
+            await using var host = await BuildAsync(args, existing);
+            return await action(host.Services);
         }
         catch (Exception ex) when (HostComposition.TryReportConfigurationError(ex))
         {

@@ -195,6 +195,18 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task ModelList_InvalidModelsOption_RefusedNamingTheKeyAsServeWould()
+    {
+        using var data = new TempDirectory();
+
+        var (exitCode, output, error) = await WeseekProcess.RunAsync(["model", "list", "--data", data.Path, "--Models:Source=nowhere"]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("WeSeek cannot start: Models:Source (environment variable WESEEK__Models__Source): must be huggingface or modelscope", error.Trim());
+        Assert.Empty(output);
+    }
+
+    [Fact]
     public async Task ModelPull_Offline_ExplainsWhatToDo()
     {
         using var data = new TempDirectory();
