@@ -107,13 +107,19 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         }
     }
 
-    /// <summary>URL verification (GET): 3-field signature, then the raw <c>echostr</c>.</summary>
+    /// <summary>URL verification (GET): 3-field signature, then the raw <c>echostr</c>. Without <c>echostr</c> the
+    /// request is malformed (400), as on 企业微信: there is nothing to echo, and WeChat always sends one.</summary>
     public IResult Verify(HttpRequest request)
     {
         var q = request.Query;
         if (!WeChatCallback.IsFresh(q["timestamp"], _options.TimestampToleranceSeconds, _time.GetUtcNow()))
         {
             return Reject("stale or missing timestamp", StatusCodes.Status403Forbidden);
+        }
+
+        if (q["echostr"].ToString().Length == 0)
+        {
+            return Reject("no echostr", StatusCodes.Status400BadRequest);
         }
 
         if (!WeChatSignature.Verify(q["signature"], _account.Token, q["timestamp"].ToString(), q["nonce"].ToString()))
