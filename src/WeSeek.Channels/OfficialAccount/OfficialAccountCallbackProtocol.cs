@@ -9,7 +9,7 @@ namespace WeSeek.Channels.OfficialAccount;
 /// What is 公众号's own in a callback: plain, compatible or safe mode (<c>encrypt_type=aes</c>), the 3-field
 /// signature in plain mode and msg_signature over the ciphertext otherwise, an <c>echostr</c> echoed as it
 /// came, the account's message mapping, <c>success</c>, and the reply modes: a customer-service account waits
-/// <see cref="OfficialAccountOptions.PassiveReplyBudget"/> and leaves the rest to the 客服 API; a
+/// <see cref="WeChatCallbackOptions.PassiveReplyBudget"/> and leaves the rest to the 客服 API; a
 /// <see cref="ReplyMode.PassiveOnly"/> account holds WeChat's retries, answers the last delivery with the
 /// placeholder, and lets the user's next message fetch the waiting answer. <c>typing</c> starts the typing
 /// status for a stored message without waiting for it; null when the account does not type.

@@ -9,7 +9,7 @@ namespace WeSeek.Channels.OfficialAccount;
 /// <summary>
 /// One 公众号 as a channel (<c>mp:{name}</c>). Its callback (<see cref="WeChatCallbackEndpoint"/> with
 /// <see cref="OfficialAccountCallbackProtocol"/>) stores each message and answers it passively when the turn
-/// finishes within <see cref="OfficialAccountOptions.PassiveReplyBudget"/>, otherwise with <c>success</c>, after
+/// finishes within <see cref="WeChatCallbackOptions.PassiveReplyBudget"/>, otherwise with <c>success</c>, after
 /// which the outbox sends the answer here, through the customer-service API.
 /// </summary>
 internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, IWeChatCallbackChannel, IDisposable
@@ -37,7 +37,7 @@ internal sealed partial class OfficialAccountChannel : IChannel, IMediaSource, I
         // Typing needs the 客服 permission; a passive-only account has none.
         var typing = account.Typing && account.ReplyMode == ReplyMode.CustomerService ? StartTyping : (Action<long, InboundMessage>?)null;
         Callback = new WeChatCallbackEndpoint(Id, name, new OfficialAccountCallbackProtocol(Id, name, account, options, crypto, typing), claims,
-            options.TimestampToleranceSeconds, options.MaxBodyBytes, time, logger);
+            options, time, logger);
         Capabilities = new ChannelCapabilities
         {
             MaxTextBytes = 2048,

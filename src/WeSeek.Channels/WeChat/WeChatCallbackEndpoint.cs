@@ -16,7 +16,15 @@ namespace WeSeek.Channels.WeChat;
 /// both: 403 not from WeChat for this account, 400 malformed (a URL verification without <c>echostr</c>
 /// included), 413 too large, 503 not started. Hostile input stores nothing. Thread-safe.
 /// </summary>
-internal sealed partial class WeChatCallbackEndpoint
+/// <param name="channel">The channel the messages are stored under.</param>
+/// <param name="name">The account's name, as in the callback URL.</param>
+/// <param name="protocol">What is the platform's own.</param>
+/// <param name="claims">The outbox's passive-reply claims.</param>
+/// <param name="options">The replay window and the largest body read.</param>
+/// <param name="time">The clock.</param>
+/// <param name="logger">The channel's logger.</param>
+internal sealed partial class WeChatCallbackEndpoint(ChannelId channel, string name, IWeChatCallbackProtocol protocol, IReplyClaims claims,
+    WeChatCallbackOptions options, TimeProvider time, ILogger logger)
 {
     // Replies are UTF-8 without a BOM: WeCom's URL verification refuses anything but the bare plaintext
     // ("不能带bom头"), and both platforms read XML replies as UTF-8 (protocols.md §2.1, §6.10).
@@ -25,40 +33,10 @@ internal sealed partial class WeChatCallbackEndpoint
     // Deliveries of one message are WeChat's retries, all within ~15 s; a minute covers them with room.
     private static readonly TimeSpan DeliveryMemory = TimeSpan.FromMinutes(1);
 
-    private readonly ChannelId _channel;
-    private readonly string _name;
-    private readonly IWeChatCallbackProtocol _protocol;
-    private readonly IReplyClaims _claims;
-    private readonly int _toleranceSeconds;
-    private readonly int _maxBodyBytes;
-    private readonly TimeProvider _time;
-    private readonly WeChatReplayCache _replays;
-    private readonly ILogger _logger;
+    private readonly WeChatReplayCache _replays = new(time, options.TimestampToleranceSeconds);
     // Deliveries seen per message id (the protocol may answer the last one differently); bounded by pruning.
     private readonly ConcurrentDictionary<string, (int Count, DateTimeOffset First)> _deliveries = new(StringComparer.Ordinal);
     private IInboundSink? _sink;
-
-    /// <param name="channel">The channel the messages are stored under.</param>
-    /// <param name="name">The account's name, as in the callback URL.</param>
-    /// <param name="protocol">What is the platform's own.</param>
-    /// <param name="claims">The outbox's passive-reply claims.</param>
-    /// <param name="toleranceSeconds">How far a timestamp may be from now; 0 turns the check off.</param>
-    /// <param name="maxBodyBytes">The largest body read.</param>
-    /// <param name="time">The clock.</param>
-    /// <param name="logger">The channel's logger.</param>
-    public WeChatCallbackEndpoint(ChannelId channel, string name, IWeChatCallbackProtocol protocol, IReplyClaims claims,
-        int toleranceSeconds, int maxBodyBytes, TimeProvider time, ILogger logger)
-    {
-        _channel = channel;
-        _name = name;
-        _protocol = protocol;
-        _claims = claims;
-        _toleranceSeconds = toleranceSeconds;
-        _maxBodyBytes = maxBodyBytes;
-        _time = time;
-        _replays = new WeChatReplayCache(time, toleranceSeconds);
-        _logger = logger;
-    }
 
     /// <summary>Starts storing messages into <paramref name="sink"/>; until then a message gets 503.</summary>
     public void Start(IInboundSink sink) => _sink = sink;
@@ -69,7 +47,7 @@ internal sealed partial class WeChatCallbackEndpoint
     /// <summary>URL verification (GET): the protocol's check of the signed <c>echostr</c>, then its answer.</summary>
     public IResult Verify(HttpRequest request)
     {
-        var (status, body, reason) = VerifyUrl(request.Query, _protocol.OpenEchostr, _toleranceSeconds, _time.GetUtcNow());
+        var (status, body, reason) = VerifyUrl(request.Query, protocol.OpenEchostr, options.TimestampToleranceSeconds, time.GetUtcNow());
         return body is null ? Reject(reason, status) : Results.Text(body, "text/plain", Utf8NoBom);
     }
 
@@ -104,7 +82,7 @@ internal sealed partial class WeChatCallbackEndpoint
     public async Task<IResult> ReceiveAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var (read, reason, status) = await WeChatCallbackReader.ReadAsync(
-            request, _protocol, _replays, _sink, _toleranceSeconds, _maxBodyBytes, _time.GetUtcNow(), cancellationToken);
+            request, protocol, _replays, _sink, options.TimestampToleranceSeconds, options.MaxBodyBytes, time.GetUtcNow(), cancellationToken);
         if (read is null)
         {
             return status == StatusCodes.Status503ServiceUnavailable ? Results.StatusCode(status) : Reject(reason, status);
@@ -113,10 +91,10 @@ internal sealed partial class WeChatCallbackEndpoint
         var message = read.Message;
         var delivery = CountDelivery(message.ExternalMessageId);
         var asksAnswer = message.Kind != MessageKind.Other;
-        if (asksAnswer && _protocol.FetchesWaitingAnswer(delivery))
+        if (asksAnswer && protocol.FetchesWaitingAnswer(delivery))
         {
             // A message while an answer waits fetches that answer. It is a fetch, not a question, so it is not stored.
-            var waiting = await _claims.ClaimAsync(_channel, _name, message.ChatId, 1, cancellationToken);
+            var waiting = await claims.ClaimAsync(channel, name, message.ChatId, 1, cancellationToken);
             if (waiting.Count > 0)
             {
                 return Reply(read, waiting[0].Text);
@@ -125,20 +103,20 @@ internal sealed partial class WeChatCallbackEndpoint
 
         // The inbox holds the replies from the moment it stores the message, so a fast turn cannot be sent
         // through the API before this request starts waiting for it.
-        var window = asksAnswer ? _protocol.PassiveWindow(delivery) : null;
+        var window = asksAnswer ? protocol.PassiveWindow(delivery) : null;
         var accepted = await read.Sink.AcceptAsync(message with { PassiveReplyWindow = window }, cancellationToken);
         if (!accepted.IsAccepted)
         {
             return Reject(accepted.Reason ?? "refused by the inbox", StatusCodes.Status400BadRequest);
         }
 
-        Log.Stored(_logger, _channel.Value, accepted.InboxId, delivery);
+        Log.Stored(logger, channel.Value, accepted.InboxId, delivery);
         if (!asksAnswer)
         {
-            return _protocol.EventReply(read.Fields, accepted) is { } eventReply ? Reply(read, eventReply) : Acknowledge();
+            return protocol.EventReply(read.Fields, accepted) is { } eventReply ? Reply(read, eventReply) : Acknowledge();
         }
 
-        _protocol.Stored(message, accepted);
+        protocol.Stored(message, accepted);
         if (window is not { } budget)
         {
             return Acknowledge();
@@ -147,7 +125,7 @@ internal sealed partial class WeChatCallbackEndpoint
         IReadOnlyList<OutboundMessage> claimed;
         try
         {
-            claimed = await _claims.WaitAndClaimAsync(accepted.InboxId, _channel, _name, message.ChatId, 1, budget, cancellationToken);
+            claimed = await claims.WaitAndClaimAsync(accepted.InboxId, channel, name, message.ChatId, 1, budget, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -157,13 +135,13 @@ internal sealed partial class WeChatCallbackEndpoint
 
         if (claimed.Count > 0)
         {
-            Log.Passive(_logger, _channel.Value, accepted.InboxId);
+            Log.Passive(logger, channel.Value, accepted.InboxId);
             return Reply(read, claimed[0].Text);
         }
 
-        if (_protocol.Placeholder is { } placeholder)
+        if (protocol.Placeholder is { } placeholder)
         {
-            Log.Placeholder(_logger, _channel.Value, accepted.InboxId, delivery);
+            Log.Placeholder(logger, channel.Value, accepted.InboxId, delivery);
             return Reply(read, placeholder);
         }
 
@@ -172,7 +150,7 @@ internal sealed partial class WeChatCallbackEndpoint
 
     private int CountDelivery(string externalId)
     {
-        var now = _time.GetUtcNow();
+        var now = time.GetUtcNow();
         if (_deliveries.Count > 10_000)
         {
             foreach (var old in _deliveries.Where(p => now - p.Value.First > DeliveryMemory).Select(p => p.Key).ToList())
@@ -186,17 +164,17 @@ internal sealed partial class WeChatCallbackEndpoint
 
     private IResult Reply(WeChatCallbackRead read, string text)
     {
-        var now = _time.GetUtcNow();
-        var xml = _protocol.TextReply(read.Message.ChatId, read.Fields, text, now);
-        return Results.Text(read.Encrypted ? _protocol.EncryptReply(xml, WeChatCallback.UnixSeconds(now), read.Nonce) : xml, "application/xml", Utf8NoBom);
+        var now = time.GetUtcNow();
+        var xml = protocol.TextReply(read.Message.ChatId, read.Fields, text, now);
+        return Results.Text(read.Encrypted ? protocol.EncryptReply(xml, WeChatCallback.UnixSeconds(now), read.Nonce) : xml, "application/xml", Utf8NoBom);
     }
 
     // Needs no encryption even in safe mode (protocols.md §1.4), and any status but 200 makes WeChat retry.
-    private IResult Acknowledge() => Results.Text(_protocol.Acknowledgement, "text/plain", Utf8NoBom);
+    private IResult Acknowledge() => Results.Text(protocol.Acknowledgement, "text/plain", Utf8NoBom);
 
     private IResult Reject(string reason, int status)
     {
-        Log.Rejected(_logger, _channel.Value, reason, status);
+        Log.Rejected(logger, channel.Value, reason, status);
         return Results.StatusCode(status);
     }
 

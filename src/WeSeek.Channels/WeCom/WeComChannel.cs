@@ -10,7 +10,7 @@ namespace WeSeek.Channels.WeCom;
 /// One 企业微信 self-built app as a channel (<c>wecom:{name}</c>). Its callback (<see cref="WeChatCallbackEndpoint"/>
 /// with <see cref="WeComCallbackProtocol"/>; every callback is encrypted, WeCom has no plain mode) stores each
 /// message and answers it with the encrypted answer when the turn finishes within
-/// <see cref="WeComOptions.PassiveReplyBudget"/>, otherwise with an empty 200, after which the outbox sends the
+/// <see cref="WeChatCallbackOptions.PassiveReplyBudget"/>, otherwise with an empty 200, after which the outbox sends the
 /// answer here, through <c>message/send</c>.
 /// </summary>
 internal sealed partial class WeComChannel : IChannel, IMediaSource, IWeChatCallbackChannel
@@ -31,7 +31,7 @@ internal sealed partial class WeComChannel : IChannel, IMediaSource, IWeChatCall
         Id = ChannelId.From("wecom:" + name);
         var crypto = new WeChatMessageCrypto(app.Token, app.EncodingAesKey, app.CorpId);
         Callback = new WeChatCallbackEndpoint(Id, name, new WeComCallbackProtocol(Id, name, app, options, crypto), claims,
-            options.TimestampToleranceSeconds, options.MaxBodyBytes, time, logger);
+            options, time, logger);
         Capabilities = new ChannelCapabilities
         {
             // message/send truncates text beyond 2,048 UTF-8 bytes (protocols.md §2.2); the composer splits below it.
