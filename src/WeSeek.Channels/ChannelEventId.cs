@@ -8,6 +8,7 @@ namespace WeSeek.Channels;
 /// </summary>
 internal static class ChannelEventId
 {
+    // 1100, 1101, 1105 and 1106: the WeChat callback of both 公众号 and 企业微信 (WeChat/WeChatCallbackEndpoint.cs).
     public const int CallbackRejected = 1100;
     public const int PassiveReply = 1101;
     public const int AccessTokenRefreshed = 1102;
@@ -41,10 +42,8 @@ internal static class ChannelEventId
     public const int ILinkLoginChanged = 1318;
     public const int ILinkBackupActive = 1319;
 
-    // 企业微信 (1150-1199)
-    public const int WeComCallbackRejected = 1150;
-    public const int WeComCallbackStored = 1151;
-    public const int WeComPassiveReply = 1152;
+    // 企业微信 (1150-1199). 1150-1152 were its callback's rejected, stored and passive-reply events, now the
+    // shared callback's (CallbackRejected, CallbackStored, PassiveReply, with the channel as a field); not reused.
     public const int WeComSendFailed = 1153;
     public const int WeComTokenRefreshed = 1154;
     public const int WeComTokenFailed = 1155;

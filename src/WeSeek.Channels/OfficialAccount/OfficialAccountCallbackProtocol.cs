@@ -7,11 +7,24 @@ namespace WeSeek.Channels.OfficialAccount;
 
 /// <summary>
 /// What is 公众号's own in a callback: plain, compatible or safe mode (<c>encrypt_type=aes</c>), the 3-field
-/// signature in plain mode and msg_signature over the ciphertext otherwise, and the account's message mapping.
+/// signature in plain mode and msg_signature over the ciphertext otherwise, an <c>echostr</c> echoed as it
+/// came, the account's message mapping, <c>success</c>, and the reply modes: a customer-service account waits
+/// <see cref="WeChatCallbackOptions.PassiveReplyBudget"/> and leaves the rest to the 客服 API; a
+/// <see cref="ReplyMode.PassiveOnly"/> account holds WeChat's retries, answers the last delivery with the
+/// placeholder, and lets the user's next message fetch the waiting answer. <c>typing</c> starts the typing
+/// status for a stored message without waiting for it; null when the account does not type.
 /// </summary>
-internal sealed class OfficialAccountCallbackProtocol(ChannelId channel, string name, OfficialAccountSettings account, WeChatMessageCrypto? crypto)
+internal sealed class OfficialAccountCallbackProtocol(
+    ChannelId channel, string name, OfficialAccountSettings account, OfficialAccountOptions options, WeChatMessageCrypto? crypto,
+    Action<long, InboundMessage>? typing)
     : IWeChatCallbackProtocol
 {
+    private bool PassiveOnly => account.ReplyMode == ReplyMode.PassiveOnly;
+
+    public string Acknowledgement => "success";
+
+    public string? Placeholder => PassiveOnly ? account.PendingReplyText : null;
+
     public string? CheckQuery(IQueryCollection query, out bool encrypted)
     {
         encrypted = string.Equals(query["encrypt_type"], "aes", StringComparison.OrdinalIgnoreCase);
@@ -55,4 +68,42 @@ internal sealed class OfficialAccountCallbackProtocol(ChannelId channel, string 
     }
 
     public InboundMessage? Map(Dictionary<string, string> fields) => OfficialAccountMessageMapper.ToInbound(channel, name, fields);
+
+    // The GET is the same in every mode: the 3-field signature, and echostr is not encrypted (protocols.md §1.1).
+    public string OpenEchostr(IQueryCollection query, string echostr) =>
+        WeChatSignature.Verify(query["signature"], account.Token, query["timestamp"].ToString(), query["nonce"].ToString())
+            ? echostr
+            : throw new WeChatCryptoException(WeChatCryptoError.InvalidSignature, "bad signature");
+
+    // "回复任意文字获取回答": the first delivery of a new message fetches an answer that waits.
+    public bool FetchesWaitingAnswer(int delivery) => PassiveOnly && delivery == 1;
+
+    public TimeSpan? PassiveWindow(int delivery)
+    {
+        if (!PassiveOnly)
+        {
+            // Zero turns passive replies off: the API delivers every answer.
+            return options.PassiveReplyBudget > TimeSpan.Zero ? options.PassiveReplyBudget : null;
+        }
+
+        // Hold every delivery but the last past WeChat's 5 s, so that it retries; its disconnect ends the wait.
+        return delivery >= options.Deliveries ? options.PassiveReplyBudget : options.PassiveReplyBudget + TimeSpan.FromSeconds(5);
+    }
+
+    public string? EventReply(Dictionary<string, string> fields, AcceptResult accepted) => null;
+
+    public void Stored(InboundMessage message, AcceptResult accepted)
+    {
+        if (accepted.Outcome == AcceptOutcome.Stored)
+        {
+            typing?.Invoke(accepted.InboxId, message);
+        }
+    }
+
+    // To and From swapped: the account's gh_ ID is the request's ToUserName.
+    public string TextReply(string chatId, Dictionary<string, string> fields, string text, DateTimeOffset now) =>
+        OfficialAccountMessageMapper.TextReply(chatId, fields.TryGetValue("ToUserName", out var gh) ? gh : "", text, now);
+
+    // Only reached for an encrypted callback, which Open refused without a key.
+    public string EncryptReply(string xml, string timestamp, string nonce) => crypto!.EncryptReply(xml, timestamp, nonce);
 }

@@ -1,32 +1,17 @@
 using System.ComponentModel.DataAnnotations;
+using WeSeek.Channels.WeChat;
 
 namespace WeSeek.Channels.OfficialAccount;
 
 /// <summary>WeChat Official Accounts (公众号). Section <c>OfficialAccount</c>; one entry under
-/// <c>Accounts</c> per account, its name in the callback URL <c>/wechat/mp/{name}</c>.</summary>
-public sealed class OfficialAccountOptions
+/// <c>Accounts</c> per account, its name in the callback URL <c>/wechat/mp/{name}</c>. The callback's keys
+/// (<c>TimestampToleranceSeconds</c>, <c>PassiveReplyBudget</c>, <c>MaxBodyBytes</c>) are
+/// <see cref="WeChatCallbackOptions"/>'s.</summary>
+public sealed class OfficialAccountOptions : WeChatCallbackOptions
 {
     /// <summary>The accounts by name (lower-case letters, digits, '-', '_'). Default none: the channel is
     /// registered only when at least one is configured.</summary>
     public Dictionary<string, OfficialAccountSettings> Accounts { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>How far a callback's <c>timestamp</c> may be from now, in seconds; 0 turns the check off.
-    /// Default 300: WeChat signs each delivery afresh, retries come within 15 s, and 5 minutes absorbs clock
-    /// skew while refusing replays of old captured requests.</summary>
-    [Range(0, 86_400)]
-    public int TimestampToleranceSeconds { get; set; } = 300;
-
-    /// <summary>How long a callback waits for the answer before it returns <c>success</c> and the answer goes
-    /// out through the customer-service API. Default 4 s: WeChat drops the connection at 5 s, and the reply
-    /// still has to be encrypted and travel back. Zero turns passive replies off for customer-service accounts:
-    /// every answer goes through the API (subscription accounts in PassiveOnly mode still wait).</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:04.800")]
-    public TimeSpan PassiveReplyBudget { get; set; } = TimeSpan.FromSeconds(4);
-
-    /// <summary>Largest callback body accepted, in bytes. Default 64 KiB: a safe-mode text message is about
-    /// 1 KiB and compatible mode triples it; anything near the limit is not from WeChat.</summary>
-    [Range(1024, 4 * 1024 * 1024)]
-    public int MaxBodyBytes { get; set; } = 64 * 1024;
 
     /// <summary>Base address of WeChat's API. Default <c>https://api.weixin.qq.com</c>; tests point it at a fake.</summary>
     [Required]

@@ -4,24 +4,6 @@ using WeSeek.Messaging;
 
 namespace WeSeek.Channels.WeChat;
 
-/// <summary>
-/// The part of a WeChat callback (公众号, 企业微信) that a protocol only parameterises: the first half of the
-/// verify → read → parse → decrypt → map → accept → claim → reply skeleton.
-/// </summary>
-internal interface IWeChatCallbackProtocol
-{
-    /// <summary>Checks the query before the body is read: null when it may go on, else why it is refused (403).
-    /// <paramref name="encrypted"/> says whether the body carries an <c>Encrypt</c> element to verify.</summary>
-    string? CheckQuery(IQueryCollection query, out bool encrypted);
-
-    /// <summary>The message's fields from the body: parsed, and verified and decrypted when
-    /// <paramref name="encrypted"/>; null with the reason for a 400. Throws <see cref="WeChatCryptoException"/>.</summary>
-    Dictionary<string, string>? Open(string body, IQueryCollection query, bool encrypted, out string? reason);
-
-    /// <summary>The normalised message, or null when fields are missing.</summary>
-    InboundMessage? Map(Dictionary<string, string> fields);
-}
-
 /// <summary>A callback read this far: the message, the fields it came from, and what the reply needs.</summary>
 internal sealed record WeChatCallbackRead(InboundMessage Message, Dictionary<string, string> Fields, IInboundSink Sink, string Nonce, bool Encrypted);
 

@@ -1,31 +1,16 @@
 using System.ComponentModel.DataAnnotations;
+using WeSeek.Channels.WeChat;
 
 namespace WeSeek.Channels.WeCom;
 
 /// <summary>企业微信 self-built apps (自建应用). Section <c>WeCom</c>; one entry under <c>Apps</c> per app, its name
-/// in the callback URL <c>/wechat/wecom/{name}</c>.</summary>
-public sealed class WeComOptions
+/// in the callback URL <c>/wechat/wecom/{name}</c>. The callback's keys (<c>TimestampToleranceSeconds</c>,
+/// <c>PassiveReplyBudget</c>, <c>MaxBodyBytes</c>) are <see cref="WeChatCallbackOptions"/>'s.</summary>
+public sealed class WeComOptions : WeChatCallbackOptions
 {
     /// <summary>The apps by name (lower-case letters, digits, '-', '_'). Default none: the channel is registered
     /// only when at least one is configured.</summary>
     public Dictionary<string, WeComAppSettings> Apps { get; set; } = new(StringComparer.Ordinal);
-
-    /// <summary>How far a callback's <c>timestamp</c> may be from now, in seconds; 0 turns the check off.
-    /// Default 300: WeCom signs each delivery afresh and retries within 15 s; 5 minutes absorbs clock skew
-    /// while refusing replays of old captured requests.</summary>
-    [Range(0, 86_400)]
-    public int TimestampToleranceSeconds { get; set; } = 300;
-
-    /// <summary>How long a callback waits for the answer before it returns an empty 200 and the answer goes out
-    /// through <c>message/send</c>. Default 4 s: WeCom drops the connection at 5 s, and the encrypted reply
-    /// still has to travel back. Zero sends every answer through <c>message/send</c>.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:04.800")]
-    public TimeSpan PassiveReplyBudget { get; set; } = TimeSpan.FromSeconds(4);
-
-    /// <summary>Largest callback body accepted, in bytes. Default 64 KiB: an encrypted text message is about
-    /// 1 KiB; anything near the limit is not from WeCom.</summary>
-    [Range(1024, 4 * 1024 * 1024)]
-    public int MaxBodyBytes { get; set; } = 64 * 1024;
 
     /// <summary>Base address of WeCom's API. Default <c>https://qyapi.weixin.qq.com</c>; tests point it at a fake.</summary>
     [Required]

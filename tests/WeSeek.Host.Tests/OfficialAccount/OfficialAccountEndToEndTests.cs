@@ -369,6 +369,20 @@ public sealed class OfficialAccountEndToEndTests
         Assert.Equal(HttpStatusCode.Forbidden, bad.StatusCode);
     }
 
+    [Fact]
+    public async Task UrlVerification_SignedGetWithoutEchostr_Returns400LikeWeCom()
+    {
+        // One status rule for both callbacks: a GET without echostr is malformed (400), as on /wechat/wecom/;
+        // it used to get an empty 200 here.
+        await using var env = await Env.StartAsync();
+        var ts = TimeProvider.System.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var response = await env.Http.GetAsync($"{Path}?signature={WeChatSignature.Compute(Token, ts, "9")}&timestamp={ts}&nonce=9");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("", await response.Content.ReadAsStringAsync());
+    }
+
     /// <summary>The host with the 公众号 <c>demo</c> in safe mode, against a fake WeChat server of its own.</summary>
     private sealed class Env(WeSeekTestHost host, FakeWeChatServer weChat, ScriptedChatClient model) : IAsyncDisposable
     {
