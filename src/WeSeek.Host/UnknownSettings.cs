@@ -31,7 +31,7 @@ internal sealed partial class UnknownSettings(IConfiguration configuration, IEnu
         new("Composer", typeof(WeSeek.Replies.ComposerOptions)),
         new("Context", typeof(WeSeek.Conversations.ContextOptions)),
         new("Dispatcher", typeof(WeSeek.Pipeline.DispatcherOptions)),
-        new("Quota", typeof(WeSeek.Pipeline.QuotaOptions)),
+        new("Quota", typeof(WeSeek.Quotas.QuotaOptions)),
         new("Outbox", typeof(WeSeek.Outbox.OutboxOptions)),
         new("Intents", typeof(WeSeek.Intents.IntentOptions)),
         new("Feedback", typeof(WeSeek.Feedback.FeedbackOptions)),

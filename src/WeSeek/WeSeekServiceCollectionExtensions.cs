@@ -19,6 +19,7 @@ using WeSeek.Moderation;
 using WeSeek.Operations;
 using WeSeek.Outbox;
 using WeSeek.Pipeline;
+using WeSeek.Quotas;
 using WeSeek.Plugins;
 using WeSeek.Replies;
 using WeSeek.Security;
@@ -115,7 +116,7 @@ public static class WeSeekServiceCollectionExtensions
         AddChannelStateServices(services);
 
         services.TryAddScoped<OutboxMiddleware>();
-        services.TryAddScoped<GuardMiddleware>();
+        services.TryAddScoped<QuotaMiddleware>();
         services.TryAddScoped<CommandMiddleware>();
         services.TryAddScoped<WeSeek.Feedback.FeedbackMiddleware>();
         services.TryAddScoped<ContextMiddleware>();
@@ -265,7 +266,7 @@ public static class WeSeekServiceCollectionExtensions
     /// </summary>
     public static TurnPipelineBuilder BuildStandardPipeline() => new TurnPipelineBuilder()
         .Use<OutboxMiddleware>()
-        .Use<GuardMiddleware>()
+        .Use<QuotaMiddleware>()
         .Use<ModerationMiddleware>()
         .Use<WeSeek.Feedback.FeedbackMiddleware>()
         .Use<CommandMiddleware>()

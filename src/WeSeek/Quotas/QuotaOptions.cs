@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace WeSeek.Pipeline;
+namespace WeSeek.Quotas;
 
 /// <summary>Daily message quotas per user and per group (days in <c>Outbox:DailyCapTimeZone</c>). Section
 /// <c>Quota</c>. Both off by default; the account-wide daily cap (<c>Outbox:DailyCap</c>) always applies.</summary>

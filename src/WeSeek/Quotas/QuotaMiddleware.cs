@@ -6,28 +6,29 @@ using WeSeek.Logging;
 using WeSeek.Messaging;
 using WeSeek.Operations;
 using WeSeek.Outbox;
+using WeSeek.Pipeline;
 
-namespace WeSeek.Pipeline;
+namespace WeSeek.Quotas;
 
 /// <summary>
 /// Stops a turn before the model is called when its answer could not be sent today: the account reached
 /// its daily cap on a WeChat channel. The turn completes without a reply (nothing could deliver one), so no
 /// model time is spent on answers that would wait until tomorrow.
 /// </summary>
-internal sealed partial class GuardMiddleware : ITurnMiddleware
+internal sealed partial class QuotaMiddleware : ITurnMiddleware
 {
     private readonly IOutboxStore _outbox;
     private readonly ChannelRegistry _channels;
     private readonly DailyCapCalendar _calendar;
     private readonly OutboxOptions _options;
     private readonly TimeProvider _time;
-    private readonly ILogger<GuardMiddleware> _logger;
+    private readonly ILogger<QuotaMiddleware> _logger;
 
     private readonly QuotaOptions _quota;
     private readonly DurableInbox _inbox;
     private readonly WeSeekMetrics _metrics;
 
-    public GuardMiddleware(IOutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<GuardMiddleware> logger, WeSeekMetrics metrics)
+    public QuotaMiddleware(IOutboxStore outbox, ChannelRegistry channels, DailyCapCalendar calendar, IOptions<OutboxOptions> options, IOptions<QuotaOptions> quota, DurableInbox inbox, TimeProvider time, ILogger<QuotaMiddleware> logger, WeSeekMetrics metrics)
     {
         _metrics = metrics;
         _quota = quota.Value;
