@@ -89,8 +89,9 @@ public sealed class LlamaChatClientTests : IAsyncLifetime
         }
 
         Assert.Equal(0, engine.ActiveCount);
-        var after = await _client.GetResponseAsync(Prompt("再来"), new ChatOptions { MaxOutputTokens = 4 }, TestContext.Current.CancellationToken);
-        Assert.Equal(4, after.Usage?.OutputTokenCount);
+        // The freed sequence serves the next request (seeded: unseeded, the random model may end its answer first).
+        var after = await _client.GetResponseAsync(Prompt("再来"), new ChatOptions { MaxOutputTokens = 4, Seed = 7 }, TestContext.Current.CancellationToken);
+        Assert.True(after.Usage?.OutputTokenCount == 4 || (after.FinishReason == ChatFinishReason.Stop && after.Usage?.OutputTokenCount > 0), $"{after.Usage?.OutputTokenCount} tokens, {after.FinishReason}");
     }
 
     [Fact]
