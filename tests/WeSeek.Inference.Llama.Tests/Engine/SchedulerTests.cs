@@ -25,7 +25,7 @@ public sealed class SchedulerTests : IAsyncLifetime
     {
         var prompt = string.Concat(Enumerable.Repeat("abcdef ", 90));
 
-        var response = await _client.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], new ChatOptions { MaxOutputTokens = 5 }, TestContext.Current.CancellationToken);
+        var response = await _client.GetResponseAsync([new ChatMessage(ChatRole.User, prompt)], new ChatOptions { MaxOutputTokens = 5, Seed = 7 }, TestContext.Current.CancellationToken);
 
         Assert.True(response.Usage?.InputTokenCount > 600);
         Assert.Equal(5, response.Usage?.OutputTokenCount);
