@@ -307,7 +307,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             while (!stopping.IsCancellationRequested)
             {
                 ApplyPendingAdapterSwap();
+                var admitting = Stopwatch.GetTimestamp();
                 Admit();
+                Phase("admit", admitting, Stopwatch.GetTimestamp());
                 if (ActiveCount == 0)
                 {
                     if (NextPrefillAhead() is { } due)
