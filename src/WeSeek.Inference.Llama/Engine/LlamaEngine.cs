@@ -1006,12 +1006,17 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             return false;
         }
 
-        Keep(key, new KeptConversation(ahead.Conversation, [.. ahead.Fed], ahead.KeptLastUsed ?? ++_clock)); // Its place among the least recently used, as in Retire.
+        Keep(key, new KeptConversation(ahead.Conversation, [.. ahead.Fed], LastUsedAfter(ahead)));
         ahead.Conversation = null;
         _active.Remove(ahead);
         Release(ahead);
         return true;
     }
+
+    /// <summary>The "last used" stamp of a cache a request leaves behind: now for a message; for an answer prefilled
+    /// ahead (the engine's work, not the user's), the conversation keeps its place among the least recently used.</summary>
+    private long LastUsedAfter(GenerationRequest request) =>
+        request.PrefillOnly && request.KeptLastUsed is { } used ? used : ++_clock;
 
     private void Preempt(GenerationRequest victim)
     {
@@ -1141,10 +1146,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
                     else if (request.Succeeded && _plan.Kept > 0 && request.Fed.Count > 0
                         && (request.ConversationKey ?? (request.PrefillOnly ? null : $"{AnonymousPrefix}{++_anonymous}")) is { } key)
                     {
-                        // Keep the cache for the conversation's next turn. An answer prefilled ahead is the engine's
-                        // work, not the user's: the conversation keeps its place among the least recently used.
-                        var lastUsed = request.PrefillOnly && request.KeptLastUsed is { } used ? used : ++_clock;
-                        Keep(key, new KeptConversation(request.Conversation!, [.. request.Fed], lastUsed));
+                        // Keep the cache for the conversation's next turn.
+                        Keep(key, new KeptConversation(request.Conversation!, [.. request.Fed], LastUsedAfter(request)));
                         request.Conversation = null;
                         while (_kept.Count > _plan.Kept)
                         {
