@@ -79,8 +79,8 @@ internal static class SchedulerBenchmarks
             .AppendLine()
             .AppendLine("Where a product step goes (parallel sampling; ms per scheduler step, from `weseek.llama.step.duration`):")
             .AppendLine()
-            .AppendLine("| conversations | steps | schedule | decode | sample | retire |")
-            .AppendLine("|---|---|---|---|---|---|");
+            .AppendLine("| conversations | steps | admit | schedule | decode | wait (device) | sample | retire |")
+            .AppendLine("|---|---|---|---|---|---|---|---|");
         foreach (var n in counts)
         {
             await RawBatchAsync(path, Math.Min(n, 2), tokens); // Warm-up: page in the weights.
@@ -141,7 +141,7 @@ internal static class SchedulerBenchmarks
             {
                 var steps = _sums.GetValueOrDefault("decode").Count;
                 string Ms(string phase) => steps == 0 ? "-" : (_sums.GetValueOrDefault(phase).Seconds * 1000 / steps).ToString("F2", CultureInfo.InvariantCulture);
-                return string.Create(CultureInfo.InvariantCulture, $"| {n} | {steps} | {Ms("schedule")} | {Ms("decode")} | {Ms("sample")} | {Ms("retire")} |");
+                return string.Create(CultureInfo.InvariantCulture, $"| {n} | {steps} | {Ms("admit")} | {Ms("schedule")} | {Ms("decode")} | {Ms("wait")} | {Ms("sample")} | {Ms("retire")} |");
             }
         }
 

@@ -6,46 +6,51 @@ using LLama.Native;
 namespace WeSeek.Inference.Llama.Engine;
 
 /// <summary>
-/// Draws tokens inside <c>llama_decode</c> (llama.cpp's backend sampler chains, one per sequence id): top-k, top-p,
-/// temperature and a seeded draw run as part of the decode graph, on the GPU when the output layer is there, and
-/// only the token ids come back. With 64 conversations on an H200 the managed sampler spent 13.9 ms of an 18.7 ms
-/// step reading and scanning 64 logits rows of 152,064 floats on the CPU while the GPU waited.
+/// Selects each sequence's top-k candidates inside <c>llama_decode</c> (llama.cpp's backend sampler chains, one per
+/// sequence id), on the GPU when the output layer is there: only k logits and their token ids come back, and the
+/// request's <see cref="SpanSampler"/> finishes the draw from them (top-p, temperature, a seeded draw). With 64
+/// conversations on an H200 the managed sampler spent 13.9 ms of an 18.7 ms step reading and scanning 64 logits rows
+/// of 152,064 floats on the CPU while the GPU waited; when every output of a decode has a chain, llama.cpp copies no
+/// logits rows back at all.
 /// <para>
-/// Written by hand because LLamaSharp 0.30 binds neither <c>llama_set_sampler</c> nor
-/// <c>llama_get_sampled_token_ith</c>: both are taken from the llama.cpp library LLamaSharp loaded (its handle is not
-/// public, so it is read by reflection; when that fails the engine keeps the managed sampler and says so).
+/// Only top-k runs in the graph, not the whole chain: llama.cpp 815a2a591 sizes its graph for the model's tensors
+/// (max(1,024, 8 per tensor) nodes) without counting the sampler chains' nodes, and a full chain (top-k, top-p,
+/// temperature, draw: about 40 nodes) aborted the process (<c>GGML_ASSERT(obj_new)</c>) from 48 sequences on the
+/// synthesised 0.5B and at 64 for r1-7b on the H200. Top-k alone is about 5 nodes, so every sequence of a 64-wide
+/// batch has one; and since it holds no random state, a chain depends only on k and stays on its sequence from one
+/// request to the next (setting or clearing one makes llama.cpp re-reserve its graph at the next decode).
 /// </para>
-/// A chain belongs to a sequence id; setting or clearing one makes llama.cpp re-reserve its graph at the next decode,
-/// so chains are kept while the settings of the requests on that id stay the same (the product sends the same
-/// temperature and top-p on every turn). Used from the scheduler thread only.
+/// Written by hand because LLamaSharp 0.30 binds neither <c>llama_set_sampler</c> nor the
+/// <c>llama_get_sampled_*_ith</c> accessors: they are taken from the llama.cpp library LLamaSharp loaded (its handle
+/// is not public, so it is read by reflection; when that fails the engine keeps the managed sampler and says so).
+/// Used from the scheduler thread only.
 /// </summary>
 internal sealed unsafe class BackendSamplers : IDisposable
 {
     private readonly SafeLLamaContextHandle _context;
     private readonly delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr, byte> _setSampler;
-    private readonly delegate* unmanaged[Cdecl]<IntPtr, int, int> _sampledToken;
-    private readonly Dictionary<int, (Settings Settings, SafeLLamaSamplerChainHandle Chain)> _chains = [];
+    private readonly delegate* unmanaged[Cdecl]<IntPtr, int, float*> _sampledLogits;
+    private readonly delegate* unmanaged[Cdecl]<IntPtr, int, uint> _sampledLogitsCount;
+    private readonly delegate* unmanaged[Cdecl]<IntPtr, int, int*> _sampledCandidates;
+    private readonly delegate* unmanaged[Cdecl]<IntPtr, int, uint> _sampledCandidatesCount;
+    private readonly Dictionary<int, (int TopK, SafeLLamaSamplerChainHandle Chain)> _chains = [];
 
-    private BackendSamplers(SafeLLamaContextHandle context, IntPtr setSampler, IntPtr sampledToken)
+    private BackendSamplers(SafeLLamaContextHandle context, IntPtr[] exports)
     {
         _context = context;
-        _setSampler = (delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr, byte>)setSampler;
-        _sampledToken = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)sampledToken;
+        _setSampler = (delegate* unmanaged[Cdecl]<IntPtr, int, IntPtr, byte>)exports[0];
+        _sampledLogits = (delegate* unmanaged[Cdecl]<IntPtr, int, float*>)exports[1];
+        _sampledLogitsCount = (delegate* unmanaged[Cdecl]<IntPtr, int, uint>)exports[2];
+        _sampledCandidates = (delegate* unmanaged[Cdecl]<IntPtr, int, int*>)exports[3];
+        _sampledCandidatesCount = (delegate* unmanaged[Cdecl]<IntPtr, int, uint>)exports[4];
     }
 
     /// <summary>
-    /// Most sequences that draw in the decode at once; the others sample on the CPU. llama.cpp 815a2a591 sizes its
-    /// graph for the model's tensors (at least 1,024 nodes, 8 per tensor) without counting the sampler chains' nodes:
-    /// on the synthesised 0.5B, 32 chains ran and 48 aborted the process (<c>GGML_ASSERT(obj_new)</c> in ggml.c), as
-    /// 64 did for r1-7b on the H200. 16 leaves room on every model the project runs.
+    /// Most sequences with a chain at once; the others sample on the CPU (and then every logits row of their decodes
+    /// comes back). 64 top-k chains ran on the synthesised test models and on r1-7b; the engine's GPU default is
+    /// at most 64 generating sequences.
     /// </summary>
-    public const int MaxChains = 16;
-
-    /// <summary>llama.cpp's LLAMA_DEFAULT_SEED: a random seed, for requests that name none.</summary>
-    public const uint DefaultSeed = uint.MaxValue;
-
-    /// <summary>The settings a chain is built from; a request whose settings differ gets a new chain.</summary>
-    internal readonly record struct Settings(float Temperature, int TopK, float TopP, uint Seed);
+    public const int MaxChains = 64;
 
     /// <summary>Binds to the loaded llama.cpp library; null (with the reason) when it has no backend sampling.</summary>
     public static BackendSamplers? TryCreate(SafeLLamaContextHandle context, out string? problem)
@@ -57,32 +62,30 @@ internal sealed unsafe class BackendSamplers : IDisposable
             return null;
         }
 
-        if (!NativeLibrary.TryGetExport(library, "llama_set_sampler", out var setSampler)
-            || !NativeLibrary.TryGetExport(library, "llama_get_sampled_token_ith", out var sampledToken))
+        string[] names = ["llama_set_sampler", "llama_get_sampled_logits_ith", "llama_get_sampled_logits_count_ith", "llama_get_sampled_candidates_ith", "llama_get_sampled_candidates_count_ith"];
+        var exports = new IntPtr[names.Length];
+        for (var i = 0; i < names.Length; i++)
         {
-            problem = "the llama.cpp library has no backend sampling (llama_set_sampler)";
-            return null;
+            if (!NativeLibrary.TryGetExport(library, names[i], out exports[i]))
+            {
+                problem = $"the llama.cpp library has no backend sampling ({names[i]})";
+                return null;
+            }
         }
 
         problem = null;
-        return new BackendSamplers(context, setSampler, sampledToken);
+        return new BackendSamplers(context, exports);
     }
 
     /// <summary>
-    /// Makes <paramref name="conversation"/>'s sequence draw with <paramref name="settings"/> in the decode graph;
-    /// false when llama.cpp cannot offload the chain (the caller samples on the CPU instead).
+    /// Makes <paramref name="conversation"/>'s sequence select its <paramref name="topK"/> candidates in the decode
+    /// graph; false when no chain is free (the caller samples from the raw logits instead).
     /// </summary>
-    public bool Attach(Conversation conversation, Settings settings)
+    public bool Attach(Conversation conversation, int topK)
     {
         var sequence = (int)conversation.ConversationId;
-        if (_chains.TryGetValue(sequence, out var current) && current.Settings == settings)
+        if (_chains.TryGetValue(sequence, out var current) && current.TopK == topK)
         {
-            if (settings.Seed != DefaultSeed)
-            {
-                // A request's own seed repeats its draws: the chain starts again from it (no new graph needed).
-                current.Chain.Reset();
-            }
-
             return true;
         }
 
@@ -92,10 +95,7 @@ internal sealed unsafe class BackendSamplers : IDisposable
         }
 
         var chain = SafeLLamaSamplerChainHandle.Create(LLamaSamplerChainParams.Default());
-        chain.AddTopK(settings.TopK);
-        chain.AddTopP(settings.TopP, 1);
-        chain.AddTemperature(settings.Temperature);
-        chain.AddDistributionSampler(settings.Seed);
+        chain.AddTopK(topK);
         if (_setSampler(_context.DangerousGetHandle(), sequence, chain.DangerousGetHandle()) == 0)
         {
             chain.Dispose();
@@ -105,7 +105,7 @@ internal sealed unsafe class BackendSamplers : IDisposable
 
         // llama.cpp holds the pointer: the old chain is freed only once the new one has replaced it.
         current.Chain?.Dispose();
-        _chains[sequence] = (settings, chain);
+        _chains[sequence] = (topK, chain);
         return true;
     }
 
@@ -145,16 +145,21 @@ internal sealed unsafe class BackendSamplers : IDisposable
     /// <summary>True when <paramref name="conversation"/>'s sequence draws in the decode graph.</summary>
     public bool IsAttached(Conversation conversation) => _chains.ContainsKey((int)conversation.ConversationId);
 
-    /// <summary>The token the decode drew for <paramref name="conversation"/>'s last output.</summary>
-    public LLamaToken Sampled(Conversation conversation)
+    /// <summary>Draws <paramref name="conversation"/>'s token with <paramref name="sampler"/> from the candidates the
+    /// last decode selected for its output.</summary>
+    public LLamaToken Draw(Conversation conversation, SpanSampler sampler)
     {
-        var token = _sampledToken(_context.DangerousGetHandle(), conversation.GetSampleIndex());
-        if (token < 0)
+        var context = _context.DangerousGetHandle();
+        var index = conversation.GetSampleIndex();
+        var logits = _sampledLogits(context, index);
+        var ids = _sampledCandidates(context, index);
+        var count = (int)_sampledLogitsCount(context, index);
+        if (logits is null || ids is null || count == 0 || count != (int)_sampledCandidatesCount(context, index))
         {
-            throw new InvalidOperationException($"llama.cpp drew no token for sequence {(int)conversation.ConversationId} in the last decode.");
+            throw new InvalidOperationException($"llama.cpp selected no candidates for sequence {(int)conversation.ConversationId} in the last decode.");
         }
 
-        return (LLamaToken)token;
+        return (LLamaToken)sampler.SampleCandidates(new ReadOnlySpan<int>(ids, count), new ReadOnlySpan<float>(logits, count));
     }
 
     public void Dispose()

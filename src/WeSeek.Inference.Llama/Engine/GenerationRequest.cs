@@ -76,11 +76,8 @@ internal sealed class GenerationRequest : IDisposable
     /// native <see cref="Sampler"/> chain does.</summary>
     public SpanSampler? SpanSampler { get; init; }
 
-    /// <summary>The chain to draw with inside the decode (<c>Model:Llama:Sampler=backend</c>); null when this
-    /// request needs the raw logits (a grammar, or greedy at temperature 0).</summary>
-    public BackendSamplers.Settings? BackendSettings { get; init; }
-
-    /// <summary>True while its sequence draws in the decode graph: its token is read back, not sampled here.</summary>
+    /// <summary>True while its sequence selects its top-k candidates in the decode graph
+    /// (<c>Model:Llama:Sampler=backend</c>): its <see cref="SpanSampler"/> draws from them, not from the logits row.</summary>
     public bool DrawsOnBackend { get; set; }
 
     public int MaxTokens { get; }

@@ -49,6 +49,7 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     private readonly bool _perSequence;
     private readonly LLamaToken? _userTurnToken;
     private readonly BackendSamplers? _backend;
+    private long _drawnFromDecode;
     private long _clock;
     private int _keptCells;
     private int _publishedUsed;
@@ -94,6 +95,10 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
     }
 
     public string ModelPath { get; }
+
+    /// <summary>Tokens drawn from the candidates the decode selected (<c>Model:Llama:Sampler=backend</c>) rather than
+    /// from a logits row.</summary>
+    internal long TokensDrawnFromDecode => Volatile.Read(ref _drawnFromDecode);
 
     public string ModelId => Path.GetFileNameWithoutExtension(ModelPath);
 
@@ -230,12 +235,6 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         var request = new GenerationRequest(prompt, options?.ConversationId, sampler, maxTokens, options?.StopSequences?.Where(s => s.Length > 0).ToList() ?? [], cancellationToken)
         {
             SpanSampler = sampler.Grammar is null && _options.Sampler is "managed" or "backend" ? new SpanSampler(sampler.Temperature, sampler.TopK, sampler.TopP, sampler.Seed) : null,
-            // Without an explicit seed every request shares the engine's default draw (LLAMA_DEFAULT_SEED), so a
-            // sequence's chain, and llama.cpp's graph, stay as they are from one request to the next.
-            BackendSettings = _backend is not null && sampler.Grammar is null && sampler.Temperature > 0
-                // llama.cpp's graph asserts k ≤ the vocabulary (the CPU chain clamps); 0 or less means the default 40.
-                ? new BackendSamplers.Settings(sampler.Temperature, Math.Clamp(sampler.TopK <= 0 ? 40 : sampler.TopK, 1, _weights.NativeHandle.Vocab.Count), sampler.TopP, options?.Seed is long explicitSeed ? unchecked((uint)explicitSeed) : BackendSamplers.DefaultSeed)
-                : null,
         };
         if (!_queue.Writer.TryWrite(request))
         {
@@ -358,9 +357,14 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
 
                 var decoded = Stopwatch.GetTimestamp();
                 Phase("decode", scheduled, decoded);
+                // On a GPU llama_decode returns once the graph is queued; waiting here keeps the device's compute
+                // out of the sample phase's time (on the CPU backend the decode has already finished).
+                _executor.Context.NativeHandle.Synchronize();
+                var computed = Stopwatch.GetTimestamp();
+                Phase("wait", decoded, computed);
                 SampleAll();
                 var sampled = Stopwatch.GetTimestamp();
-                Phase("sample", decoded, sampled);
+                Phase("sample", computed, sampled);
                 Retire();
                 Phase("retire", sampled, Stopwatch.GetTimestamp());
             }
@@ -527,7 +531,8 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
             return;
         }
 
-        request.DrawsOnBackend = request.BackendSettings is { } settings && _backend.Attach(request.Conversation!, settings);
+        // llama.cpp's graph asserts k ≤ the vocabulary (the managed scan clamps the same way).
+        request.DrawsOnBackend = request.SpanSampler is { } sampler && _backend.Attach(request.Conversation!, Math.Min(sampler.TopK, _weights.NativeHandle.Vocab.Count));
         if (!request.DrawsOnBackend)
         {
             _backend.Detach(request.Conversation!);
@@ -1061,8 +1066,9 @@ internal sealed partial class LlamaEngine : IAsyncDisposable
         {
             if (ready[i].DrawsOnBackend)
             {
-                // Drawn in the decode: only the id is read back (one thread: the first read waits for the decode).
-                tokens[i] = _backend!.Sampled(ready[i].Conversation!);
+                // Top-k selected in the decode: only k candidates are read back and drawn from here.
+                tokens[i] = _backend!.Draw(ready[i].Conversation!, ready[i].SpanSampler!);
+                _drawnFromDecode++;
             }
             else
             {

@@ -34,7 +34,7 @@ internal sealed class LlamaEngineMetrics : IDisposable
         BatchConversations = meter.CreateHistogram<int>(
             "weseek.llama.batch_conversations", "{conversation}", "Conversations in one decode step (continuous batching).");
         StepPhase = meter.CreateHistogram(
-            "weseek.llama.step.duration", "s", "Time of one scheduler step's phases, by phase: admit (give waiting requests their sequences: kept caches found, restored or taken over), schedule (batch the tokens), decode (llama_decode), sample, retire.",
+            "weseek.llama.step.duration", "s", "Time of one scheduler step's phases, by phase: admit (give waiting requests their sequences: kept caches found, restored or taken over), schedule (batch the tokens), decode (llama_decode), wait (for the device to finish the decode: on a GPU llama_decode returns once the graph is queued), sample, retire.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
         Parked = meter.CreateCounter<long>(
             "weseek.llama.parked", "{conversation}", "Kept KV caches saved to memory when their sequence was needed.");

@@ -86,10 +86,10 @@ public sealed class LlamaEngineOptions : IValidatableObject
 
     /// <summary>
     /// How tokens are drawn: <c>managed</c> (top-k, top-p and temperature over the logits row in C#, one scan of
-    /// the vocabulary), <c>backend</c> (the same chain run by llama.cpp inside the decode, on the GPU when the
-    /// output layer is there: only token ids come back) or <c>native</c> (llama.cpp's sampler chain on the CPU,
-    /// which sorts the whole vocabulary per token). Grammar-constrained requests always use the native chain, and
-    /// greedy ones (temperature 0) the managed one. Default managed.
+    /// the vocabulary), <c>backend</c> (top-k selected by llama.cpp inside the decode, on the GPU when the output
+    /// layer is there; only the k candidates come back and the same top-p, temperature and draw run on them, so
+    /// a seed gives the same tokens as managed) or <c>native</c> (llama.cpp's sampler chain on the CPU, which sorts
+    /// the whole vocabulary per token). Grammar-constrained requests always use the native chain. Default managed.
     /// </summary>
     [Required]
     [RegularExpression("^(managed|backend|native)$", ErrorMessage = "must be managed, backend or native")]

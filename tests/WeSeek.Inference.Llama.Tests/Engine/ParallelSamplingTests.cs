@@ -57,6 +57,47 @@ public sealed class ParallelSamplingTests
         Assert.Equal(topTen.Order(), drawn.Order());
     }
 
+    [Theory]
+    [InlineData(0.8f, 40, 0.95f)]
+    [InlineData(1.5f, 10, 1f)]
+    [InlineData(0f, 40, 0.95f)]
+    public void FromTheDecodesCandidates_InAnyOrder_TheSameDrawsAsTheScan(float temperature, int topK, float topP)
+    {
+        // Sampler=backend: llama.cpp's top-k comes back unordered; the draws must be the row scan's, seed for seed.
+        var rows = Enumerable.Range(0, 40).Select(i => Row(20_000, 100 + i)).ToList();
+        var scan = new SpanSampler(temperature, topK, topP, 9);
+        var fromCandidates = new SpanSampler(temperature, topK, topP, 9);
+        var shuffle = new Random(3);
+
+        foreach (var row in rows)
+        {
+            var candidates = row.Select((v, id) => (v, id)).OrderByDescending(p => p.v).Take(scan.TopK).ToArray();
+            shuffle.Shuffle(candidates);
+            var drawn = fromCandidates.SampleCandidates([.. candidates.Select(c => c.id)], [.. candidates.Select(c => c.v)]);
+
+            Assert.Equal(scan.Sample(row), drawn);
+        }
+    }
+
+    [Fact]
+    public void Candidates_TiedLogits_OrderByTokenId_AndNoneIsARefusal()
+    {
+        // Equal logits draw in token-id order whichever order they arrive in, so a seed repeats.
+        var sampler = () => new SpanSampler(1f, 4, 1f, 11);
+        int[] ids = [40, 10, 30, 20];
+        float[] logits = [1f, 1f, 1f, 1f];
+        var forward = Enumerable.Range(0, 50).Select(_ => 0).ToList();
+        var first = sampler();
+        var second = sampler();
+
+        var a = forward.Select(_ => first.SampleCandidates(ids, logits)).ToList();
+        var b = forward.Select(_ => second.SampleCandidates([.. ids.Reverse()], logits)).ToList();
+
+        Assert.Equal(a, b);
+        Assert.Equal(10, new SpanSampler(0, 4, 1f, 1).SampleCandidates(ids, logits));
+        Assert.Throws<ArgumentException>(() => sampler().SampleCandidates([], []));
+    }
+
     [Fact]
     public void SmallTopP_KeepsOnlyTheMostLikely_AndDrawsFollowTheDistribution()
     {
