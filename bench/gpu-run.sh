@@ -17,7 +17,8 @@
 # GpuLayers=auto (build-script.md). CPU_SIDE=1 adds llama-server against `weseek model serve` on the synthesised 0.5B
 # on two pinned cores of this machine, both through this CUDA build with no GPU visible (the same CPU kernels), WeSeek
 # once per KV layout in CPU_LAYOUTS (cpu-<layout>.md). CPU_ONLY=1 builds llama.cpp without CUDA and runs only that
-# (no GPU needed; a quiet machine with more cores than the two pinned).
+# (no GPU needed; a quiet machine with more cores than the two pinned). BUILD_TARGETS="llama-batched-bench llama" saves
+# the server's build when only the batching table runs.
 REPO=$1
 W=/tmp/gpu
 mkdir -p $W && cd $W
@@ -31,7 +32,7 @@ CUDA_FLAGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90"; [ -n "$CPU_ONLY" ] &&
 ( cd llama.cpp && cmake -B build -G Ninja $CUDA_FLAGS -DBUILD_SHARED_LIBS=ON \
     -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF \
     -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF -DCMAKE_BUILD_TYPE=Release > $W/cmake.log 2>&1 \
-  && cmake --build build -j 14 --target llama-batched-bench llama-server llama > $W/build.log 2>&1; echo "build exit $?" > $W/build.done ) &
+  && cmake --build build -j 14 --target ${BUILD_TARGETS:-llama-batched-bench llama-server llama} > $W/build.log 2>&1; echo "build exit $?" > $W/build.done ) &
 BUILD_PID=$!
 if [ -n "$BUILD_SCRIPT" ]; then
   ( nice -n 19 bash $REPO/tools/build-llama.sh --cuda --src $REPO/.devgpu/llama.tar.xz --arch 90 --jobs 6 --out $W/llama-script \

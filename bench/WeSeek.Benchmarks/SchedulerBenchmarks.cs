@@ -72,8 +72,8 @@ internal static class SchedulerBenchmarks
         var table = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"{shape.Name} q4_k_m, 32-token prompts, {tokens} generated per conversation, temperature 0.6, top-p 0.95, product sampler {_sampler}; aggregate generated tok/s (wall time including prefill).")
             .AppendLine()
-            .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation | product, sampling on one thread |")
-            .AppendLine("|---|---|---|---|---|---|");
+            .AppendLine("| conversations | raw batch loop | product scheduler | product / raw | product vs 1 conversation | product, sampling on one thread | product, decode only (after the prompts) |")
+            .AppendLine("|---|---|---|---|---|---|---|");
         double? single = null;
         var phases = new StringBuilder()
             .AppendLine()
@@ -91,12 +91,12 @@ internal static class SchedulerBenchmarks
 
             var raw = await RawBatchAsync(path, n, tokens);
             using var steps = new StepPhases();
-            var product = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: 4);
+            var (product, decodeOnly) = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: 4);
             phases.AppendLine(steps.Row(n));
             steps.Dispose();
-            var serial = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: int.MaxValue);
+            var (serial, _) = await ProductBatchAsync(path, n, tokens, parallelSamplingFrom: int.MaxValue);
             single ??= product;
-            table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× | {serial:F1} |");
+            table.AppendLine(CultureInfo.InvariantCulture, $"| {n} | {raw:F1} | {product:F1} | {product / raw:P0} | {product / single:F2}× | {serial:F1} | {decodeOnly:F1} |");
             Console.Error.WriteLine(table.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         }
 
@@ -205,7 +205,9 @@ internal static class SchedulerBenchmarks
         return n * tokens / elapsed.TotalSeconds;
     }
 
-    private static async Task<double> ProductBatchAsync(string path, int n, int tokens, int parallelSamplingFrom)
+    /// <summary>Aggregate generated tok/s over the wall time (prefill included), and over the steps after every
+    /// conversation's prompt (decode only, as llama-batched-bench's S_TG).</summary>
+    private static async Task<(double Overall, double DecodeOnly)> ProductBatchAsync(string path, int n, int tokens, int parallelSamplingFrom)
     {
         var options = new LlamaEngineOptions
         {
@@ -237,12 +239,55 @@ internal static class SchedulerBenchmarks
             }
 
             var questions = Enumerable.Range(0, n).Select(Question).ToList();
+            // Every sampled token's time, from the engine's own counter: the decode-only rate is counted over the
+            // tokens sampled after the last conversation got its first one, as llama-batched-bench's S_TG counts
+            // only the steps after its prompts.
+            var sampledAt = new long[n * (tokens + 1)];
+            var sampled = 0;
+            using var listener = new System.Diagnostics.Metrics.MeterListener();
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "weseek.llama.generated_tokens")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((_, _, _, _) =>
+            {
+                var at = Interlocked.Increment(ref sampled) - 1;
+                if (at < sampledAt.Length)
+                {
+                    sampledAt[at] = Stopwatch.GetTimestamp();
+                }
+            });
+            listener.Start();
+            var firstAt = new long[n];
             var started = Stopwatch.GetTimestamp();
-            var responses = await Task.WhenAll(Enumerable.Range(0, n).Select(i => client.GetResponseAsync(
-                [new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, questions[i])],
-                new ChatOptions { MaxOutputTokens = tokens, Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = i })));
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            return responses.Sum(r => r.Usage?.OutputTokenCount ?? 0) / elapsed.TotalSeconds;
+            var generated = await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+            {
+                var count = 0L;
+                await foreach (var update in client.GetStreamingResponseAsync(
+                    [new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, questions[i])],
+                    new ChatOptions { MaxOutputTokens = tokens, Temperature = 0.6f, TopP = 0.95f, TopK = 40, Seed = i }))
+                {
+                    if (firstAt[i] == 0)
+                    {
+                        firstAt[i] = Stopwatch.GetTimestamp();
+                    }
+
+                    count += update.Contents.OfType<UsageContent>().Sum(u => u.Details.OutputTokenCount ?? 0);
+                }
+
+                return count;
+            }));
+            var ended = Stopwatch.GetTimestamp();
+            listener.Dispose();
+            var allStarted = firstAt.Max();
+            var times = sampledAt.Take(Math.Min(sampled, sampledAt.Length)).ToArray();
+            var afterPrompts = times.Count(t => t > allStarted);
+            var lastSampled = times.Length == 0 ? ended : times.Max();
+            var decodeOnly = lastSampled > allStarted ? afterPrompts / Stopwatch.GetElapsedTime(allStarted, lastSampled).TotalSeconds : double.NaN;
+            return (generated.Sum() / Stopwatch.GetElapsedTime(started, ended).TotalSeconds, decodeOnly);
         }
     }
 
