@@ -66,7 +66,7 @@ public sealed class SchedulerTests : IAsyncLifetime
     [InlineData(3)] // A sequence is free: the message waited for its own conversation's answer ahead.
     public async Task AMessage_StopsItsAnswerPrefilledAhead_InsteadOfWaitingForOthersToFinish(int sequences)
     {
-        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 8192, BatchSize = 32, MaxSequences = sequences, PrefillAheadDelayMs = 0 });
+        var host = LlamaChatClientTests.CreateHost(new LlamaEngineOptions { ModelPath = TinyModel.File, ContextSize = 16384, BatchSize = 32, MaxSequences = sequences, PrefillAheadDelayMs = 0 });
         await using (host)
         {
             var token = TestContext.Current.CancellationToken;
@@ -76,9 +76,10 @@ public sealed class SchedulerTests : IAsyncLifetime
             var first = await client.GetResponseAsync(history, new ChatOptions { ConversationId = "a", MaxOutputTokens = 4, Seed = 1 }, token);
             await engine.UntilIdleAsync(token);
 
-            // A long answer to decode ahead: at 32 tokens a step it needs about 30 steps, and it moves only in steps
-            // no message is in.
-            history.Add(new ChatMessage(ChatRole.Assistant, first.Text + string.Concat(Enumerable.Repeat("这是一个很长的回答。", 30))));
+            // A long answer to decode ahead: at 32 tokens a step it needs about sixty steps (a loaded machine that
+            // delays this test's thread must not let it finish before B arrives), and it moves only in steps no
+            // message is in.
+            history.Add(new ChatMessage(ChatRole.Assistant, first.Text + string.Concat(Enumerable.Repeat("这是一个很长的回答。", 60))));
             Assert.True(engine.TryPrefillAhead(R1PromptBuilder.Tokenize(engine.Context, engine.Prompts.RenderHistory(history)), "a"));
             for (var i = 0; i < 2000 && engine.ActiveCount == 0; i++)
             {
@@ -88,8 +89,9 @@ public sealed class SchedulerTests : IAsyncLifetime
             var order = new ConcurrentQueue<string>();
             var bStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var stopB = CancellationTokenSource.CreateLinkedTokenSource(token);
-            // B's answer is long enough that A, if it waited for B, could not finish first even on a starved machine;
-            // B is stopped once A has answered.
+            // B may run to 1,500 tokens, so A, if it waited for B, could not finish first even on a starved machine;
+            // B is stopped once A has answered. (With this seed B's answer ends by itself at about 80 tokens; A, whose
+            // prefill shares steps with B's decoding one token each, answers after about 40 of them.)
             const int bTokens = 1500;
             var b = StreamAsync(client, "b", [new ChatMessage(ChatRole.User, "用户B的问题")], bTokens, order, bStarted, stopB.Token);
             await bStarted.Task.WaitAsync(TimeSpan.FromSeconds(30), token);
