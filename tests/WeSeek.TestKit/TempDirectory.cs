@@ -13,7 +13,15 @@ public sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        // Only Windows refuses to delete a database file that a pooled connection holds open. Clearing every pool of
+        // the process is not free elsewhere: Microsoft.Data.Sqlite's clear can dispose the native handle of a
+        // connection another test (running in parallel) has just taken from its pool ("Cannot access a disposed
+        // object. Object name: 'SQLitePCL.sqlite3'", seen in CI).
+        if (OperatingSystem.IsWindows())
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);

@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using WeSeek.TestKit;
@@ -77,9 +76,5 @@ public sealed class LoginWeixinCliTests
     }
 
     /// <summary>The database files' bytes, for scans for plaintext.</summary>
-    private static string Raw(TempDirectory data)
-    {
-        SqliteConnection.ClearAllPools();
-        return SqliteFiles.ReadAllAsText(Path.Combine(data.Path, "weseek.db"));
-    }
+    private static string Raw(TempDirectory data) => SqliteFiles.ReadAllAsText(Path.Combine(data.Path, "weseek.db"));
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -68,7 +67,6 @@ public sealed class AdminApiTests
             (key, _) = await app.Services.GetRequiredService<AdminKeys>().CreateAsync("ops", Ct);
         }
 
-        SqliteConnection.ClearAllPools();
         var raw = string.Concat(Directory.GetFiles(data.Path, "*.db*").Select(f => Encoding.Latin1.GetString(File.ReadAllBytes(f))));
 
         Assert.StartsWith(AdminKeys.KeyPrefix, key, StringComparison.Ordinal);

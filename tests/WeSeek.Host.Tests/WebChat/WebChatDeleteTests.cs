@@ -91,8 +91,6 @@ public sealed class WebChatDeleteTests
             Assert.Equal(0L, reader.GetInt64(1));
         }
 
-        SqliteConnection.ClearAllPools();
-
         // The same chat id again starts with no memory of what was said in it.
         Assert.Equal(HttpStatusCode.Accepted, (await WebChatEndToEndTests.PostAsync(alice, "to-delete", "m-2", "我住在哪里？")).StatusCode);
         await WebChatEndToEndTests.WaitForRepliesAsync(alice, "to-delete", 1);

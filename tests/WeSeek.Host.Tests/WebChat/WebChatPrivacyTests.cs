@@ -114,7 +114,6 @@ public sealed class WebChatPrivacyTests
         request.Headers.Authorization = new("Bearer", key);
         var listed = await (await alice.SendAsync(request, TestContext.Current.CancellationToken)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
         await app.StopAsync(TestContext.Current.CancellationToken);
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var raw = string.Concat(Directory.GetFiles(data.Path, "*.db*").Select(f => System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(f))));
 
         Assert.Matches("^[0-9a-f]{32}$", visitor);

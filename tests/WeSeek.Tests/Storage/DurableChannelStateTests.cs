@@ -66,7 +66,6 @@ public sealed class DurableChannelStateTests
             await legacy.ExecuteNonQueryAsync();
         }
 
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         var raw = SqliteFiles.ReadAllAsText(Path.Combine(data.Path, "weseek.db"));
         await using var reopened = await CoreHarness.CreateAsync(dataDirectory: data.Path);
         var state = reopened.Services.GetRequiredService<IChannelStateStore>();
